@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else supports them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Local serving is for development: DEBUG on (and so a development SECRET_KEY) unless set otherwise.
+RUN_ENV := DEBUG=$${DEBUG:-true}
+
+.PHONY: run test check system-packages venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+venv: $(VENV)/.runtime-installed
+
+## make run: install, migrate, sync the demo content and serve it on http://127.0.0.1:8000
+run: $(VENV)/.runtime-installed
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py sync_content
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make test: install what the suite needs (system packages too, when run as root) and run it all
+test: system-packages $(VENV)/.dev-installed
+	$(BIN)/pytest
+
+## make check: lint, formatting and migrations that are missing
+check: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+system-packages:
+	@devtools/ensure-system-packages
+
+clean:
+	rm -rf $(VENV) staticfiles artifacts

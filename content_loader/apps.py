@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class ContentLoaderConfig(AppConfig):
+    name = "content_loader"

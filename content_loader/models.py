@@ -1,0 +1,179 @@
+"""The content registry: every item a learner can progress through, by its permanent UUID.
+
+`sync_content` is the only writer. Items are never deleted: one that vanished from the vault is retired
+(`retired_at` set), so progress stored under its UUID stays meaningful. The structure tables
+(`CourseEntry`, `ModuleEntry`) always describe the vault as it was last synced; they are replaced
+wholesale for an item whose file changed.
+
+A module with `# Submodule:` sections is stored as a parent `module` item plus one `module` item per
+submodule (`parent` set, slug `parent-slug/sub-slug`). Courses list the submodules, in order, as their
+modules; lenses and tests are placed in the submodules (leaf modules) only.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+
+class ContentType(models.TextChoices):
+    COURSE = "course", "Course"
+    MODULE = "module", "Module"
+    LEARNING_OUTCOME = "lo", "Learning outcome"
+    LENS = "lens", "Lens"
+    TEST = "test", "Test"
+
+
+class ContentItemQuerySet(models.QuerySet):
+    def active(self) -> "ContentItemQuerySet":
+        """Items present in the vault at the last sync."""
+        return self.filter(retired_at__isnull=True)
+
+    def courses(self) -> "ContentItemQuerySet":
+        """Active courses, by title."""
+        return self.active().filter(content_type=ContentType.COURSE).order_by("title")
+
+
+class ContentItem(models.Model):
+    id = models.UUIDField(primary_key=True, help_text="The permanent UUID written in the vault.")
+    content_type = models.CharField(max_length=10, choices=ContentType.choices)
+    slug = models.CharField(max_length=300, blank=True, help_text="Courses and modules only.")
+    title = models.CharField(max_length=500)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="submodules",
+        help_text="For a submodule: the module whose file defines it.",
+    )
+    source_path = models.CharField(max_length=1000, help_text="Path of the defining file, relative to the vault.")
+    source_line = models.PositiveIntegerField(default=1, help_text="Line of the defining heading (inline items).")
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of what was synced for this item.")
+    body = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Parsed, render-ready payload (for lenses and tests: their segments).",
+    )
+    estimated_seconds = models.PositiveIntegerField(
+        default=0,
+        help_text="Lenses and tests: words / 200 per minute plus video length, times 1.5.",
+    )
+    first_synced_at = models.DateTimeField()
+    last_synced_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContentItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["content_type", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=ContentType.values),
+                name="content_item_valid_type",
+            ),
+            models.UniqueConstraint(
+                fields=["content_type", "slug"],
+                condition=Q(retired_at__isnull=True) & ~Q(slug=""),
+                name="content_item_unique_active_slug",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_content_type_display()}: {self.title}"
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+class CourseEntry(models.Model):
+    """One step of a course in learner order: a module, or a meeting that closes a unit."""
+
+    class Kind(models.TextChoices):
+        MODULE = "module", "Module"
+        MEETING = "meeting", "Meeting"
+
+    course = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="course_entries")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    module = models.ForeignKey(
+        ContentItem,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="course_placements",
+        help_text="A leaf module (a module without submodules, or a submodule).",
+    )
+    title = models.CharField(max_length=500, blank=True, help_text="Meeting name, or the link's display name.")
+    optional = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["course", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["course", "position"], name="course_entry_unique_position"),
+            models.CheckConstraint(
+                condition=(Q(kind="module") & Q(module__isnull=False)) | (Q(kind="meeting") & Q(module__isnull=True)),
+                name="course_entry_module_iff_kind_module",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course_id} #{self.position}: {self.title or self.module_id}"
+
+
+class ModuleEntry(models.Model):
+    """A lens or test placed in a leaf module, in learner order."""
+
+    module = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="module_entries")
+    position = models.PositiveIntegerField()
+    item = models.ForeignKey(
+        ContentItem, on_delete=models.PROTECT, related_name="module_placements", help_text="A lens or a test."
+    )
+    learning_outcome = models.ForeignKey(
+        ContentItem,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outcome_placements",
+        help_text="The learning outcome the item came through, if any.",
+    )
+    title = models.CharField(max_length=500, blank=True, help_text="Heading title in the module, if given.")
+    optional = models.BooleanField(default=False)
+    hide = models.BooleanField(default=False, help_text="Optional and hidden from the progress bar.")
+
+    class Meta:
+        ordering = ["module", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["module", "position"], name="module_entry_unique_position"),
+            models.CheckConstraint(condition=Q(hide=False) | Q(optional=True), name="module_entry_hide_needs_optional"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.module_id} #{self.position}: {self.item_id}"
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.item.title
+
+
+class ReplacedId(models.Model):
+    """An old UUID that a newer item `replaces:`; progress stored under it counts for the newer item."""
+
+    old_id = models.UUIDField(primary_key=True)
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="replaced_ids")
+
+    def __str__(self) -> str:
+        return f"{self.old_id} → {self.item_id}"
+
+
+class SlugAlias(models.Model):
+    """An earlier slug (`slug-aliases:`) that still finds a course or module."""
+
+    content_type = models.CharField(max_length=10, choices=ContentType.choices)
+    slug = models.CharField(max_length=300)
+    item = models.ForeignKey(ContentItem, on_delete=models.CASCADE, related_name="slug_aliases")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["content_type", "slug"], name="slug_alias_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.slug} → {self.item_id}"

@@ -1,0 +1,8 @@
+"""URL configuration: each app owns its URLs; this file only wires them together."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]
