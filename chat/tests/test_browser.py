@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from chat.models import ChatMessage
 from chat.tests.factories import UserFactory, chat_lens_body
-from chat.tests.fake_tutor import Stream
+from chat.tests.fake_tutor import Fail, Stream
 from content_loader.tests.factories import LensFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -35,7 +35,11 @@ def chat_page(live_server, tutor_server):
     lens = LensFactory(title="Corrigibility", body=chat_lens_body())
     client = Client()
     client.force_login(UserFactory())
-    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value}
+    cookie = {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,  # the whole site, not only the lens page's path
+    }
     return live_server.url + reverse("chat:lens", kwargs={"lens_id": lens.pk}), cookie
 
 
@@ -45,7 +49,7 @@ def test_the_reply_streams_in_pieces_and_the_conversation_survives_a_reload(chat
     tutor_server.script.append(Stream(PIECES, delay=0.35))
     context = chat_browser.new_context(viewport={"width": 1000, "height": 900})
     context.set_default_timeout(15_000)
-    context.add_cookies([{**cookie, "url": url}])
+    context.add_cookies([cookie])
     context.add_init_script(COUNT_ACTIVITY)
     page = context.new_page()
     page.goto(url)
@@ -89,4 +93,43 @@ def test_the_reply_streams_in_pieces_and_the_conversation_survives_a_reload(chat
     assert "What does corrigibility mean?" in messages.nth(0).inner_text()
     assert "accepting correction from people." in messages.nth(1).inner_text()
     assert re.search(r"Start a new conversation", page.content())
+    context.close()
+
+
+def test_try_again_new_conversation_past_conversations_and_feedback(chat_page, tutor_server, chat_browser):
+    """A failed reply offers "Try again", which streams the reply; a new conversation keeps the old one
+    readable under "Past conversations"; "Get feedback" streams the tutor's feedback on an answer."""
+    url, cookie = chat_page
+    tutor_server.script.extend([Fail(500), Stream(["Second ", "time."], delay=0.2), Stream(["Well ", "argued."])])
+    context = chat_browser.new_context(viewport={"width": 1000, "height": 1200})
+    context.set_default_timeout(15_000)
+    context.add_cookies([cookie])
+    page = context.new_page()
+    page.goto(url)
+
+    page.get_by_label("Your message").fill("Hello tutor")
+    page.get_by_role("button", name="Send").click()
+    page.get_by_text("The tutor server had a problem (HTTP 500). Try again.").wait_for()
+    assert page.locator(".chat-msg--streaming").count() == 0
+    page.get_by_role("button", name="Try again").click()
+    page.locator(".chat-msg--assistant .chat-msg__text--rich").get_by_text("Second time.").wait_for()
+    assert page.get_by_role("button", name="Try again").count() == 0
+    assert list(ChatMessage.objects.values_list("role", "text")) == [
+        ("user", "Hello tutor"),
+        ("assistant", "Second time."),
+    ]
+
+    page.get_by_role("button", name="Start a new conversation").click()
+    page.get_by_text("Past conversations (1)").click()
+    assert page.locator(".chat__messages > .chat-msg").count() == 0
+    page.locator(".chat__past-list a").click()
+    page.locator(".chat__past-view").get_by_text("Second time.").wait_for()
+
+    page.get_by_label("Your answer").fill("It cannot reach its goal when switched off.")
+    page.get_by_role("button", name="Get feedback").click()
+    page.locator(".question-feedback").get_by_text("Well argued.").wait_for()
+    page.screenshot(path=SCREENSHOTS / "chat-feedback.png", full_page=True)
+    page.reload()
+    assert page.get_by_label("Your answer").input_value() == "It cannot reach its goal when switched off."
+    assert "Well argued." in page.locator(".question-feedback").inner_text()
     context.close()

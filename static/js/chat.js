@@ -359,6 +359,10 @@
     var xhr = event.detail.xhr;
     if (xhr && xhr.status >= 200 && xhr.status < 300) {
       form.reset();
+      var startNew = widgetOf(form).querySelector("[data-chat-new]");
+      if (startNew) {
+        startNew.hidden = false;
+      }
       updateCount(form.querySelector("textarea"));
     } else {
       setBusy(widgetOf(form), false);
