@@ -5,7 +5,7 @@ from django import template
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
-from chat.views import ChatPanel, QuestionBox, build_chat_panel, build_question_box
+from chat.panels import ChatPanel, QuestionBox, build_chat_panel, build_question_box
 
 register = template.Library()
 

@@ -342,3 +342,32 @@ def test_feedback_on_an_empty_answer_is_refused(client, lens, tutor_server):
     """Asking for feedback before writing anything says to write an answer first."""
     response = client.post(url("feedback", lens), {"text": "  "}, **STREAM)
     assert response.status_code == 400 and "Write an answer first" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_try_again_without_javascript_replies_and_redirects(client, lens, learner, tutor_server):
+    """The plain "Try again" form waits for the reply to the saved message, then redirects back."""
+    session = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk)
+    ChatMessageFactory(session=session, text="Still there?")
+    response = client.post(url("reply", lens), {"next": "/learn/x/"})
+    assert response.status_code == 303 and response["Location"] == "/learn/x/"
+    assert list(session.messages.values_list("role", flat=True)) == ["user", "assistant"]
+
+
+@pytest.mark.django_db
+def test_an_answer_superseded_at_login_is_shown_under_the_question(client, lens, learner):
+    """After a claim kept the account's answer, the earlier anonymous answer is still readable on the page."""
+    from chat.tests.factories import QuestionAnswerFactory
+
+    QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=KEY, text="Kept")
+    QuestionAnswerFactory(
+        session_token=None,
+        user=learner,
+        content_id=lens.pk,
+        question_key=KEY,
+        text="From my phone",
+        superseded_at="2026-01-01T00:00Z",
+    )
+    page = client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk})).content.decode()
+    assert ">Kept</textarea>" in page
+    assert "from before you logged in" in page and "From my phone" in page
