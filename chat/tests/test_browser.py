@@ -96,9 +96,13 @@ def test_the_reply_streams_in_pieces_and_the_conversation_survives_a_reload(chat
     context.close()
 
 
-def test_try_again_new_conversation_past_conversations_and_feedback(chat_page, tutor_server, chat_browser):
+def test_try_again_new_conversation_past_conversations_feedback_and_rate_limit(
+    chat_page, tutor_server, settings, chat_browser
+):
     """A failed reply offers "Try again", which streams the reply; a new conversation keeps the old one
-    readable under "Past conversations"; "Get feedback" streams the tutor's feedback on an answer."""
+    readable under "Past conversations"; "Get feedback" streams the tutor's feedback on an answer; past
+    the rate limit the learner is told to wait and keeps what they typed."""
+    settings.CHAT_RATE_LIMIT_MESSAGES = 2  # the message and the feedback below use it up
     url, cookie = chat_page
     tutor_server.script.extend([Fail(500), Stream(["Second ", "time."], delay=0.2), Stream(["Well ", "argued."])])
     context = chat_browser.new_context(viewport={"width": 1000, "height": 1200})
@@ -132,4 +136,10 @@ def test_try_again_new_conversation_past_conversations_and_feedback(chat_page, t
     page.reload()
     assert page.get_by_label("Your answer").input_value() == "It cannot reach its goal when switched off."
     assert "Well argued." in page.locator(".question-feedback").inner_text()
+
+    page.get_by_label("Your message").fill("One more question")
+    page.get_by_role("button", name="Send").click()
+    page.locator(".chat__status").get_by_text("Please wait").wait_for()
+    assert page.get_by_label("Your message").input_value() == "One more question"
+    assert page.locator(".chat__send").is_enabled()
     context.close()
