@@ -119,18 +119,6 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-
-# Content: the vault that `manage.py sync_content` reads when given no path.
-CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
-
 # The tutor: any OpenAI-compatible chat-completions API (a hosted provider, or a local llama.cpp, Ollama
 # or vLLM server). With TUTOR_BASE_URL or TUTOR_MODEL empty the tutor is off and chats say so.
 TUTOR_BASE_URL = os.environ.get("TUTOR_BASE_URL", "")
@@ -146,3 +134,15 @@ TUTOR_MAX_REPLY_SECONDS = env_int("TUTOR_MAX_REPLY_SECONDS", 120)
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_RATE_LIMIT_MESSAGES = env_int("CHAT_RATE_LIMIT_MESSAGES", 20)
 CHAT_RATE_LIMIT_WINDOW_SECONDS = env_int("CHAT_RATE_LIMIT_WINDOW_SECONDS", 300)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Content: the vault that `manage.py sync_content` reads when given no path.
+CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
