@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic, FileReport, Severity
 from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, Step
 from .layout import stem
 from .payloads import CompiledLens, LensCompiler
@@ -113,16 +116,14 @@ class _Leaf:
     entries: list[dict] = field(default_factory=list)
 
 
-def build_catalog(vault: Vault) -> Catalog:
-    """Compile every lens and test, lay out the structure, decide what loads, and make the records."""
+def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
+    """Compile every lens and test, lay out the structure, decide what loads, and make the records.
+
+    Compiling (rendering Markdown, above all whole articles around excerpts) is most of the work; it runs
+    in `workers` forked processes (default: one per CPU) when there is enough of it.
+    """
     catalog = Catalog(vault)
-    compiler = LensCompiler(vault)
-    compiled: dict[int, CompiledLens] = {}
-    for doc in vault.documents.values():
-        if doc.ignored:
-            continue
-        for lens in _lenses(doc):
-            compiled[id(lens)] = compiler.compile(lens, doc)
+    compiled = _compile_lenses(vault, workers=workers)
     leaves = {path: _layout_module(vault, doc) for path, doc in vault.of_kind("module") if not doc.ignored}
     _check_slugs(vault, leaves)
     for doc in vault.documents.values():
@@ -144,6 +145,59 @@ def build_catalog(vault: Vault) -> Catalog:
     for record in catalog.items.values():
         record.checksum = record.compute_checksum()
     return catalog
+
+
+_WORK: Vault | None = None  # the vault being compiled, inherited by forked workers
+
+
+def _compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLens]:
+    """Compiled bodies by `id()` of their LensDoc; diagnostics land in the files' reports as usual."""
+    tasks = [
+        (path, index) for path, doc in vault.documents.items() if not doc.ignored for index in range(len(_lenses(doc)))
+    ]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 2 or len(tasks) < 200 or "fork" not in multiprocessing.get_all_start_methods():
+        results = _compile_tasks(vault, tasks)
+    else:
+        global _WORK
+        _WORK = vault
+        size = max(1, len(tasks) // (workers * 8))  # small chunks: the pool balances the load
+        chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                results = [result for chunk in pool.map(_compile_in_worker, chunks) for result in chunk]
+        finally:
+            _WORK = None
+    compiled: dict[int, CompiledLens] = {}
+    for path, index, lens_result, diagnostics in results:
+        vault.reports.setdefault(path, FileReport(path)).diagnostics.extend(diagnostics)
+        if lens_result is not None:
+            compiled[id(_lenses(vault.documents[path])[index])] = lens_result
+    return compiled
+
+
+def _compile_in_worker(tasks: list[tuple[str, int]]) -> list:
+    assert _WORK is not None
+    return _compile_tasks(_WORK, tasks)
+
+
+def _compile_tasks(vault: Vault, tasks: list[tuple[str, int]]) -> list:
+    """(path, index, compiled, diagnostics) per task; diagnostics are taken out of the reports."""
+    compiler = LensCompiler(vault)
+    results = []
+    before = {path: len(report.diagnostics) for path, report in vault.reports.items()}
+    for path, index in tasks:
+        report = vault.documents[path].report
+        start = len(report.diagnostics)
+        compiled = compiler.compile(_lenses(vault.documents[path])[index], vault.documents[path])
+        results.append((path, index, compiled, report.diagnostics[start:]))
+        del report.diagnostics[start:]
+    for path, report in vault.reports.items():  # reports of timestamps files read on the way
+        if path not in vault.documents and len(report.diagnostics) > before.get(path, 0):
+            results.append((path, -1, None, report.diagnostics[before.get(path, 0) :]))
+            del report.diagnostics[before.get(path, 0) :]
+    return results
 
 
 def _lenses(doc: Document) -> list[LensDoc]:

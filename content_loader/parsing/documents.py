@@ -85,6 +85,7 @@ class LensDoc:
     segments: list[Segment] = field(default_factory=list)
     tldr: str = ""
     derived_id: bool = False  # a single-file section without `id::`: identity derived from position
+    id_written: bool = False  # an `id` or `id::` is written (valid or not)
 
     @property
     def content_id(self) -> uuid.UUID | None:

@@ -258,6 +258,7 @@ def _lens_section(section: Block, children: list[Block], fields: FieldBlock, sou
     if not segments:
         report.error(heading.line, "inline `# Lens:` has no segments", "add `#### Text` (or another segment) below it")
     lens = LensDoc("lens", lens_id, heading.title, source.path, heading.line, segments)
+    lens.id_written = bool(fields.get("id"))
     return Step("lens", heading.line, title=heading.title, optional=optional, hide=hide, lens=lens)
 
 
@@ -285,6 +286,7 @@ def _test_section(section: Block, children: list[Block], fields: FieldBlock, sou
     if not segments:
         report.error(heading.line, "`## Test:` has no segments", "add `#### Question` or `#### Roleplay` segments")
     test = LensDoc("test", test_id, heading.title, source.path, heading.line, segments)
+    test.id_written = bool(fields.get("id"))
     return Step("test", heading.line, title=heading.title, lens=test)
 
 
@@ -348,6 +350,7 @@ def _single_file_section(section: Block, children: list[Block], name: str, sourc
     lens = LensDoc(
         "lens", lens_id, heading.title or name, source.path, heading.line, segments, derived_id=lens_id is None
     )
+    lens.id_written = bool(fields.get("id"))
     return Step("lens", heading.line, title=heading.title, optional=fields.flag("optional", report), lens=lens)
 
 
@@ -434,6 +437,7 @@ def parse_lens(text: str, path: str = "Lenses/lens.md") -> LensFileDoc:
         report.error(1, "lens has no segments", "add `#### Text` (or another segment)")
     title = source.string("title") or stem(path)
     doc.lens = LensDoc("lens", lens_id, title, path, 1, segments, tldr=tldr)
+    doc.lens.id_written = source.frontmatter.get("id") not in (None, "")
     return doc
 
 

@@ -19,6 +19,9 @@ from .media import Phrase, load_phrases, parse_time
 from .rendering import LinkTarget, plain_text, render_markdown, word_count
 from .vault import Vault
 
+_FOOTNOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:.*(?:\n(?:[ \t]+\S.*|[ \t]*(?=\n[ \t]+\S)))*", re.MULTILINE)
+_FOOTNOTE_DEFINITION_LABEL = re.compile(r"^\[\^([^\]\s]+)\]:", re.MULTILINE)
+_FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 WORDS_PER_MINUTE = 200
 TIME_FACTOR = 1.5
 
@@ -35,6 +38,7 @@ class LensCompiler:
 
     vault: Vault
     _phrases: dict[str, list[Phrase]] = field(default_factory=dict)
+    _footnotes: dict[str, dict[str, str]] = field(default_factory=dict)  # article -> label -> definition
 
     def compile(self, lens: LensDoc, doc: Document) -> CompiledLens:
         report = doc.report
@@ -60,7 +64,7 @@ class LensCompiler:
         for path, (payload, end) in last_excerpt.items():
             article = self.vault.documents[path]
             assert isinstance(article, ArticleDoc)
-            payload["after_html"] = render_markdown(article.body[end:])
+            payload["after_html"] = self._render_slice(article, end, len(article.body))
         for index, payload in enumerate(segments):
             payload["index"] = index
         body: dict = {"segments": segments}
@@ -146,7 +150,7 @@ class LensCompiler:
                 "copy the words exactly from the article (straight and curly quotes both match)",
             )
             return None
-        excerpt_html = render_markdown(article.body[span.start : span.end])
+        excerpt_html = self._render_slice(article, span.start, span.end)
         text = plain_text(excerpt_html)
         payload = {
             **base,
@@ -157,7 +161,7 @@ class LensCompiler:
                 "published": article.published,
                 "path": path,
             },
-            "before_html": render_markdown(article.body[after : span.start]) if span.start > after else "",
+            "before_html": self._render_slice(article, after, span.start) if span.start > after else "",
             "excerpt_html": excerpt_html,
             "after_html": "",
             "text": text,
@@ -209,6 +213,25 @@ class LensCompiler:
             "end_s": end,
             "transcript": text,
         }
+
+    def _render_slice(self, article: ArticleDoc, start: int, end: int) -> str:
+        """Render part of an article, with the footnote definitions it refers to but does not hold."""
+        text = article.body[start:end]
+        if article.path not in self._footnotes:
+            self._footnotes[article.path] = {
+                m.group(1): m.group(0) for m in _FOOTNOTE_DEFINITION.finditer(article.body)
+            }
+        definitions = self._footnotes[article.path]
+        if definitions:
+            held = set(_FOOTNOTE_DEFINITION_LABEL.findall(text))
+            needed = [
+                definitions[label]
+                for label in dict.fromkeys(_FOOTNOTE_REF.findall(text))
+                if label in definitions and label not in held
+            ]
+            if needed:
+                text = text + "\n\n" + "\n\n".join(needed)
+        return render_markdown(text)
 
     def _load_phrases(self, transcript: TranscriptDoc) -> list[Phrase]:
         if transcript.path not in self._phrases:

@@ -103,6 +103,8 @@ def read_source(path: str, raw: str, *, frontmatter_expected: bool = True) -> So
     report = FileReport(path)
     if raw.startswith("\ufeff"):
         raw = raw[1:]
+    # CRLF is allowed; normalising first keeps line numbers those of `bytes.splitlines()`.
+    raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     clean = remove_authoring_markup(raw)
     if clean.unclosed_comment_line is not None:
         report.warning(
@@ -110,8 +112,7 @@ def read_source(path: str, raw: str, *, frontmatter_expected: bool = True) -> So
             "comment `%%` is never closed, so everything after it is ignored",
             "close it with `%%`",
         )
-    # CRLF is allowed: dropping the CR keeps every line where it was.
-    lines = clean.text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = clean.text.split("\n")
     numbered = [Line(clean.original_line(i), text) for i, text in enumerate(lines)]
     frontmatter: dict[str, Any] = {}
     key_lines: dict[str, int] = {}

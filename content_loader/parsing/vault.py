@@ -60,6 +60,7 @@ class Vault:
     kinds: dict[str, str] = field(default_factory=dict)  # path -> course, module, outcome, ...
     reports: dict[str, FileReport] = field(default_factory=dict)  # every file, including skipped ones
     duplicate_ids: bool = False
+    files: list[str] = field(default_factory=list)  # every file found, vault-relative
 
     def of_kind(self, kind: str) -> Iterator[tuple[str, Document]]:
         for path, doc in self.documents.items():
@@ -95,7 +96,7 @@ def read_vault(root: Path | str, *, progress: ProgressCallback | None = None) ->
     """Parse every file of the vault at `root` and check the links between them."""
     root = Path(root)
     paths = list_files(root)
-    vault = Vault(root, VaultIndex(paths))
+    vault = Vault(root, VaultIndex(paths), files=paths)
     path_set = set(paths)
     for done, path in enumerate(paths, start=1):
         if progress:
