@@ -52,7 +52,10 @@ def parse_segments(
         assert heading is not None
         name = matches(heading, names)
         if name is None:
-            _unknown_heading(block, report, where=where, names=names, after_field=previous_had_fields)
+            # At the segment level a heading is an attempted segment; deeper or shallower, after a field,
+            # it is most likely text that should have been escaped.
+            after_field = previous_had_fields and heading.level != level
+            _unknown_heading(block, report, where=where, names=names, after_field=after_field)
             previous_had_fields = False
             continue
         kind = names[name]
