@@ -67,6 +67,8 @@ class SyncPlan:
     retire: list[uuid.UUID] = field(default_factory=list)
     unchanged: int = 0
     conflict: str = ""
+    replaced_ids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # old id -> item, as stored
+    slug_aliases: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)  # (type, slug) -> item
 
     @property
     def is_empty(self) -> bool:
@@ -129,6 +131,10 @@ def plan_sync(catalog: Catalog) -> SyncPlan:
         )
     }
     plan = SyncPlan(catalog, existing)
+    plan.replaced_ids = dict(ReplacedId.objects.values_list("old_id", "item_id"))
+    plan.slug_aliases = {
+        (kind, slug): item for kind, slug, item in SlugAlias.objects.values_list("content_type", "slug", "item_id")
+    }
     for record in catalog.items.values():
         current = existing.get(record.id)
         if current is None:
@@ -242,8 +248,15 @@ def apply_plan(plan: SyncPlan, *, progress: Progress | None = None) -> None:
         CourseEntry.objects.filter(course__in=containers).delete()
         ModuleEntry.objects.filter(module__in=containers).delete()
     if plan.retire:
-        CourseEntry.objects.filter(module__in=plan.retire).delete()
-        ModuleEntry.objects.filter(Q(item__in=plan.retire) | Q(learning_outcome__in=plan.retire)).delete()
+        # Containers kept at their last version (their file has errors) may place a retired item: drop
+        # those placements, and their checksum, so that they are rewritten once their file is fixed.
+        placed = Q(item__in=plan.retire) | Q(learning_outcome__in=plan.retire)
+        stale = {*CourseEntry.objects.filter(module__in=plan.retire).values_list("course_id", flat=True)}
+        stale |= {*ModuleEntry.objects.filter(placed).values_list("module_id", flat=True)}
+        if stale:
+            ContentItem.objects.filter(id__in=stale).update(checksum="")
+            CourseEntry.objects.filter(module__in=plan.retire).delete()
+            ModuleEntry.objects.filter(placed).delete()
     step(4)
     CourseEntry.objects.bulk_create(
         [
@@ -277,20 +290,36 @@ def apply_plan(plan: SyncPlan, *, progress: Progress | None = None) -> None:
         batch_size=1000,
     )
     step(5)
-    written_ids = [r.id for r in written]
-    old_ids = [old for r in written for old in r.replaces]
-    if written_ids:
-        ReplacedId.objects.filter(Q(item__in=written_ids) | Q(old_id__in=old_ids)).delete()
-        ReplacedId.objects.bulk_create([ReplacedId(old_id=old, item_id=r.id) for r in written for old in r.replaces])
-        aliases = [(r.content_type, alias, r.id) for r in written for alias in r.slug_aliases]
-        alias_filter = Q(item__in=written_ids)
-        for content_type, alias, _ in aliases:
-            alias_filter |= Q(content_type=content_type, slug=alias)
-        SlugAlias.objects.filter(alias_filter).delete()
-        SlugAlias.objects.bulk_create(
-            [SlugAlias(content_type=kind, slug=alias, item_id=item_id) for kind, alias, item_id in aliases]
-        )
+    _write_aliases(plan, written)
     step(6)
+
+
+def _write_aliases(plan: SyncPlan, written: list[ItemRecord]) -> None:
+    """Bring `ReplacedId` and `SlugAlias` rows of the written items in line, touching only differences."""
+    ids = {record.id for record in written}
+    want_replaced = {old: record.id for record in written for old in record.replaces}
+    have_replaced = {old: item for old, item in plan.replaced_ids.items() if item in ids or old in want_replaced}
+    stale = [old for old, item in have_replaced.items() if want_replaced.get(old) != item]
+    if stale:
+        ReplacedId.objects.filter(old_id__in=stale).delete()
+    ReplacedId.objects.bulk_create(
+        [ReplacedId(old_id=old, item_id=item) for old, item in want_replaced.items() if have_replaced.get(old) != item]
+    )
+    want_alias = {(r.content_type, alias): r.id for r in written for alias in r.slug_aliases}
+    have_alias = {key: item for key, item in plan.slug_aliases.items() if item in ids or key in want_alias}
+    stale_alias = [key for key, item in have_alias.items() if want_alias.get(key) != item]
+    if stale_alias:
+        condition = Q()
+        for kind, slug in stale_alias:
+            condition |= Q(content_type=kind, slug=slug)
+        SlugAlias.objects.filter(condition).delete()
+    SlugAlias.objects.bulk_create(
+        [
+            SlugAlias(content_type=kind, slug=slug, item_id=item)
+            for (kind, slug), item in want_alias.items()
+            if have_alias.get((kind, slug)) != item
+        ]
+    )
 
 
 def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:

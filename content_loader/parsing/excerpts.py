@@ -26,7 +26,7 @@ for _straight, _curly in (('"', "\u201c\u201d\u201e\u201f"), ("'", "\u2018\u2019
 _OUTER_QUOTES = re.compile(r'^\s*["\u201c\u201d](.*)["\u201c\u201d]\s*$', re.DOTALL)
 _MARKUP = re.compile(r"\]\([^)\s]*\)|[*_`~]|^\s*(?:>\s*)+|^\s*#{1,6}\s+|\[|\]|<[^>\n]+>", re.MULTILINE)
 _WORD = re.compile(r"\w+")
-_GAP = r"(?:\]\([^)\s]*\)|<[^>\n]{1,80}>|[^\w])*?"
+_GAP = r"(?:\]\([^)\n]*\)|<[^>\n]{1,80}>|[^\w])*?"
 _LINE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]*)*(?:#{1,6}[ \t]+|[-*+][ \t]+|\d+[.)][ \t]+)?[*_\[]*")
 _TRAILING = re.compile(r"(?:(?<=\])\([^)\n]*\)|\]\([^)\n]*\)|\*+|_+|\[\^[^\]\s]+\]|</su[pb]>|`)*")
 
