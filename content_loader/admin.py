@@ -81,7 +81,8 @@ class ContentItemAdmin(ReadOnlyAdmin):
             content_id = uuid.UUID(search_term.strip())
         except ValueError:
             return super().get_search_results(request, queryset, search_term)
-        return queryset.filter(pk__in=[content_id, *ReplacedId.objects.filter(old_id=content_id).values("item")]), False
+        replacements = ReplacedId.objects.filter(old_id=content_id).values_list("item_id", flat=True)
+        return queryset.filter(pk__in=[content_id, *replacements]), False
 
     @admin.display(description="Used in")
     def used_in(self, obj: ContentItem) -> str:
