@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from .parsing import Catalog, ItemRecord, build_catalog, read_vault
 from .report import Impact, ItemChange, SyncReport
 from .write_ids import write_missing_ids
 
+_LOCK_KEY = 0x5C0_17E27  # arbitrary, fixed: the advisory lock held while a sync plans and writes
 # (phase, done, total): "reading" files, then "writing".
 Progress = Callable[[str, int, int], None]
 _ITEM_FIELDS = [
@@ -110,16 +111,25 @@ def sync_content(
     if check or catalog.blocked:
         report.seconds = time.monotonic() - started
         return report
-    plan = plan_sync(catalog)
-    _describe(plan, report)
-    if plan.conflict:
-        report.blocked = plan.conflict
-    elif dry_run:
-        report.impact = learner_impact(plan)
-    elif not plan.is_empty:
-        apply_plan(plan, progress=progress)
+    with transaction.atomic():
+        _serialise_syncs()
+        plan = plan_sync(catalog)
+        _describe(plan, report)
+        if plan.conflict:
+            report.blocked = plan.conflict
+        elif dry_run:
+            report.impact = learner_impact(plan)
+        elif not plan.is_empty:
+            apply_plan(plan, progress=progress)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _serialise_syncs() -> None:
+    """Two syncs at once would plan against the same registry: the second waits for the first (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
 def plan_sync(catalog: Catalog) -> SyncPlan:

@@ -170,3 +170,16 @@ def test_write_ids_then_sync(tmp_path):
     assert output.count(": wrote id ") == 8
     assert status == 0, output
     assert ContentItem.objects.count() == 8
+
+
+@pytest.mark.django_db
+def test_progress_indicator_on_a_terminal(make_vault, monkeypatch, capsys):
+    """On a terminal, progress goes to stderr (and is cleared); the report stays on stdout."""
+    from content_loader.management.commands import sync_content as command
+
+    monkeypatch.setattr(command.Command, "_on_terminal", lambda self: True)
+    out = StringIO()
+    call_command("sync_content", str(make_vault(basic_vault())), stdout=out)
+    err = capsys.readouterr().err
+    assert "reading 6/6" in err and "writing 6/6" in err
+    assert "reading" not in out.getvalue()

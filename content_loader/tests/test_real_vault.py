@@ -220,3 +220,34 @@ def test_real_vault_syncs_and_a_second_run_changes_nothing(real_vault_path: Path
         again = sync_content(real_vault_path)
     assert "0 changes" in again.summary()
     assert [q["sql"] for q in queries if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"])] == []
+
+
+def test_bodies_follow_the_body_contract(real_catalog: Catalog):
+    """Every lens and test body has exactly the keys `content_loader.body` promises the pages."""
+    from typing import get_type_hints
+
+    from content_loader import body
+
+    shapes = {
+        "text": body.TextSegment,
+        "article": body.ArticleSegment,
+        "video": body.VideoSegment,
+        "chat": body.ChatSegment,
+        "question": body.QuestionSegment,
+        "roleplay": body.RoleplaySegment,
+    }
+    lens_keys = set(get_type_hints(body.LensBody))
+    seen = set()
+    for record in real_catalog.items.values():
+        if record.content_type not in ("lens", "test"):
+            continue
+        assert set(record.body) <= lens_keys and "segments" in record.body
+        for segment in record.body["segments"]:
+            shape = shapes[segment["type"]]
+            assert set(segment) == set(get_type_hints(shape)), (record.source_path, segment["type"])
+            seen.add(segment["type"])
+            if segment["type"] == "article":
+                assert set(segment["article"]) == set(get_type_hints(body.ArticleInfo))
+            if segment["type"] == "video":
+                assert set(segment["video"]) == set(get_type_hints(body.VideoInfo))
+    assert seen == set(shapes)

@@ -382,3 +382,63 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path):
     """A path that is not a folder raises FileNotFoundError naming it."""
     with pytest.raises(FileNotFoundError, match="is not a folder"):
         sync_content(tmp_path / "nope")
+
+
+def test_outcome_with_submodules_splits_the_module(make_vault):
+    """An outcome holding `# Submodule:`s adds those submodules to the module that places it."""
+    files = basic_vault()
+    files["modules/intro.md"] = module(
+        "# Submodule: Welcome\n## Lens:\nsource:: [[../Lenses/A]]\n"
+        "# Learning Outcome:\nsource:: [[../Learning Outcomes/Outcome]]\n"
+    )
+    files["Learning Outcomes/Outcome.md"] = files["Learning Outcomes/Outcome.md"].replace(
+        "## Test:", "# Submodule: Reading\n## Lens:\nsource:: [[../Lenses/C]]\n# Submodule: Check\n## Test:"
+    )
+    report = sync_content(make_vault(files))
+    assert report.exit_code == 0, report.lines()
+    subs = {s.slug: s.id for s in ContentItem.objects.filter(parent_id=MODULE_ID)}
+    assert set(subs) == {"intro/welcome", "intro/reading", "intro/check"}
+    assert module_layout(str(subs["intro/welcome"])) == [(LENS_A, None, False, False)]
+    assert module_layout(str(subs["intro/reading"])) == [(LENS_C, OUTCOME_ID, False, False)]
+    # In each part of the outcome its lenses come before its test.
+    assert module_layout(str(subs["intro/check"])) == [
+        (LENS_B, OUTCOME_ID, False, False),
+        (TEST_ID, OUTCOME_ID, False, False),
+    ]
+    course_modules = CourseEntry.objects.filter(course_id=COURSE_ID, kind="module").order_by("position")
+    assert [e.module_id for e in course_modules] == [subs["intro/welcome"], subs["intro/reading"], subs["intro/check"]]
+
+
+SINGLE_FILE = """---
+id: 550e8400-e29b-41d4-a716-446655440000
+slug: introduction
+title: Introduction
+---
+
+# Text: Welcome
+content::
+Hello world.
+
+# Chat: Discuss
+id:: 22222222-2222-4222-8222-222222222222
+instructions::
+Ask what they think.
+"""
+
+
+def test_single_file_module_sections_become_lenses(make_vault):
+    """Original single-file sections are lenses; one without `id::` gets a derived id flagged in its body."""
+    report = sync_content(make_vault({"modules/introduction.md": SINGLE_FILE}))
+    assert report.exit_code == 0
+    entries = list(ModuleEntry.objects.filter(module_id="550e8400-e29b-41d4-a716-446655440000").order_by("position"))
+    welcome, chat = (entry.item for entry in entries)
+    assert welcome.id == uuid.uuid5(uuid.UUID("550e8400-e29b-41d4-a716-446655440000"), "section:0")
+    assert welcome.body["derived_id"] is True and welcome.title == "Welcome"
+    assert welcome.body["segments"][0]["html"] == "<p>Hello world.</p>"
+    assert str(chat.id) == "22222222-2222-4222-8222-222222222222" and "derived_id" not in chat.body
+    assert chat.body["segments"][0]["instructions"] == "Ask what they think."
+    warnings = [str(d) for d in report.diagnostics]
+    assert warnings == [
+        "modules/introduction.md:7: warning: `# Text: Welcome` has no `id::`: it is shown, but progress cannot "
+        "be stored for it (run `manage.py sync_content --write-ids`)"
+    ]
