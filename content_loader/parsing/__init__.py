@@ -1,10 +1,14 @@
 """The pure half of the loader: vault files in, dataclasses and diagnostics out (no database).
 
-Steps, one module each: `reader` (a file's text, frontmatter and numbered lines; `markup` removes
-comments and CriticMarkup first), `headings` and `fields` (the `key::` grammar), `layout` and `segments`
-(the structure of courses, modules, learning outcomes and lenses, in both layouts), `vault` (every file,
-and the links between them), `payloads` with `excerpts`, `media` and `rendering` (render-ready lens
-bodies), and `catalog` (what loads, as registry records with checksums).
+One module per step:
+- `markup` removes comments and CriticMarkup (keeping line numbers), `reader` reads one file's
+  frontmatter and numbered lines, `headings` and `fields` give its headings and `key::` fields;
+- `layout` parses each kind of file (course, module, learning outcome, lens), `sections` the sections
+  of modules and outcomes (both layouts), `segments` lens segments, `media` articles and transcripts;
+- `wikilinks` resolves links, `vault` reads a whole vault and checks the links between files;
+- `excerpts`, `rendering` and `payloads` make the render-ready lens bodies of `content_loader.body`;
+- `structure` lays out modules (submodules, outcomes expanded), `catalog` decides what loads and makes
+  the checksummed registry records; `diagnostics` is what every step reports problems with.
 """
 
 from .catalog import Catalog, CourseEntryRecord, ItemRecord, ModuleEntryRecord, build_catalog

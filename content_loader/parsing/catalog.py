@@ -14,22 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
-import os
 import uuid
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 
-from .diagnostics import Diagnostic, FileReport, Severity
-from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, Step
+from .diagnostics import Diagnostic, Severity
+from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc
 from .layout import stem
-from .payloads import CompiledLens, LensCompiler
+from .payloads import CompiledLens, compile_lenses, lenses_of
 from .rendering import render_markdown
-from .vault import Vault, _soften, defined_ids
-
-# Namespace of the UUIDs the loader derives (for a course or module without `id`, a single-file section
-# without `id::`). Never change it: derived identities would change with it.
-DERIVED_NAMESPACE = uuid.UUID("2f0c3d4e-8a51-4c3e-9a57-5be1a7a0c0de")
+from .structure import Leaf, course_id, layout_module, module_id, section_id, submodule_id
+from .vault import Vault, defined_ids, soften
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +101,6 @@ class Catalog:
         return sum(1 for d in self.vault.diagnostics if d.severity is severity)
 
 
-@dataclass
-class _Leaf:
-    """A leaf module being assembled: the module itself, or one of its submodules."""
-
-    step: Step | None  # the `# Submodule:` step, None for a module without submodules
-    path: str  # file holding the submodule heading
-    entries: list[dict] = field(default_factory=list)
-
-
 def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     """Compile every lens and test, lay out the structure, decide what loads, and make the records.
 
@@ -123,12 +108,12 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     in `workers` forked processes (default: one per CPU) when there is enough of it.
     """
     catalog = Catalog(vault)
-    compiled = _compile_lenses(vault, workers=workers)
-    leaves = {path: _layout_module(vault, doc) for path, doc in vault.of_kind("module") if not doc.ignored}
+    compiled = compile_lenses(vault, workers=workers)
+    leaves = {path: layout_module(vault, doc) for path, doc in vault.of_kind("module") if not doc.ignored}
     _check_slugs(vault, leaves)
     for doc in vault.documents.values():
         if doc.draft:
-            _soften(doc.report)
+            soften(doc.report)
     loadable: dict[str, bool] = {}
     for path in vault.documents:
         _is_loadable(vault, path, loadable, set())
@@ -147,171 +132,7 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     return catalog
 
 
-_WORK: Vault | None = None  # the vault being compiled, inherited by forked workers
-
-
-def _compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLens]:
-    """Compiled bodies by `id()` of their LensDoc; diagnostics land in the files' reports as usual."""
-    tasks = [
-        (path, index) for path, doc in vault.documents.items() if not doc.ignored for index in range(len(_lenses(doc)))
-    ]
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers < 2 or len(tasks) < 200 or "fork" not in multiprocessing.get_all_start_methods():
-        results = _compile_tasks(vault, tasks)
-    else:
-        global _WORK
-        _WORK = vault
-        size = max(1, len(tasks) // (workers * 8))  # small chunks: the pool balances the load
-        chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
-        try:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                results = [result for chunk in pool.map(_compile_in_worker, chunks) for result in chunk]
-        finally:
-            _WORK = None
-    compiled: dict[int, CompiledLens] = {}
-    for path, index, lens_result, diagnostics in results:
-        vault.reports.setdefault(path, FileReport(path)).diagnostics.extend(diagnostics)
-        if lens_result is not None:
-            compiled[id(_lenses(vault.documents[path])[index])] = lens_result
-    return compiled
-
-
-def _compile_in_worker(tasks: list[tuple[str, int]]) -> list:
-    assert _WORK is not None
-    return _compile_tasks(_WORK, tasks)
-
-
-def _compile_tasks(vault: Vault, tasks: list[tuple[str, int]]) -> list:
-    """(path, index, compiled, diagnostics) per task; diagnostics are taken out of the reports."""
-    compiler = LensCompiler(vault)
-    results = []
-    before = {path: len(report.diagnostics) for path, report in vault.reports.items()}
-    for path, index in tasks:
-        report = vault.documents[path].report
-        start = len(report.diagnostics)
-        compiled = compiler.compile(_lenses(vault.documents[path])[index], vault.documents[path])
-        results.append((path, index, compiled, report.diagnostics[start:]))
-        del report.diagnostics[start:]
-    for path, report in vault.reports.items():  # reports of timestamps files read on the way
-        if path not in vault.documents and len(report.diagnostics) > before.get(path, 0):
-            results.append((path, -1, None, report.diagnostics[before.get(path, 0) :]))
-            del report.diagnostics[before.get(path, 0) :]
-    return results
-
-
-def _lenses(doc: Document) -> list[LensDoc]:
-    if isinstance(doc, LensFileDoc):
-        return [doc.lens] if doc.lens is not None else []
-    if isinstance(doc, ModuleDoc | OutcomeDoc):
-        return [step.lens for step in doc.steps if step.lens is not None]
-    return []
-
-
-# -- structure -------------------------------------------------------------------------------------
-
-
-def module_id(doc: ModuleDoc) -> uuid.UUID:
-    return doc.id or uuid.uuid5(DERIVED_NAMESPACE, f"module:{doc.slug}")
-
-
-def course_id(doc: CourseDoc) -> uuid.UUID:
-    return doc.id or uuid.uuid5(DERIVED_NAMESPACE, f"course:{doc.slug}")
-
-
-def submodule_id(parent: uuid.UUID, step: Step) -> uuid.UUID:
-    return step.id or uuid.uuid5(parent, step.slug)
-
-
-def section_id(module: uuid.UUID, position: int) -> uuid.UUID:
-    """Identity of a single-file section without `id::`: its module and position (not stable)."""
-    return uuid.uuid5(module, f"section:{position}")
-
-
-def _layout_module(vault: Vault, module: ModuleDoc) -> list[_Leaf]:
-    """The leaf modules of a module, with their entries (learning outcomes expanded in place)."""
-    leaves = [_Leaf(None, module.path)]
-    sections = 0
-    for step in module.steps:
-        added: list[dict] = []
-        if step.kind == "submodule":
-            leaves.append(_Leaf(step, module.path))
-        elif step.kind == "lens":
-            lens_id = None
-            if step.lens is not None:
-                lens_id = step.lens.id or section_id(module_id(module), sections)
-                sections += 1
-            added = [_entry(vault, step, lens_id, None, step.optional, step.hide)]
-            leaves[-1].entries.extend(added)
-        elif step.kind == "lo" and step.link is not None and step.link.path is not None:
-            outcome = vault.documents[step.link.path]
-            assert isinstance(outcome, OutcomeDoc)
-            for sub_step, entries in _outcome_runs(vault, outcome, step.optional):
-                if sub_step is not None:
-                    leaves.append(_Leaf(sub_step, outcome.path))
-                leaves[-1].entries.extend(entries)
-                added += entries
-        for entry in added:
-            entry["line"] = step.line
-    if len(leaves) == 1:
-        return leaves
-    if leaves[0].entries:
-        module.report.error(
-            leaves[0].entries[0]["line"],
-            "this module has submodules, so all its lenses and learning outcomes must be inside one",
-            "start the file with a `# Submodule:` heading",
-        )
-    seen: dict[str, int] = {}
-    for leaf in leaves[1:]:
-        assert leaf.step is not None
-        if leaf.step.slug in seen:
-            module.report.error(
-                leaf.step.line if leaf.path == module.path else 1,
-                f"two submodules have the slug {leaf.step.slug!r} (the first on line {seen[leaf.step.slug]})",
-                "give one of them a different `slug::`",
-            )
-        seen.setdefault(leaf.step.slug, leaf.step.line)
-    return leaves[1:]
-
-
-def _outcome_runs(vault: Vault, outcome: OutcomeDoc, optional: bool) -> list[tuple[Step | None, list[dict]]]:
-    """An outcome's entries, cut at its submodules; in each run its lenses come before its tests."""
-    runs: list[tuple[Step | None, list[dict]]] = [(None, [])]
-    tests: list[dict] = []
-
-    def close_run() -> None:
-        runs[-1][1].extend(tests)
-        tests.clear()
-
-    for step in outcome.steps:
-        if step.kind == "submodule":
-            close_run()
-            runs.append((step, []))
-        elif step.kind == "test" and step.lens is not None and step.lens.id is not None:
-            tests.append(_entry(vault, step, step.lens.id, outcome.id, optional, False))
-        elif step.kind == "lens":
-            lens_id = step.lens.id if step.lens is not None else None
-            runs[-1][1].append(_entry(vault, step, lens_id, outcome.id, optional or step.optional, step.hide))
-    close_run()
-    return runs
-
-
-def _entry(vault: Vault, step: Step, lens_id, outcome_id, optional: bool, hide: bool) -> dict:
-    if lens_id is None and step.link is not None and step.link.path is not None:
-        target = vault.documents[step.link.path]
-        if isinstance(target, LensFileDoc) and target.lens is not None:
-            lens_id = target.lens.id
-    return {
-        "item_id": lens_id,
-        "learning_outcome_id": outcome_id,
-        "title": step.title,
-        "optional": optional,
-        "hide": hide and optional,
-        "dependency": step.link.path if step.link is not None else None,
-    }
-
-
-def _check_slugs(vault: Vault, leaves: dict[str, list[_Leaf]]) -> None:
+def _check_slugs(vault: Vault, leaves: dict[str, list[Leaf]]) -> None:
     """Active slugs are unique per type: a later file reusing one is an error naming the first."""
     seen: dict[tuple[str, str], str] = {}
     for path, doc in vault.documents.items():
@@ -334,7 +155,7 @@ def _dependencies(doc: Document) -> list[tuple[str, int]]:
         for step in doc.steps:
             if step.link is not None and step.link.path is not None:
                 found.append((step.link.path, step.link.line))
-    for lens in _lenses(doc):
+    for lens in lenses_of(doc):
         for segment in lens.segments:
             if segment.source is not None and segment.source.path is not None:
                 found.append((segment.source.path, segment.source.line))
@@ -416,7 +237,7 @@ def _records(catalog: Catalog, doc: Document, compiled: dict[int, CompiledLens],
         _add(catalog, record)
 
 
-def _module_records(catalog: Catalog, doc: ModuleDoc, compiled: dict[int, CompiledLens], leaves: list[_Leaf]) -> None:
+def _module_records(catalog: Catalog, doc: ModuleDoc, compiled: dict[int, CompiledLens], leaves: list[Leaf]) -> None:
     parent = module_id(doc)
     sections = 0
     for step in doc.steps:
@@ -458,7 +279,7 @@ def _module_records(catalog: Catalog, doc: ModuleDoc, compiled: dict[int, Compil
         )
 
 
-def _module_entries(leaf: _Leaf) -> tuple[ModuleEntryRecord, ...]:
+def _module_entries(leaf: Leaf) -> tuple[ModuleEntryRecord, ...]:
     entries = [entry for entry in leaf.entries if entry["item_id"] is not None]
     return tuple(
         ModuleEntryRecord(

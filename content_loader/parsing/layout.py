@@ -7,40 +7,30 @@ kept as written and resolved by `vault.py`.
 
 from __future__ import annotations
 
-import re
 import uuid
 
-from .diagnostics import FileReport, closest, one_of
-from .documents import (
-    SEGMENT_HEADINGS,
-    SINGLE_FILE_SEGMENT_FIELDS,
-    SINGLE_FILE_SEGMENTS,
-    CourseDoc,
-    CourseStep,
-    LensDoc,
-    LensFileDoc,
-    ModuleDoc,
-    OutcomeDoc,
-    Segment,
-    Step,
-)
-from .fields import FieldBlock, check_fields, parse_fields, report_loose_text
+from .diagnostics import FileReport
+from .documents import SEGMENT_HEADINGS, CourseDoc, CourseStep, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc
+from .fields import check_fields, parse_fields, report_loose_text
 from .headings import Block, Heading, matches, split_blocks
 from .reader import SourceText, parse_uuid, read_source
-from .segments import parse_segments, source_link
+from .sections import (
+    FOLDER_SECTIONS,
+    OUTCOME_SECTIONS,
+    SINGLE_FILE_SECTIONS,
+    WRITE_IDS,
+    group_sections,
+    is_module_section,
+    parse_placement,
+    section_name,
+    single_file_section,
+    unknown_section,
+)
+from .segments import parse_segments
 from .wikilinks import Link, parse_single_link
 
-FOLDER_SECTIONS = ("Lens", "Learning Outcome", "Submodule")
-SINGLE_FILE_SECTIONS = ("Video", "Article", "Text", "Chat")
-OUTCOME_SECTIONS = ("Test", "Lens", "Submodule")
 COURSE_SECTIONS = ("Module", "Meeting")
-WRITE_IDS = "run `manage.py sync_content --write-ids`"
 _BODY_FIELDS_IN_FRONTMATTER = ("optional", "hide", "source", "content", "instructions")
-
-
-def slugify(text: str) -> str:
-    """Lowercase words joined by hyphens (no Django import: parsing stays pure)."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def stem(path: str) -> str:
@@ -74,7 +64,7 @@ def parse_course(text: str, path: str = "courses/course.md") -> CourseDoc:
         assert heading is not None
         name = matches(heading, COURSE_SECTIONS) if heading.colon else None
         if name is None:
-            _unknown_section(block, report, "course", [f"# {n}:" for n in COURSE_SECTIONS])
+            unknown_section(block, report, "course", [f"# {n}:" for n in COURSE_SECTIONS])
             continue
         report.use(heading.line)
         _check_section_level(heading, name, 1, report)
@@ -118,240 +108,24 @@ def parse_module(text: str, path: str = "modules/module.md") -> ModuleDoc:
     blocks = split_blocks(source.body)
     _report_preamble(blocks[0], source.report, "module")
     names = FOLDER_SECTIONS + SINGLE_FILE_SECTIONS
-    for section, children in _sections(blocks[1:], _is_module_section):
+    for section, children in group_sections(blocks[1:], is_module_section):
         heading = section.heading
         assert heading is not None
-        name = _section_name(heading, FOLDER_SECTIONS, SINGLE_FILE_SECTIONS)
+        name = section_name(heading, FOLDER_SECTIONS, SINGLE_FILE_SECTIONS)
         if name is None:
-            _unknown_section(
+            unknown_section(
                 section, source.report, "module", [f"# {n}:" for n in names], children=children, file_kind="module"
             )
             continue
         source.report.use(heading.line)
         if name in SINGLE_FILE_SECTIONS:
             doc.single_file = True
-            step = _single_file_section(section, children, name, source)
+            step = single_file_section(section, children, name, source)
         else:
-            step = _placement(section, children, name, source, where_file="module")
+            step = parse_placement(section, children, name, source)
         if step is not None:
             doc.steps.append(step)
     return doc
-
-
-def _is_module_section(heading: Heading) -> bool:
-    return heading.level <= 3 and _section_name(heading, FOLDER_SECTIONS, SINGLE_FILE_SECTIONS) is not None
-
-
-def _section_name(heading: Heading, folder: tuple[str, ...], single: tuple[str, ...]) -> str | None:
-    """Folder-layout section names may omit the colon (reported); single-file ones need it."""
-    return matches(heading, folder) or (matches(heading, single) if heading.colon else None)
-
-
-def _sections(blocks: list[Block], is_section) -> list[tuple[Block, list[Block]]]:
-    """Group blocks into sections: a section heading, then the blocks below it up to the next section.
-
-    A heading at the section's own level or above also ends it (and starts an unknown section).
-    """
-    result: list[tuple[Block, list[Block]]] = []
-    for block in blocks:
-        heading = block.heading
-        assert heading is not None
-        if result and not is_section(heading) and heading.level > result[-1][0].heading.level:
-            result[-1][1].append(block)
-        else:
-            result.append((block, []))
-    return result
-
-
-def _placement(section: Block, children: list[Block], name: str, source: SourceText, *, where_file: str) -> Step | None:
-    """A `Lens`, `Learning Outcome`, `Test` or `Submodule` section of a module or learning outcome."""
-    heading = section.heading
-    assert heading is not None
-    report = source.report
-    if not heading.colon:
-        report.warning(
-            heading.line, f"section heading `{heading}` needs a colon", f"write `{'#' * heading.level} {name}:`"
-        )
-    fields = parse_fields(section.lines, report)
-    if name == "Submodule":
-        check_fields(
-            fields, report, where="a `# Submodule:` section", allowed=("slug", "id"), heading_line=heading.line
-        )
-        _report_children(children, report, "a `# Submodule:` heading starts a submodule; its lenses follow as sections")
-        title = heading.title or "Submodule"
-        slug = slugify(fields.get("slug")) if fields.get("slug") else slugify(title)
-        if fields.get("slug") and fields.get("slug") != slug:
-            report.warning(fields.line("slug"), f"submodule slug {fields.get('slug')!r} is used as {slug!r}")
-        sub_id = (
-            parse_uuid(fields.get("id"), report, fields.line("id"), "submodule `id::`") if fields.get("id") else None
-        )
-        if not heading.title:
-            report.warning(heading.line, "`# Submodule:` has no title", "write `# Submodule: Title`")
-        return Step("submodule", heading.line, title=title, slug=slug or "submodule", id=sub_id)
-    if name == "Learning Outcome":
-        check_fields(
-            fields,
-            report,
-            where="a `# Learning Outcome:` section",
-            allowed=("source", "optional"),
-            required=("source",),
-            elsewhere={"hide": "`# Lens:` sections", "id": "inline `# Lens:` sections"},
-            heading_line=heading.line,
-        )
-        _report_children(children, report, "a `# Learning Outcome:` section only points at its file")
-        link = source_link(fields.get("source"), fields.line("source"), report) if fields.get("source") else None
-        if link is None:
-            return None
-        return Step("lo", heading.line, title=heading.title, optional=fields.flag("optional", report), link=link)
-    if name == "Test":
-        return _test_section(section, children, fields, source)
-    return _lens_section(section, children, fields, source)
-
-
-def _lens_section(section: Block, children: list[Block], fields: FieldBlock, source: SourceText) -> Step | None:
-    """`# Lens:` either points at a lens file (`source::`) or defines one inline (`id::` and segments)."""
-    heading = section.heading
-    assert heading is not None
-    report = source.report
-    inline = "id" in fields.fields or ("source" not in fields.fields and children)
-    allowed = ("id", "optional", "hide") if inline else ("source", "optional", "hide")
-    check_fields(
-        fields,
-        report,
-        where="a `# Lens:` section",
-        allowed=allowed,
-        elsewhere={"source": "`# Lens:` sections that point at a lens file (not inline ones with `id::`)"}
-        if inline
-        else {"id": "inline `# Lens:` sections (not ones with `source::`)"},
-        heading_line=heading.line,
-    )
-    optional = fields.flag("optional", report)
-    hide = fields.flag("hide", report)
-    if hide and not optional:
-        report.error(fields.line("hide"), "`hide:: true` requires `optional:: true`", "add `optional:: true`")
-        hide = False
-    if "id" in fields.fields and "source" in fields.fields:
-        report.error(
-            heading.line, "a `# Lens:` has both `source::` and `id::`", "keep one: a reference or an inline lens"
-        )
-    if not inline:
-        if "source" not in fields.fields:
-            report.error(
-                heading.line,
-                "a `# Lens:` section is missing required field `source::`",
-                "or define it inline with `id::` and `####` segments",
-            )
-            return None
-        _report_children(children, report, "a `# Lens:` with `source::` has no segments of its own")
-        link = source_link(fields.get("source"), fields.line("source"), report)
-        if link is None:
-            return None
-        return Step("lens", heading.line, title=heading.title, optional=optional, hide=hide, link=link)
-    lens_id = None
-    if fields.get("id"):
-        lens_id = parse_uuid(fields.get("id"), report, fields.line("id"), "lens `id::`")
-    else:
-        report.error(heading.line, "inline `# Lens:` is missing required field `id::`", WRITE_IDS)
-    segments = parse_segments(
-        children, report, where="a lens", names=SEGMENT_HEADINGS, level=4, after_fields=bool(fields.fields)
-    )
-    if not segments:
-        report.error(heading.line, "inline `# Lens:` has no segments", "add `#### Text` (or another segment) below it")
-    lens = LensDoc("lens", lens_id, heading.title, source.path, heading.line, segments)
-    lens.id_written = bool(fields.get("id"))
-    return Step("lens", heading.line, title=heading.title, optional=optional, hide=hide, lens=lens)
-
-
-def _test_section(section: Block, children: list[Block], fields: FieldBlock, source: SourceText) -> Step | None:
-    heading = section.heading
-    assert heading is not None
-    report = source.report
-    check_fields(fields, report, where="a `## Test:` section", allowed=("id",), heading_line=heading.line)
-    test_id = None
-    if fields.get("id"):
-        test_id = parse_uuid(fields.get("id"), report, fields.line("id"), "test `id::`")
-    segments = parse_segments(
-        children,
-        report,
-        where="a test",
-        names={"Question": "question", "Roleplay": "roleplay"},
-        level=4,
-        after_fields=bool(fields.fields),
-    )
-    if not segments and not fields.fields:
-        report.warning(heading.line, "empty `## Test:` section is ignored", "add `id::` and `#### Question` segments")
-        return None
-    if not fields.get("id"):
-        report.error(heading.line, "`## Test:` is missing required field `id::`", WRITE_IDS)
-    if not segments:
-        report.error(heading.line, "`## Test:` has no segments", "add `#### Question` or `#### Roleplay` segments")
-    test = LensDoc("test", test_id, heading.title, source.path, heading.line, segments)
-    test.id_written = bool(fields.get("id"))
-    return Step("test", heading.line, title=heading.title, lens=test)
-
-
-def _single_file_section(section: Block, children: list[Block], name: str, source: SourceText) -> Step | None:
-    """`# Video:`, `# Article:`, `# Text:` or `# Chat:` of the original single-file module: one lens."""
-    heading = section.heading
-    assert heading is not None
-    report = source.report
-    kind = name.lower()
-    own = {
-        "video": ("id", "source", "optional"),
-        "article": ("id", "source", "optional"),
-        "text": ("id", "optional", "content"),
-        "chat": ("id", "optional", "instructions", "hidePreviousContentFromUser", "hidePreviousContentFromTutor"),
-    }[kind]
-    fields = parse_fields(section.lines, report)
-    check_fields(
-        fields,
-        report,
-        where=f"a `# {name}:` section",
-        allowed=own,
-        required=("source",) if kind in ("video", "article") else (),
-        heading_line=heading.line,
-    )
-    lens_id = parse_uuid(fields.get("id"), report, fields.line("id"), "section `id::`") if fields.get("id") else None
-    if "id" not in fields.fields:
-        report.warning(
-            heading.line,
-            f"`{heading}` has no `id::`: it is shown, but progress cannot be stored for it",
-            WRITE_IDS,
-        )
-    segments: list[Segment] = []
-    if kind in ("text", "chat") and fields.get("content" if kind == "text" else "instructions"):
-        segments.append(Segment(kind, heading.line, fields))
-    inherited: dict[str, Link] = {}
-    if kind in ("video", "article") and fields.get("source"):
-        link = source_link(fields.get("source"), fields.line("source"), report)
-        if link is not None:
-            inherited[kind] = link
-    names = {"Text": "text", "Chat": "chat"}
-    if kind in ("video", "article"):
-        names[f"{name}-excerpt"] = kind
-    segments += parse_segments(
-        children,
-        report,
-        where=f"a `# {name}:` section",
-        names=names,
-        level=2,
-        fields=SINGLE_FILE_SEGMENT_FIELDS,
-        inherited=inherited,
-        after_fields=bool(fields.fields),
-    )
-    if kind in ("video", "article") and not any(s.kind == kind for s in segments):
-        report.warning(
-            heading.line,
-            f"`{heading}` has no `## {name}-excerpt`, so its {kind} is not shown",
-            f"add `## {name}-excerpt` (with `from::`/`to::` or neither for the whole {kind})",
-        )
-    if not segments:
-        report.error(heading.line, f"`{heading}` has nothing to show")
-    lens = LensDoc(
-        "lens", lens_id, heading.title or name, source.path, heading.line, segments, derived_id=lens_id is None
-    )
-    lens.id_written = bool(fields.get("id"))
-    return Step("lens", heading.line, title=heading.title, optional=fields.flag("optional", report), lens=lens)
 
 
 # -- learning outcomes -----------------------------------------------------------------------------
@@ -374,12 +148,12 @@ def parse_outcome(text: str, path: str = "Learning Outcomes/outcome.md") -> Outc
     def is_section(heading: Heading) -> bool:
         return heading.level <= 3 and matches(heading, OUTCOME_SECTIONS) is not None
 
-    for section, children in _sections(blocks[1:], is_section):
+    for section, children in group_sections(blocks[1:], is_section):
         heading = section.heading
         assert heading is not None
         name = matches(heading, OUTCOME_SECTIONS) if heading.level <= 3 else None
         if name is None:
-            _unknown_section(
+            unknown_section(
                 section,
                 source.report,
                 "learning outcome",
@@ -389,7 +163,7 @@ def parse_outcome(text: str, path: str = "Learning Outcomes/outcome.md") -> Outc
             )
             continue
         source.report.use(heading.line)
-        step = _placement(section, children, name, source, where_file="learning outcome")
+        step = parse_placement(section, children, name, source)
         if step is not None:
             doc.steps.append(step)
     return doc
@@ -486,13 +260,6 @@ def _report_preamble(block: Block, report: FileReport, kind: str) -> None:
         report.error(found.line, f"field `{found.key}::` is outside any section", "put it under a section heading")
 
 
-def _report_children(children: list[Block], report: FileReport, why: str) -> None:
-    for block in children:
-        heading = block.heading
-        assert heading is not None
-        report.error(heading.line, f"heading `{heading}` is not allowed here: {why}", end_line=block.last_line)
-
-
 def _check_section_level(heading: Heading, name: str, level: int, report: FileReport) -> None:
     if heading.level != level:
         report.warning(
@@ -500,31 +267,4 @@ def _check_section_level(heading: Heading, name: str, level: int, report: FileRe
         )
 
 
-def _unknown_section(
-    block: Block,
-    report: FileReport,
-    where: str,
-    valid: list[str],
-    *,
-    children: list[Block] | None = None,
-    file_kind: str = "",
-) -> None:
-    heading = block.heading
-    assert heading is not None
-    end = (children[-1] if children else block).last_line
-    names = [v.strip("#: ") for v in valid]
-    near = closest(heading.name, names)
-    suggestion = f"did you mean `{'#' * heading.level} {near}:`?" if near else f"valid sections: {one_of(valid)}"
-    if file_kind == "module" and heading.level >= 4 and matches(heading, SEGMENT_HEADINGS):
-        suggestion = "segments go inside an inline `# Lens:` section (with `id::`)"
-    report.error(heading.line, f"unknown section type `{heading}` in a {where}", suggestion, end_line=end)
-
-
-__all__ = [
-    "SINGLE_FILE_SEGMENTS",
-    "parse_course",
-    "parse_lens",
-    "parse_module",
-    "parse_outcome",
-    "slugify",
-]
+__all__ = ["parse_course", "parse_lens", "parse_module", "parse_outcome", "stem"]

@@ -9,7 +9,10 @@ its video clips, times 1.5.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .diagnostics import FileReport
@@ -289,3 +292,67 @@ def question_key(content_text: str) -> str:
 
 def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def lenses_of(doc: Document) -> list[LensDoc]:
+    if isinstance(doc, LensFileDoc):
+        return [doc.lens] if doc.lens is not None else []
+    if isinstance(doc, ModuleDoc | OutcomeDoc):
+        return [step.lens for step in doc.steps if step.lens is not None]
+    return []
+
+
+_WORK: Vault | None = None  # the vault being compiled, inherited by forked workers
+
+
+def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLens]:
+    """Compiled bodies by `id()` of their LensDoc; diagnostics land in the files' reports as usual."""
+    tasks = [
+        (path, index)
+        for path, doc in vault.documents.items()
+        if not doc.ignored
+        for index in range(len(lenses_of(doc)))
+    ]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 2 or len(tasks) < 200 or "fork" not in multiprocessing.get_all_start_methods():
+        results = _compile_tasks(vault, tasks)
+    else:
+        global _WORK
+        _WORK = vault
+        size = max(1, len(tasks) // (workers * 8))  # small chunks: the pool balances the load
+        chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
+        try:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                results = [result for chunk in pool.map(_compile_in_worker, chunks) for result in chunk]
+        finally:
+            _WORK = None
+    compiled: dict[int, CompiledLens] = {}
+    for path, index, lens_result, diagnostics in results:
+        vault.reports.setdefault(path, FileReport(path)).diagnostics.extend(diagnostics)
+        if lens_result is not None:
+            compiled[id(lenses_of(vault.documents[path])[index])] = lens_result
+    return compiled
+
+
+def _compile_in_worker(tasks: list[tuple[str, int]]) -> list:
+    assert _WORK is not None
+    return _compile_tasks(_WORK, tasks)
+
+
+def _compile_tasks(vault: Vault, tasks: list[tuple[str, int]]) -> list:
+    """(path, index, compiled, diagnostics) per task; diagnostics are taken out of the reports."""
+    compiler = LensCompiler(vault)
+    results = []
+    before = {path: len(report.diagnostics) for path, report in vault.reports.items()}
+    for path, index in tasks:
+        report = vault.documents[path].report
+        start = len(report.diagnostics)
+        compiled = compiler.compile(lenses_of(vault.documents[path])[index], vault.documents[path])
+        results.append((path, index, compiled, report.diagnostics[start:]))
+        del report.diagnostics[start:]
+    for path, report in vault.reports.items():  # reports of timestamps files read on the way
+        if path not in vault.documents and len(report.diagnostics) > before.get(path, 0):
+            results.append((path, -1, None, report.diagnostics[before.get(path, 0) :]))
+            del report.diagnostics[before.get(path, 0) :]
+    return results

@@ -168,7 +168,7 @@ def link_vault(vault: Vault) -> None:
             _link_segments(vault, doc, doc.lens.segments)
     for doc in vault.documents.values():
         if doc.draft:
-            _soften(doc.report)
+            soften(doc.report)
     _check_unique_ids(vault)
 
 
@@ -212,7 +212,7 @@ def _resolve(vault: Vault, doc: Document, link: Link, kind: str) -> Document | N
     return target
 
 
-def _soften(report: FileReport) -> None:
+def soften(report: FileReport) -> None:
     """A draft is not published, so its problems are warnings for now."""
     report.diagnostics = [
         Diagnostic(d.path, d.line, Severity.WARNING, f"{d.message} [draft]", d.suggestion, d.end_line)
