@@ -136,7 +136,7 @@ def plan_sync(catalog: Catalog) -> SyncPlan:
     """Compare the catalog with the registry (one query) and decide what to add, change and retire."""
     existing = {
         row[0]: _Existing(*row[1:6], retired=row[6] is not None)
-        for row in ContentItem.objects.values_list(
+        for row in ContentItem.objects.order_by().values_list(
             "id", "content_type", "slug", "title", "source_path", "checksum", "retired_at"
         )
     }

@@ -264,11 +264,17 @@ def _check_unique_ids(vault: Vault) -> None:
                 f"duplicate UUID {content_id} ({what}) is also used at {others}",
                 "give one of them a fresh UUID; no changes are synced until this is fixed",
             )
+    claimed: dict[uuid.UUID, str] = {}
     for path, doc in vault.documents.items():
+        if doc.ignored:
+            continue
         for old in getattr(doc, "replaces", []):
             if old in places:
                 where = ", ".join(f"{p}:{n}" for p, n, _ in places[old])
                 vault.reports[path].error(1, f"`replaces:` lists {old}, which is still in use at {where}")
+            elif old in claimed:
+                vault.reports[path].error(1, f"`replaces:` lists {old}, which {claimed[old]} replaces already")
+            claimed.setdefault(old, path)
 
 
 __all__ = ["ArticleDoc", "TranscriptDoc", "Vault", "read_vault"]

@@ -223,3 +223,15 @@ def test_content_outside_submodules(make_vault):
         "modules/m.md:7: error: this module has submodules, so all its lenses and learning outcomes must be "
         "inside one (start the file with a `# Submodule:` heading)"
     ]
+
+
+def test_an_old_uuid_is_replaced_by_one_item_only(make_vault):
+    """Two files claiming to replace the same old UUID is an error at the second."""
+    old = "99999999-9999-4999-8999-999999999999"
+    files = {
+        "Lenses/A.md": lens(LENS_A, extra=f"replaces: [{old}]\n"),
+        "Lenses/B.md": lens(LENS_B, extra=f"replaces: [{old}]\n"),
+    }
+    assert report(make_vault, files) == [
+        f"Lenses/B.md:1: error: `replaces:` lists {old}, which Lenses/A.md replaces already"
+    ]

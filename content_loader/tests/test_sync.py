@@ -442,3 +442,33 @@ def test_single_file_module_sections_become_lenses(make_vault):
         "modules/introduction.md:7: warning: `# Text: Welcome` has no `id::`: it is shown, but progress cannot "
         "be stored for it (run `manage.py sync_content --write-ids`)"
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_syncs_take_turns(make_vault):
+    """Two syncs started at once do not both insert: the second waits, then finds nothing to change."""
+    import threading
+
+    from django.db import connections
+
+    vault = make_vault(basic_vault())
+    reports, failures = [], []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            start.wait()
+            reports.append(sync_content(vault))
+        except Exception as error:  # reported by the assertion below
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(report.changes for report in reports) == [0, 8]
+    assert ContentItem.objects.count() == 8
