@@ -123,6 +123,8 @@ class SyncReport:
                 counts.insert(2, f"{len(self.restored)} restored")
             changes = ", ".join(counts)
         held = f", {len(self.held_back)} file(s) held back" if self.held_back else ""
+        if self.drafts or self.ignored:
+            held += f", {len(self.drafts)} draft(s) and {len(self.ignored)} ignored file(s) not published"
         return f"{verb} {self.vault}: {changes} ({self.unchanged} unchanged{held}); {problems} in {self.seconds:.1f} s."
 
     def lines(self, *, verbose: bool = False) -> list[str]:

@@ -30,7 +30,7 @@ from .report import Impact, ItemChange, SyncReport
 from .write_ids import write_missing_ids
 
 _LOCK_KEY = 0x5C0_17E27  # arbitrary, fixed: the advisory lock held while a sync plans and writes
-# (phase, done, total): "reading" files, then "writing".
+# (phase, done, total): "reading" files, "compiling" lenses, then "writing".
 Progress = Callable[[str, int, int], None]
 _ITEM_FIELDS = [
     "content_type",
@@ -99,7 +99,11 @@ def sync_content(
     if write_ids:
         report.written_ids = write_missing_ids(root, dry_run=dry_run)
     vault = read_vault(root, progress=(lambda done, total: progress("reading", done, total)) if progress else None)
+    if progress:
+        progress("compiling", 0, 1)
     catalog = build_catalog(vault)
+    if progress:
+        progress("compiling", 1, 1)
     report.files = len(vault.files)
     report.diagnostics = catalog.diagnostics
     report.loaded = Counter(record.content_type for record in catalog.items.values())
