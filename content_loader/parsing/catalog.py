@@ -17,7 +17,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from .diagnostics import Diagnostic, Severity
+from .diagnostics import Diagnostic
 from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc
 from .layout import stem
 from .payloads import CompiledLens, compile_lenses, lenses_of
@@ -96,9 +96,6 @@ class Catalog:
     @property
     def ignored(self) -> list[str]:
         return sorted(path for path, doc in self.vault.documents.items() if doc.ignored)
-
-    def count(self, severity: Severity) -> int:
-        return sum(1 for d in self.vault.diagnostics if d.severity is severity)
 
 
 def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:

@@ -51,8 +51,8 @@ SEGMENT_REQUIRED: dict[str, tuple[str, ...]] = {
 SEGMENT_HEADINGS = {"Text": "text", "Chat": "chat", "Article": "article", "Video": "video"}
 SEGMENT_HEADINGS |= {"Question": "question", "Roleplay": "roleplay"}
 TEST_SEGMENTS = ("question", "roleplay")
-# The original single-file module: `## ...` segments inside `# Video:` / `# Article:` / ... sections.
-SINGLE_FILE_SEGMENTS = {"Text": "text", "Chat": "chat", "Video-excerpt": "video", "Article-excerpt": "article"}
+# The original single-file module: `## Text`, `## Chat`, `## Video-excerpt` and `## Article-excerpt`
+# segments inside `# Video:` / `# Article:` / `# Text:` / `# Chat:` sections, with these fields.
 SINGLE_FILE_SEGMENT_FIELDS: dict[str, tuple[str, ...]] = {
     "text": ("content", "optional"),
     "chat": ("instructions", "optional", "hidePreviousContentFromUser", "hidePreviousContentFromTutor"),
