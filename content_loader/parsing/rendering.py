@@ -72,9 +72,12 @@ def _wikilink_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+_DIRECTIVE_STARTS = (":collapse[", ":note[", ":footnote[", "::collapse[", "::note[", "::footnote[", "::card[[")
+
+
 def _directive_rule(state: StateInline, silent: bool) -> bool:
     start = state.pos
-    if state.src[start] != ":":
+    if state.src[start] != ":" or not state.src.startswith(_DIRECTIVE_STARTS, start):
         return False
     card = _CARD.match(state.src, start, state.posMax)
     if card is not None:
