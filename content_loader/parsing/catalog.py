@@ -18,9 +18,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 
 from .diagnostics import Diagnostic
-from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc
+from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, lenses_of
 from .layout import stem
-from .payloads import CompiledLens, compile_lenses, lenses_of
+from .payloads import CompiledLens, compile_lenses
 from .rendering import render_markdown
 from .structure import Leaf, course_id, layout_module, module_id, section_id, submodule_id
 from .vault import Vault, defined_ids, soften

@@ -194,3 +194,12 @@ class TranscriptDoc(Document):
     url: str = ""
     youtube_id: str = ""
     timestamps_path: str = ""  # vault-relative path of the `.timestamps.json`, "" when missing
+
+
+def lenses_of(doc: Document) -> list[LensDoc]:
+    """The lenses and tests a file defines (a lens file; inline sections and tests of modules, outcomes)."""
+    if isinstance(doc, LensFileDoc):
+        return [doc.lens] if doc.lens is not None else []
+    if isinstance(doc, ModuleDoc | OutcomeDoc):
+        return [step.lens for step in doc.steps if step.lens is not None]
+    return []

@@ -16,7 +16,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from .diagnostics import FileReport
-from .documents import ArticleDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, Segment, TranscriptDoc
+from .documents import (
+    ArticleDoc,
+    Document,
+    LensDoc,
+    LensFileDoc,
+    ModuleDoc,
+    OutcomeDoc,
+    Segment,
+    TranscriptDoc,
+    lenses_of,
+)
 from .excerpts import AnchorNotFound, locate_excerpt, unquote, video_clip
 from .media import Phrase, load_phrases, parse_time
 from .rendering import LinkTarget, plain_text, render_markdown, word_count
@@ -292,14 +302,6 @@ def question_key(content_text: str) -> str:
 
 def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def lenses_of(doc: Document) -> list[LensDoc]:
-    if isinstance(doc, LensFileDoc):
-        return [doc.lens] if doc.lens is not None else []
-    if isinstance(doc, ModuleDoc | OutcomeDoc):
-        return [step.lens for step in doc.steps if step.lens is not None]
-    return []
 
 
 _WORK: Vault | None = None  # the vault being compiled, inherited by forked workers

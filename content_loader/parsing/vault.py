@@ -27,6 +27,7 @@ from .documents import (
     OutcomeDoc,
     Segment,
     TranscriptDoc,
+    lenses_of,
 )
 from .layout import parse_course, parse_lens, parse_module, parse_outcome
 from .media import parse_article, parse_transcript
@@ -170,6 +171,21 @@ def link_vault(vault: Vault) -> None:
         if doc.draft:
             soften(doc.report)
     _check_unique_ids(vault)
+    _forget_unused_articles(vault)
+
+
+def _forget_unused_articles(vault: Vault) -> None:
+    """Only excerpted articles need their text: letting go of the rest keeps memory to what is used."""
+    used = {
+        segment.source.path
+        for doc in vault.documents.values()
+        for lens in lenses_of(doc)
+        for segment in lens.segments
+        if segment.source is not None and segment.source.path
+    }
+    for path, doc in vault.documents.items():
+        if isinstance(doc, ArticleDoc) and path not in used:
+            doc.body = ""
 
 
 def _link_segments(vault: Vault, doc: Document, segments: list[Segment]) -> None:
