@@ -59,7 +59,7 @@ class _Existing:
 
 @dataclass
 class SyncPlan:
-    """What a sync would write, worked out from the catalog and one read of the registry."""
+    """What a sync would write, worked out from the catalog and a read of the registry."""
 
     catalog: Catalog
     existing: dict[uuid.UUID, _Existing]
@@ -88,7 +88,7 @@ def sync_content(
 
     `check` validates only (no database access); `dry_run` works out the changes and their impact on
     learners without writing; `write_ids` first gives a UUID to every item that lacks one, editing only
-    that line of each file (not with `dry_run`, which lists them instead).
+    that line of each file (with `check` or `dry_run` it only lists them).
     """
     started = time.monotonic()
     root = Path(path if path is not None else settings.CONTENT_DIR)
@@ -97,7 +97,7 @@ def sync_content(
     if not root.is_dir():
         raise FileNotFoundError(f"content vault {root} is not a folder")
     if write_ids:
-        report.written_ids = write_missing_ids(root, dry_run=dry_run)
+        report.written_ids = write_missing_ids(root, dry_run=dry_run or check)
     vault = read_vault(root, progress=(lambda done, total: progress("reading", done, total)) if progress else None)
     if progress:
         progress("compiling", 0, 1)
@@ -137,7 +137,7 @@ def _serialise_syncs() -> None:
 
 
 def plan_sync(catalog: Catalog) -> SyncPlan:
-    """Compare the catalog with the registry (one query) and decide what to add, change and retire."""
+    """Compare the catalog with the registry (three reads) and decide what to add, change and retire."""
     existing = {
         row[0]: _Existing(*row[1:6], retired=row[6] is not None)
         for row in ContentItem.objects.order_by().values_list(
