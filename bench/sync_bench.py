@@ -99,14 +99,17 @@ def phase(vault: Path) -> None:
 
     connection.ensure_connection()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_before = _cpu_seconds()
     started = time.perf_counter()
     report = sync_content(vault)
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu_before
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "seconds": seconds,
+                "cpu_seconds": cpu,
                 "peak_mb": peak / 1024,
                 "baseline_mb": before / 1024,
                 "files": report.files,
@@ -116,6 +119,15 @@ def phase(vault: Path) -> None:
             }
         )
     )
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its (forked) workers: less sensitive than wall time to a busy machine."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def main() -> None:
@@ -156,9 +168,13 @@ def main() -> None:
             noop = run_phase(vault, cluster.url)
             results.append((label, cold, noop))
             print(f"{label}: {cold['files']} files, {cold['items']} items")
-            print(f"  cold sync   {cold['seconds']:6.2f} s   peak RSS {cold['peak_mb']:6.0f} MB   {cold['summary']}")
-            print(f"  no-op sync  {noop['seconds']:6.2f} s   peak RSS {noop['peak_mb']:6.0f} MB   {noop['summary']}")
+            for name, run in (("cold sync ", cold), ("no-op sync", noop)):
+                print(
+                    f"  {name}  {run['seconds']:6.2f} s wall  {run['cpu_seconds']:6.2f} s CPU  "
+                    f"peak RSS {run['peak_mb']:5.0f} MB  | {run['summary']}"
+                )
         (_, small_cold, small_noop), (_, big_cold, big_noop) = results
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} (other processes share this machine)")
         print(
             f"growth for {big_cold['files'] / small_cold['files']:.1f}x the files: "
             f"cold {big_cold['seconds'] / small_cold['seconds']:.1f}x, "
