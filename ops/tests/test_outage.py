@@ -94,6 +94,7 @@ def test_outage_answers_503_then_recovers_by_itself(cluster, server, session_coo
         page = fetch(f"{server.url}/ops-test/users")
         assert page.status == 503
         assert "<h1>Back in a moment</h1>" in page.text
+        assert "content-security-policy" in page.headers
 
         in_middleware = fetch(f"{server.url}/ops-test/whoami", headers=session_cookie)
         assert in_middleware.status == 503
