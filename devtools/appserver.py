@@ -20,7 +20,7 @@ from devtools.pgcluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables of the caller's environment that must not leak into the server's configuration.
-CLEARED = ("DATABASE_URL", "DEBUG", "SECRET_KEY", "BIND", "PORT", "WEB_CONCURRENCY", "DJANGO_SETTINGS_MODULE")
+CLEARED = ("DATABASE_URL", "DEBUG", "SECRET_KEY", "BIND", "PORT", "DJANGO_SETTINGS_MODULE")
 
 
 class AppServer:
@@ -34,6 +34,7 @@ class AppServer:
         workers: int = 1,
         threads: int = 2,
         worker_class: str = "gthread",
+        worker_connections: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
@@ -41,6 +42,7 @@ class AppServer:
         self.workers = workers
         self.threads = threads
         self.worker_class = worker_class
+        self.worker_connections = worker_connections
         self.extra_env = env or {}
         self.port: int | None = None
         self.process: subprocess.Popen | None = None
@@ -61,6 +63,11 @@ class AppServer:
             "SECURE_SSL_REDIRECT": "false",
             "STATICFILES_MANIFEST": "false",
             "DATABASE_URL": self.database_url,
+            # Through gunicorn.conf.py, as production sets them.
+            "WEB_CONCURRENCY": str(self.workers),
+            "GUNICORN_THREADS": str(self.threads),
+            "GUNICORN_WORKER_CLASS": self.worker_class,
+            **({"GUNICORN_WORKER_CONNECTIONS": str(self.worker_connections)} if self.worker_connections else {}),
             **self.extra_env,
         }
 
@@ -76,12 +83,6 @@ class AppServer:
             str(ROOT / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-            "--worker-class",
-            self.worker_class,
             self.app,
         ]
         with os.fdopen(handle, "wb") as log:

@@ -3,6 +3,8 @@
 The views query the database the way real pages and API endpoints do, so an outage reaches them.
 """
 
+import time
+
 from django.contrib.auth import get_user_model
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
@@ -27,6 +29,18 @@ def streamed(request):
     return StreamingHttpResponse(f"part {n}\n" for n in range(3))
 
 
+def slow_stream(request):
+    """A reply streamed a line a second for `seconds` seconds (at most 600): a tutor reply's stand-in."""
+    seconds = min(int(request.GET.get("seconds", "10")), 600)
+
+    def lines():
+        for n in range(seconds):
+            yield f"line {n}\n"
+            time.sleep(1)
+
+    return StreamingHttpResponse(lines())
+
+
 def broken(request):
     raise OperationalError("connection to server failed: Connection refused")
 
@@ -37,6 +51,7 @@ urlpatterns = [
     path("ops-test/users", page_users),
     path("ops-test/whoami", page_whoami),
     path("ops-test/stream", streamed),
+    path("ops-test/slow-stream", slow_stream),
     path("api/ops-test/broken", broken),
     path("ops-test/broken", broken),
 ]
