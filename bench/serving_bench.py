@@ -409,8 +409,10 @@ def measure(server: AppServer, cluster: ThrowawayPostgres, load, endpoint: Endpo
     pg_before = tree_cpu_seconds(postmaster_pid(cluster))
     busy_before = machine_busy_seconds()
     result = load(server.url, endpoint, seconds=args.duration, **options)
-    app_cpu = (tree_cpu_seconds(server.process.pid) - app_before) / result.seconds
-    pg_cpu = (tree_cpu_seconds(postmaster_pid(cluster)) - pg_before) / result.seconds
+    # Living processes only: one that exited during the run (a closed connection's backend) takes its CPU
+    # time with it, so these are lower bounds.
+    app_cpu = max(0.0, tree_cpu_seconds(server.process.pid) - app_before) / result.seconds
+    pg_cpu = max(0.0, tree_cpu_seconds(postmaster_pid(cluster)) - pg_before) / result.seconds
     busy = (machine_busy_seconds() - busy_before) / result.seconds
     return Measurement(result, app_cpu, pg_cpu, max(0.0, busy - app_cpu - pg_cpu - result.client_cpu))
 

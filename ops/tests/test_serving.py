@@ -63,3 +63,18 @@ def test_one_json_line_per_request_and_no_access_log(server):
     logged = [json.loads(line) for line in lines if line.startswith("{")]
     assert [line["status"] for line in logged if line.get("path") == marker] == [200, 200, 200]
     assert not [line for line in lines if f'"GET {marker}' in line]  # gunicorn's access-log format
+
+
+def test_local_proxy_https_is_believed_and_plain_http_redirected():
+    """Behind a proxy on the same host, gunicorn believes its X-Forwarded-Proto: https requests are not
+    redirected again, plain HTTP ones are sent to HTTPS, and /healthz answers either way."""
+    nowhere = f"postgres://postgres@127.0.0.1:{free_port()}/postgres"
+    with AppServer(database_url=nowhere, env={"SECURE_SSL_REDIRECT": "true"}) as app:
+        plain = fetch(f"{app.url}/admin/")
+        assert plain.status == 301
+        assert plain.headers["location"].startswith("https://")
+        proxied = fetch(f"{app.url}/admin/", headers={"X-Forwarded-Proto": "https"})
+        assert proxied.status == 302
+        assert proxied.headers["location"] == "/admin/login/?next=/admin/"
+        assert "strict-transport-security" in proxied.headers
+        assert fetch(f"{app.url}/healthz").status == 503  # no database here, but no redirect either
