@@ -1,0 +1,95 @@
+"""Who the learner is: a logged-in account, or an anonymous token.
+
+A logged-in learner is identified by the Django session and any token is then ignored. An anonymous
+learner is identified by a random UUID: the `X-Session-Token` header (API clients) or the learner cookie
+that `LearnerMiddleware` sets on the first page view. Anything that is not a UUID counts as absent.
+"""
+
+import enum
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+
+TOKEN_HEADER = "HTTP_X_SESSION_TOKEN"
+# Set by LearnerMiddleware on a first page view: the token the new cookie will carry.
+MINTED_TOKEN_ATTR = "_progress_minted_token"
+
+
+@dataclass(frozen=True)
+class Learner:
+    """Exactly one of `user_id` and `session_token` is set."""
+
+    user_id: int | None = None
+    session_token: uuid.UUID | None = None
+
+    def __post_init__(self) -> None:
+        if (self.user_id is None) == (self.session_token is None):
+            raise ValueError("A learner is an account or a token, exactly one of the two.")
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def lock_key(self) -> tuple[int, int]:
+        """Two 32-bit integers naming this learner for PostgreSQL advisory locks."""
+        if self.user_id is not None:
+            return 0x50524F55, self.user_id & 0x7FFFFFFF  # "PROU"
+        return 0x50524F54, int.from_bytes(self.session_token.bytes[:4], "big", signed=True)  # "PROT"
+
+
+class Via(enum.Enum):
+    """How a request identified its learner; only the header alone needs no CSRF token."""
+
+    SESSION = "session"
+    HEADER = "header"
+    COOKIE = "cookie"
+
+
+def parse_token(value: str | None) -> uuid.UUID | None:
+    """The UUID in `value`, or None for anything else (garbage counts as absent)."""
+    if not value or len(value) > 45:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def anonymous_token(request) -> tuple[uuid.UUID | None, Via | None]:
+    """The request's anonymous token and where it came from, ignoring any logged-in user."""
+    token = parse_token(request.META.get(TOKEN_HEADER))
+    if token is not None:
+        return token, Via.HEADER
+    token = parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME))
+    if token is not None:
+        return token, Via.COOKIE
+    token = getattr(request, MINTED_TOKEN_ATTR, None)
+    if token is not None:
+        return token, Via.COOKIE
+    return None, None
+
+
+def session_user_id(request) -> int | None:
+    """The logged-in user's id (no query when the request carries no session cookie)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.pk
+    return None
+
+
+def identify(request) -> tuple[Learner | None, Via | None]:
+    """The request's learner and how it was identified: session, then header, then cookie."""
+    user_id = session_user_id(request)
+    if user_id is not None:
+        return Learner(user_id=user_id), Via.SESSION
+    token, via = anonymous_token(request)
+    if token is None:
+        return None, None
+    return Learner(session_token=token), via
+
+
+def learner_from_request(request) -> Learner | None:
+    """The logged-in user; else a valid X-Session-Token header; else the learner cookie."""
+    return identify(request)[0]
