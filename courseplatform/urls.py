@@ -1,8 +1,9 @@
 """URL configuration: each app owns its URLs; this file only wires them together."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("progress.urls")),
 ]
