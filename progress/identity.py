@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject, empty
 
 TOKEN_HEADER = "HTTP_X_SESSION_TOKEN"
 # Set by LearnerMiddleware on a first page view: the token the new cookie will carry.
@@ -72,11 +73,17 @@ def anonymous_token(request) -> tuple[uuid.UUID | None, Via | None]:
 
 
 def session_user_id(request) -> int | None:
-    """The logged-in user's id (no query when the request carries no session cookie)."""
+    """The logged-in user's id, without loading the session when the request carries no session cookie."""
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user.pk
-    return None
+    if user is None:
+        return None
+    if (
+        settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and isinstance(user, SimpleLazyObject)
+        and user._wrapped is empty
+    ):
+        return None  # no session, and no login during this request (that would have replaced request.user)
+    return user.pk if user.is_authenticated else None
 
 
 def identify(request) -> tuple[Learner | None, Via | None]:

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery, TextChoices
 
 from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
+from progress import sql
 from progress.identity import Learner
 from progress.models import UserContentProgress
 
 
-class Status(models.TextChoices):
+class Status(TextChoices):
     NOT_STARTED = "not_started", "Not started"
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETED = "completed", "Completed"
@@ -103,18 +103,13 @@ def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID]) -> dict[
     item_ids = list(item_ids)
     if not learner or not item_ids:
         return {}
-    replaced = ReplacedId.objects.filter(old_id=OuterRef("content_id")).values("item_id")[:1]
-    rows = (
-        UserContentProgress.objects.owned_by(learner)
-        .filter(
-            Q(content_id__in=item_ids)
-            | Q(content_id__in=ReplacedId.objects.filter(item_id__in=item_ids).values("old_id"))
-        )
-        .annotate(current_id=Coalesce(Subquery(replaced), F("content_id"), output_field=models.UUIDField()))
-        .values_list("current_id", "completed_at", "total_time_spent_s")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.progress_rows(learner, item_ids))
+        rows = cursor.fetchall()
     merged: dict[UUID, ItemProgress] = {}
     for current_id, completed_at, seconds in rows:
+        current_id = sql.from_db_uuid(current_id)
+        completed_at = sql.from_db_datetime(completed_at)
         before = merged.get(current_id, ItemProgress())
         if before.completed_at is not None and (completed_at is None or before.completed_at < completed_at):
             completed_at = before.completed_at
@@ -122,23 +117,31 @@ def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID]) -> dict[
     return merged
 
 
-def module_entries(modules: Iterable[ContentItem]) -> list[ModuleEntry]:
-    """The steps of the given modules (a parent module stands for its submodules), in learner order."""
-    ids = [module.pk for module in modules]
+def module_entries(condition: Q) -> list[ModuleEntry]:
+    """Steps of active modules matching `condition`, in learner order, each with `.item` (body deferred).
+
+    Each entry also carries `module_parent_id`, so that a parent module's steps (its submodules') can be
+    told apart without loading the modules.
+    """
     return list(
-        ModuleEntry.objects.filter(Q(module_id__in=ids) | Q(module__parent_id__in=ids))
-        .filter(module__retired_at__isnull=True)
-        .select_related("item", "module", "learning_outcome")
-        .defer("item__body", "module__body", "learning_outcome__body")
+        ModuleEntry.objects.filter(condition, module__retired_at__isnull=True)
+        .select_related("item")
+        .defer("item__body")
+        .annotate(module_parent_id=F("module__parent_id"))
         .order_by("module__source_line", "module__slug", "position")
     )
+
+
+def steps_of(module_id: UUID, entries: list[ModuleEntry]) -> list[ModuleEntry]:
+    """The entries belonging to a module: its own, or its submodules' for a parent module."""
+    return [e for e in entries if e.module_id == module_id or e.module_parent_id == module_id]
 
 
 def build_module_progress(
     module: ContentItem, entries: list[ModuleEntry], progress: dict[UUID, ItemProgress]
 ) -> ModuleProgress:
     """Progress of `module` from its entries (all of them belonging to it or its submodules)."""
-    entries = [e for e in entries if e.module_id == module.pk or e.module.parent_id == module.pk]
+    entries = steps_of(module.pk, entries)
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
     status, completed, total = derive_status(
         required={e.item_id for e in entries if not e.optional}, steps={e.item_id for e in entries}, done=done
@@ -158,7 +161,7 @@ def build_module_progress(
 
 def module_progress(*, learner: Learner | None, module: ContentItem) -> ModuleProgress:
     """A module's steps with the learner's completion and time (2 queries; 1 without a learner)."""
-    entries = module_entries([module])
+    entries = module_entries(Q(module_id=module.pk) | Q(module__parent_id=module.pk))
     return build_module_progress(module, entries, progress_by_item(learner, {e.item_id for e in entries}))
 
 
@@ -227,18 +230,15 @@ def completed_content_ids(learner: Learner) -> list[UUID]:
 
 
 def find_by_slug(content_type: str, slug: str) -> ContentItem | None:
-    """The active course or module with this slug or slug alias (1 query)."""
+    """The active course or module with this slug, else the one with this slug alias (1 or 2 queries)."""
     if not slug or "\x00" in slug or len(slug) > 300:
         return None
-    aliased = SlugAlias.objects.filter(content_type=content_type, slug=slug).values("item_id")
-    return (
-        ContentItem.objects.active()
-        .filter(content_type=content_type)
-        .filter(Q(slug=slug) | Q(pk__in=aliased))
-        .defer("body")
-        .order_by(models.Case(models.When(slug=slug, then=0), default=1))
-        .first()
+    items = ContentItem.objects.active().filter(content_type=content_type).defer("body")
+    found = (
+        items.filter(slug=slug)[:1]
+        or items.filter(pk__in=SlugAlias.objects.filter(content_type=content_type, slug=slug).values("item_id"))[:1]
     )
+    return found[0] if found else None
 
 
 def count_learners_with_progress(content_ids: set[UUID]) -> int:

@@ -26,7 +26,9 @@ from progress.queries import (
     build_module_progress,
     derive_status,
     find_by_slug,
+    module_entries,
     progress_by_item,
+    steps_of,
 )
 
 
@@ -96,27 +98,14 @@ def record_heartbeat(*, learner: Learner, content_id: UUID, time_delta_s: int) -
         cursor.execute(_statement("heartbeat", connection.vendor, learner.is_authenticated), params)
 
 
-def _registry_item(content_id: UUID) -> ContentItem | None:
-    """The registry item for a UUID, following `replaces:` from an old UUID to the current item."""
-    items = list(
-        ContentItem.objects.filter(
-            Q(pk=content_id) | Q(pk__in=ReplacedId.objects.filter(old_id=content_id).values("item_id"))
-        ).only("id", "content_type", "title")
+def _registry_item(content_id: UUID) -> tuple[UUID, str, str] | None:
+    """(id, type, title) of the registry item for a UUID, following `replaces:` from an old UUID."""
+    items = ContentItem.objects.values_list("id", "content_type", "title")
+    found = (
+        items.filter(pk=content_id)[:1]
+        or items.filter(pk__in=ReplacedId.objects.filter(old_id=content_id).values("item_id"))[:1]
     )
-    return next((i for i in items if i.pk == content_id), items[0] if items else None)
-
-
-def _modules_containing(content_id: UUID) -> list[ModuleEntry]:
-    """Every step of the leaf modules holding the item and of the sibling submodules of those (1 query)."""
-    leaf_ids = ModuleEntry.objects.filter(item_id=content_id).values("module_id")
-    parent_ids = ContentItem.objects.filter(pk__in=leaf_ids, parent__isnull=False).values("parent_id")
-    return list(
-        ModuleEntry.objects.filter(Q(module_id__in=leaf_ids) | Q(module__parent_id__in=parent_ids))
-        .filter(module__retired_at__isnull=True)
-        .select_related("item", "module", "module__parent", "learning_outcome")
-        .defer("item__body", "module__body", "module__parent__body", "learning_outcome__body")
-        .order_by("module__source_line", "module__slug", "position")
-    )
+    return found[0] if found else None
 
 
 def complete_content(
@@ -141,9 +130,9 @@ def complete_content(
         _lock(learner)
         item = _registry_item(content_id)
         if item is not None:
-            if item.content_type not in PROGRESS_CONTENT_TYPES:
-                raise InvalidProgress(f"{content_id} is a {item.content_type}, which is not completed directly.")
-            content_id, content_type, content_title = item.pk, item.content_type, item.title
+            if item[1] not in PROGRESS_CONTENT_TYPES:
+                raise InvalidProgress(f"{content_id} is a {item[1]}, which is not completed directly.")
+            content_id, content_type, content_title = item
         module = find_by_slug(ContentType.MODULE, module_slug) if module_slug else None
 
         by_user = learner.is_authenticated
@@ -171,56 +160,58 @@ def complete_content(
         if not newly_completed and module is None:
             return CompletionResult(completed_at, False, None, False)
 
-        entries = _modules_containing(content_id)
+        # Every step of the leaf modules holding the item, and of the sibling submodules of those.
+        leaf_ids = ModuleEntry.objects.filter(item_id=content_id).values("module_id")
+        parent_ids = ContentItem.objects.filter(pk__in=leaf_ids, parent__isnull=False).values("parent_id")
+        entries = module_entries(Q(module_id__in=leaf_ids) | Q(module__parent_id__in=parent_ids))
         progress = progress_by_item(learner, {e.item_id for e in entries})
         done = {item_id for item_id, p in progress.items() if p.completed_at is not None} | {content_id}
         before = done - {content_id} if newly_completed else done
+        placements = [e for e in entries if e.item_id == content_id]
+        containing = {e.module_id for e in placements} | {e.module_parent_id for e in placements if e.module_parent_id}
         if newly_completed:
-            _complete_finished_modules(learner, content_id, entries, done, now)
+            _complete_finished_modules(learner, placements, entries, done, now)
 
-        containing = {e.module_id for e in entries if e.item_id == content_id}
-        containing |= {e.module.parent_id for e in entries if e.item_id == content_id and e.module.parent_id}
         if module is None or module.pk not in containing:
             return CompletionResult(completed_at, newly_completed, None, False)
         result = build_module_progress(module, entries, progress)
-        steps = [e for e in entries if e.module_id == module.pk or e.module.parent_id == module.pk]
-        status_before, _, _ = derive_status(
-            required={e.item_id for e in steps if not e.optional}, steps={e.item_id for e in steps}, done=before
-        )
+        status_before = _status(steps_of(module.pk, entries), before)
         module_newly_completed = result.status == Status.COMPLETED and status_before != Status.COMPLETED
         return CompletionResult(completed_at, newly_completed, result, module_newly_completed)
 
 
+def _status(steps: list[ModuleEntry], done: set[UUID]) -> Status:
+    status, _, _ = derive_status(
+        required={e.item_id for e in steps if not e.optional}, steps={e.item_id for e in steps}, done=done
+    )
+    return status
+
+
 def _complete_finished_modules(
-    learner: Learner, content_id: UUID, entries: list[ModuleEntry], done: set[UUID], now: datetime
+    learner: Learner, placements: list[ModuleEntry], entries: list[ModuleEntry], done: set[UUID], now: datetime
 ) -> None:
-    """Complete the module and learning-outcome rows that the item's completion finished (1 statement)."""
+    """Complete the module and learning-outcome rows the item's completion finished (1 statement).
 
-    def finished(steps: list[ModuleEntry]) -> bool:
-        status, _, _ = derive_status(
-            required={e.item_id for e in steps if not e.optional}, steps={e.item_id for e in steps}, done=done
-        )
-        return status == Status.COMPLETED
-
-    finished_rows: dict[UUID, tuple[str, str]] = {}
-    for placement in (e for e in entries if e.item_id == content_id):
-        leaf = placement.module
-        if finished([e for e in entries if e.module_id == leaf.pk]):
-            finished_rows[leaf.pk] = (ContentType.MODULE, leaf.title)
-        if leaf.parent_id and finished([e for e in entries if e.module.parent_id == leaf.parent_id]):
-            finished_rows[leaf.parent_id] = (ContentType.MODULE, leaf.parent.title)
-        outcome = placement.learning_outcome
-        if outcome is not None and finished(
-            [e for e in entries if e.module_id == leaf.pk and e.learning_outcome_id == outcome.pk]
-        ):
-            finished_rows[outcome.pk] = (ContentType.LEARNING_OUTCOME, outcome.title)
-    if not finished_rows:
+    `placements` are the item's entries; a module is checked through each (leaf and parent), and the
+    learning outcome each placement came through, over its steps in that leaf module.
+    """
+    finished: dict[UUID, str] = {}
+    for placement in placements:
+        leaf_id, parent_id, outcome_id = placement.module_id, placement.module_parent_id, placement.learning_outcome_id
+        if _status(steps_of(leaf_id, entries), done) == Status.COMPLETED:
+            finished[leaf_id] = ContentType.MODULE
+        if parent_id and _status(steps_of(parent_id, entries), done) == Status.COMPLETED:
+            finished[parent_id] = ContentType.MODULE
+        outcome_steps = [e for e in entries if e.module_id == leaf_id and e.learning_outcome_id == outcome_id]
+        if outcome_id and _status(outcome_steps, done) == Status.COMPLETED:
+            finished[outcome_id] = ContentType.LEARNING_OUTCOME
+    if not finished:
         return
     params = sql.owner_params(learner) | {"now": sql.prep_datetime(now)}
-    for i, (row_id, (row_type, title)) in enumerate(finished_rows.items()):
-        params |= {f"id{i}": sql.prep_uuid(row_id), f"type{i}": row_type, f"title{i}": title}
+    for i, (row_id, row_type) in enumerate(finished.items()):
+        params |= {f"id{i}": sql.prep_uuid(row_id), f"type{i}": row_type}
     with connection.cursor() as cursor:
-        cursor.execute(sql.complete_many_sql(by_user=learner.is_authenticated, rows=len(finished_rows)), params)
+        cursor.execute(sql.complete_many_sql(by_user=learner.is_authenticated, rows=len(finished)), params)
 
 
 @transaction.atomic

@@ -87,6 +87,11 @@ def from_db_datetime(value) -> datetime | None:
     return value
 
 
+def from_db_uuid(value) -> UUID:
+    """A UUID read by a raw cursor (SQLite hands back 32 hex digits)."""
+    return value if isinstance(value, UUID) else UUID(value)
+
+
 def owner_params(learner) -> dict:
     return {"user_id": learner.user_id, "token": prep_uuid(learner.session_token)}
 
@@ -141,7 +146,9 @@ def complete_sql(*, by_user: bool) -> str:
 def complete_many_sql(*, by_user: bool, rows: int) -> str:
     """Complete several module and learning-outcome rows; returns the content ids this call completed."""
     values = ", ".join(
-        f"(%(user_id)s, %(token)s, %(id{i})s, %(type{i})s, %(title{i})s, %(now)s, 0, 0, %(now)s, NULL)"
+        f"(%(user_id)s, %(token)s, %(id{i})s, %(type{i})s, "
+        f"COALESCE((SELECT title FROM content_loader_contentitem WHERE id = %(id{i})s), ''), "
+        "%(now)s, 0, 0, %(now)s, NULL)"
         for i in range(rows)
     )
     return f"""
@@ -194,3 +201,24 @@ def merge_claimed_sql(*, row_ids: int) -> str:
                 ELSE {d.greatest}(p.last_heartbeat_at, EXCLUDED.last_heartbeat_at) END,
             content_title = CASE WHEN p.content_title = '' THEN EXCLUDED.content_title ELSE p.content_title END
     """
+
+
+def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
+    """A query for the learner's (current id, completed_at, total seconds) rows on the given items.
+
+    Rows stored under an old UUID that a current item replaces come back under the current UUID. An
+    account also owns the rows of the tokens it claimed (see ClaimedToken).
+    """
+    ids = ", ".join(f"%(id{i})s" for i in range(len(item_ids)))
+    if learner.user_id is not None:
+        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
+        owner = f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
+    else:
+        owner = "p.session_token = %(token)s"
+    query = f"""
+        SELECT COALESCE(r.item_id, p.content_id), p.completed_at, p.total_time_spent_s
+        FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
+        WHERE {owner} AND (p.content_id IN ({ids}) OR r.item_id IN ({ids}))
+    """
+    params = owner_params(learner) | {f"id{i}": prep_uuid(item_id) for i, item_id in enumerate(item_ids)}
+    return query, params
