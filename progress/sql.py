@@ -109,7 +109,8 @@ def heartbeat_sql(*, by_user: bool) -> str:
             %(user_id)s, %(token)s, %(content_id)s,
             COALESCE((SELECT ci.content_type FROM content_loader_contentitem ci
                       WHERE ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')), 'lens'),
-            COALESCE((SELECT ci.title FROM content_loader_contentitem ci WHERE ci.id = %(content_id)s), ''),
+            COALESCE((SELECT ci.title FROM content_loader_contentitem ci
+                      WHERE ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')), ''),
             %(now)s, %(capped)s, %(capped)s, NULL, %(now)s
         )
         ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
