@@ -1,4 +1,5 @@
--- POST /api/progress/time as anonymous learners (X-Session-Token), random learner and lens each time.
+-- POST /api/progress/time as anonymous learners (X-Session-Token). Each learner of the pool reads one
+-- lens, as in real use, so that after the first heartbeat every request updates that learner's row.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 local tokens, items
@@ -10,9 +11,10 @@ function init(args)
 end
 
 function request()
-  local id = common.item(common.pick(items))
+  local learner = math.random(#tokens)
+  local id = common.item(items[(learner % #items) + 1])
   local body = '{"content_id": "' .. id .. '", "time_delta_s": 30}'
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["X-Session-Token"] = common.pick(tokens)}, body)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["X-Session-Token"] = tokens[learner]}, body)
 end
 
 done = common.done
