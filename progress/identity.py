@@ -60,16 +60,19 @@ def parse_token(value: str | None) -> uuid.UUID | None:
 
 def anonymous_token(request) -> tuple[uuid.UUID | None, Via | None]:
     """The request's anonymous token and where it came from, ignoring any logged-in user."""
-    token = parse_token(request.META.get(TOKEN_HEADER))
-    if token is not None:
-        return token, Via.HEADER
-    token = parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME))
-    if token is not None:
-        return token, Via.COOKIE
-    token = getattr(request, MINTED_TOKEN_ATTR, None)
-    if token is not None:
-        return token, Via.COOKIE
-    return None, None
+    found = request.__dict__.get("_progress_anonymous_token")
+    if found is None:
+        token = parse_token(request.META.get(TOKEN_HEADER))
+        if token is not None:
+            found = token, Via.HEADER
+        elif (token := parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME))) is not None:
+            found = token, Via.COOKIE
+        else:
+            found = None, None
+        request._progress_anonymous_token = found  # the headers and cookies don't change
+    if found[0] is None and (minted := getattr(request, MINTED_TOKEN_ATTR, None)) is not None:
+        return minted, Via.COOKIE
+    return found
 
 
 def session_user_id(request) -> int | None:

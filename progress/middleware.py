@@ -1,8 +1,9 @@
 """Give every request its learner, and every anonymous page visitor a learner cookie.
 
-`request.learner` is a `Learner` or None. It is lazy whenever it cannot be None (a token is at hand),
-so requests that never look at it pay nothing; without a token and without a session cookie it is None
-at once, and only a request carrying a session cookie but no token resolves it eagerly.
+`request.learner` is a `Learner` or None, decided without a query whenever possible: with a token and no
+session cookie it is that token's learner, with neither it is None. Where the answer needs the session
+(a session cookie is present) it is lazy if it cannot be None (a token is at hand), else resolved at
+once; a freshly minted token is lazy too, so that its cookie is only set when the token was used.
 
 An anonymous visitor of a page (any path outside /api/, /admin/ and /static/) without a valid cookie
 gets a fresh random token, used as `request.learner` during that very request (so the first page view
@@ -43,9 +44,13 @@ class LearnerMiddleware:
             minted = token = uuid.uuid4()
             setattr(request, MINTED_TOKEN_ATTR, minted)
 
-        if token is not None:
+        has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
+        if token is not None and (has_session or minted is not None):
+            # Lazy: resolving may load the session, and a minted token's cookie is set only if used.
             request.learner = SimpleLazyObject(lambda: self._resolve(request, token))
-        elif settings.SESSION_COOKIE_NAME in request.COOKIES:
+        elif token is not None:
+            request.learner = Learner(session_token=token)  # without a session nobody is logged in
+        elif has_session:
             request.learner = learner_from_request(request)
         else:
             request.learner = None

@@ -29,25 +29,24 @@ HEARTBEAT_SLACK_SECONDS = 5
 class Dialect:
     greatest: str
     least: str
-    # SQL for the whole seconds from the timestamp column `{col}` to the parameter `%(now)s`.
+    # SQL for the whole seconds from the timestamp `{col}` to the timestamp `{now}`.
     seconds_since: str
-    # SQL for max(%(now)s, `{col}` + `{secs}` seconds), as a timestamp value of the column's type.
+    # SQL for max(`{now}`, `{col}` + `{secs}` seconds), as a timestamp value of the column's type.
     advance: str
 
 
 POSTGRESQL = Dialect(
     greatest="GREATEST",
     least="LEAST",
-    seconds_since="FLOOR(EXTRACT(EPOCH FROM (%(now)s - {col})))::integer",
-    advance="GREATEST(%(now)s, {col} + ({secs}) * INTERVAL '1 second')",
+    seconds_since="FLOOR(EXTRACT(EPOCH FROM ({now} - {col})))::integer",
+    advance="GREATEST({now}, {col} + ({secs}) * INTERVAL '1 second')",
 )
 SQLITE = Dialect(
     greatest="max",
     least="min",
-    seconds_since="CAST((julianday(%(now)s) - julianday({col})) * 86400.0 AS INTEGER)",
+    seconds_since="CAST((julianday({now}) - julianday({col})) * 86400.0 AS INTEGER)",
     advance=(
-        "strftime('%%Y-%%m-%%d %%H:%%M:%%f', "
-        "max(julianday(%(now)s), COALESCE(julianday({col}) + ({secs}) / 86400.0, 0)))"
+        "strftime('%%Y-%%m-%%d %%H:%%M:%%f', max(julianday({now}), COALESCE(julianday({col}) + ({secs}) / 86400.0, 0)))"
     ),
 )
 
@@ -97,26 +96,29 @@ def owner_params(learner) -> dict:
 
 
 def heartbeat_sql(*, by_user: bool) -> str:
-    """One statement: create the row if missing, credit capped seconds, freeze time_to_complete_s."""
+    """One statement: create the row if missing, credit capped seconds, freeze time_to_complete_s.
+
+    On conflict, EXCLUDED holds this heartbeat: its claimed seconds (already capped by the maximum) in
+    total_time_spent_s and its time in last_heartbeat_at.
+    """
     d = dialect()
-    credit = (
-        f"{d.greatest}(0, {d.least}(%(capped)s, "
-        f"COALESCE({d.seconds_since.format(col='p.last_heartbeat_at')} + {HEARTBEAT_SLACK_SECONDS}, %(capped)s)))"
-    )
+    since = d.seconds_since.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at")
+    claimed = "EXCLUDED.total_time_spent_s"
+    credit = f"{d.greatest}(0, {d.least}({claimed}, COALESCE({since} + {HEARTBEAT_SLACK_SECONDS}, {claimed})))"
+    advance = d.advance.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at", secs=credit)
+    known = "ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')"
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
         VALUES (
             %(user_id)s, %(token)s, %(content_id)s,
-            COALESCE((SELECT ci.content_type FROM content_loader_contentitem ci
-                      WHERE ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')), 'lens'),
-            COALESCE((SELECT ci.title FROM content_loader_contentitem ci
-                      WHERE ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')), ''),
+            COALESCE((SELECT ci.content_type FROM content_loader_contentitem ci WHERE {known}), 'lens'),
+            COALESCE((SELECT ci.title FROM content_loader_contentitem ci WHERE {known}), ''),
             %(now)s, %(capped)s, %(capped)s, NULL, %(now)s
         )
         ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
             total_time_spent_s = p.total_time_spent_s + {credit},
             time_to_complete_s = p.time_to_complete_s + CASE WHEN p.completed_at IS NULL THEN {credit} ELSE 0 END,
-            last_heartbeat_at = {d.advance.format(col="p.last_heartbeat_at", secs=credit)}
+            last_heartbeat_at = {advance}
     """
 
 
