@@ -2,16 +2,21 @@
 
 A benchmark script composes them:
 
-    with bench_database() as url:              # throwaway PostgreSQL, migrated
-        seed(url)                              # whatever the scenario needs (Django ORM, factories)
-        with Server(url, port=free_port()) as app, Server(url, settings="bench.bare_settings") as bare:
-            row = compare(Scenario(...), app=app, bare=bare)
+    with bench_database() as db:                   # throwaway PostgreSQL, migrated
+        setup_django(db.url); seed()               # whatever the scenario needs (ORM, factories)
+        with Server(db) as app, Server(db, settings="bench.bare_settings") as bare:
+            row = compare(scenario, scenario, app=app, bare=bare)
         print_table([row, ...])
 
 The load generator is wrk (Debian package `wrk`; C, epoll, one thread keeps 16 connections busy using a
 fraction of one core) driven by a Lua script under bench/lua/ that reads its inputs from files and
 environment variables and prints a JSON summary with exact percentiles from wrk's latency histogram.
-wrk's own CPU time is measured and reported, so a saturated load generator would show.
+wrk's own CPU time is reported, so a saturated load generator would show.
+
+Besides requests per second and latency, each run records the CPU time that the server under test and
+PostgreSQL spent per request (from /proc, for exactly those processes). On a machine shared with other
+jobs, throughput swings with their load while CPU per request hardly moves; the ratio of CPU per request
+is what the ratio of throughputs would be on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ sys.path.insert(0, str(ROOT))
 
 from devtools.pgcluster import ThrowawayPostgres, free_port  # noqa: E402
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 
 def base_env(database_url: str, **extra: str) -> dict[str, str]:
     """Production-like settings: DEBUG off, a random secret, persistent database connections."""
@@ -56,9 +63,42 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def descendants_cpu(roots: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and all their descendants."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    wanted = set(roots)
+    grew = True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in wanted} - wanted
+        wanted |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in wanted)
+
+
+@dataclass
+class BenchDatabase:
+    url: str
+    cluster: ThrowawayPostgres
+
+    @property
+    def postmaster_pid(self) -> int:
+        return int((self.cluster.datadir / "postmaster.pid").read_text().split()[0])
+
+
 @contextlib.contextmanager
-def bench_database(*, durable: bool = False) -> Iterator[str]:
-    """A throwaway PostgreSQL cluster with the project migrated; yields its DATABASE_URL.
+def bench_database(*, durable: bool = False) -> Iterator[BenchDatabase]:
+    """A throwaway PostgreSQL cluster with the project migrated.
 
     durable=False (the default) turns fsync and synchronous commit off: the benchmark then measures the
     application and the SQL, not this machine's disk flush latency.
@@ -67,7 +107,7 @@ def bench_database(*, durable: bool = False) -> Iterator[str]:
     try:
         env = base_env(cluster.url)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-        yield cluster.url
+        yield BenchDatabase(cluster.url, cluster)
     finally:
         cluster.stop()
 
@@ -84,7 +124,7 @@ def setup_django(database_url: str) -> None:
 class Server:
     """gunicorn serving a settings module on a loopback port, for the duration of a `with` block."""
 
-    database_url: str
+    database: BenchDatabase
     settings: str = "courseplatform.settings"
     port: int = field(default_factory=free_port)
     workers: int = 3
@@ -102,6 +142,12 @@ class Server:
         threads = f" x {self.threads} threads" if self.worker_class == "gthread" else ""
         return f"gunicorn {self.worker_class}, {self.workers} workers{threads}"
 
+    @property
+    def cpu_roots(self) -> list[int]:
+        """The processes whose CPU counts for this server: gunicorn and PostgreSQL."""
+        assert self.process is not None
+        return [self.process.pid, self.database.postmaster_pid]
+
     def __enter__(self) -> Server:
         command = [
             str(Path(sys.executable).parent / "gunicorn"),
@@ -113,7 +159,7 @@ class Server:
             "--backlog=2048",
             "--log-level=warning",
         ]
-        env = base_env(self.database_url, DJANGO_SETTINGS_MODULE=self.settings)
+        env = base_env(self.database.url, DJANGO_SETTINGS_MODULE=self.settings)
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)
         deadline = time.monotonic() + 30
         while True:
@@ -146,6 +192,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     loadgen_cores: float  # CPU the load generator itself used, in cores
+    cpu_us: float  # CPU of the server and PostgreSQL per request, in microseconds
 
     @property
     def rps(self) -> float:
@@ -162,8 +209,8 @@ class Scenario:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def wrk(url: str, scenario: Scenario, *, connections: int, seconds: float, threads: int = 1) -> Run:
-    """Run wrk against url + scenario.path and return its summary."""
+def wrk(server: Server, scenario: Scenario, *, connections: int, seconds: float, threads: int = 1) -> Run:
+    """Load server.url + scenario.path with wrk and return its summary."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: as root, run `apt-get install -y wrk`.")
     command = [
@@ -173,28 +220,35 @@ def wrk(url: str, scenario: Scenario, *, connections: int, seconds: float, threa
         f"--duration={max(1, round(seconds))}s",
         "--timeout=5s",
         f"--script={LUA / scenario.script}",
-        url + scenario.path,
+        server.url + scenario.path,
     ]
+    cpu_before = descendants_cpu(server.cpu_roots)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     out = subprocess.run(command, env={**os.environ, **scenario.env}, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"wrk failed:\n{out.stdout}\n{out.stderr}")
     elapsed = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_after = descendants_cpu(server.cpu_roots)
+    if out.returncode != 0:
+        raise RuntimeError(f"wrk failed:\n{out.stdout}\n{out.stderr}")
     line = next((line for line in out.stdout.splitlines() if line.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no summary:\n{out.stdout}\n{out.stderr}")
     data = json.loads(line.removeprefix("BENCH_JSON "))
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    loadgen = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return Run(
         requests=data["requests"],
         seconds=data["duration_us"] / 1e6,
         errors=data["errors"],
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
-        loadgen_cores=cpu / elapsed,
+        loadgen_cores=loadgen / elapsed,
+        cpu_us=(cpu_after - cpu_before) / max(data["requests"], 1) * 1e6,
     )
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
 
 
 @dataclass
@@ -207,22 +261,26 @@ class Comparison:
     bare_runs: list[Run]
 
     @staticmethod
-    def _median(runs: list[Run]) -> Run:
+    def _median_run(runs: list[Run]) -> Run:
         return sorted(runs, key=lambda run: run.rps)[len(runs) // 2]
 
     @property
     def app(self) -> Run:
-        return self._median(self.app_runs)
+        return self._median_run(self.app_runs)
 
     @property
     def bare(self) -> Run:
-        return self._median(self.bare_runs)
+        return self._median_run(self.bare_runs)
 
     @property
     def ratio(self) -> float:
-        """Median of the per-round ratios: neighbours' load hits both sides of a pair alike."""
-        ratios = sorted(a.rps / b.rps for a, b in zip(self.app_runs, self.bare_runs, strict=True))
-        return ratios[len(ratios) // 2]
+        """Median of the per-round throughput ratios: neighbours' load hits both sides of a pair alike."""
+        return _median([a.rps / b.rps for a, b in zip(self.app_runs, self.bare_runs, strict=True)])
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Bare CPU per request over the application's: the throughput ratio on an idle machine."""
+        return _median([b.cpu_us for b in self.bare_runs]) / _median([a.cpu_us for a in self.app_runs])
 
 
 def compare(
@@ -237,36 +295,43 @@ def compare(
     rounds: int = 5,
 ) -> Comparison:
     """The same load against the application and the bare view, in short alternating rounds."""
-    wrk(app.url, app_scenario, connections=connections, seconds=warmup)
-    wrk(bare.url, bare_scenario, connections=connections, seconds=warmup)
+    wrk(app, app_scenario, connections=connections, seconds=warmup)
+    wrk(bare, bare_scenario, connections=connections, seconds=warmup)
     app_runs, bare_runs = [], []
     for number in range(rounds):
         # Alternate which side goes first, so that a drift in the machine's load favours neither.
-        first, second = (app, bare) if number % 2 == 0 else (bare, app)
-        runs = {}
-        for server in (first, second):
-            scenario = app_scenario if server is app else bare_scenario
-            runs[id(server)] = wrk(server.url, scenario, connections=connections, seconds=seconds)
-        app_runs.append(runs[id(app)])
-        bare_runs.append(runs[id(bare)])
+        order = [(app, app_scenario, app_runs), (bare, bare_scenario, bare_runs)]
+        for server, scenario, runs in order if number % 2 == 0 else reversed(order):
+            runs.append(wrk(server, scenario, connections=connections, seconds=seconds))
     return Comparison(app_scenario.name, connections, app_runs, bare_runs)
 
 
 def load_average() -> float:
-    """The 1-minute load average: a busy machine (other jobs) makes every figure lower and noisier."""
+    """The 1-minute load average: a busy machine (other jobs) makes throughput lower and noisier."""
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
 def print_table(rows: list[Comparison]) -> None:
     header = (
-        f"{'endpoint':<28} {'clients':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}"
-        f" | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>6} {'wrk cores':>9}"
+        f"{'endpoint':<28} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'err':>4}"
+        f" | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7}"
+        f" | {'ratio':>6} {'CPU ratio':>9} {'wrk cores':>9}"
     )
     print(header)
     print("-" * len(header))
     for row in rows:
         a, b = row.app, row.bare
         print(
-            f"{row.scenario:<28} {row.connections:>7} {a.rps:>8.0f} {a.p50_ms:>7.2f} {a.p99_ms:>7.2f} {a.errors:>6}"
-            f" | {b.rps:>10.0f} {b.p50_ms:>7.2f} {b.p99_ms:>7.2f} | {row.ratio:>6.0%} {a.loadgen_cores:>9.2f}"
+            f"{row.scenario:<28} {row.connections:>7} {a.rps:>7.0f} {a.p50_ms:>7.2f} {a.p99_ms:>7.2f}"
+            f" {_median([r.cpu_us for r in row.app_runs]):>7.0f} {a.errors:>4}"
+            f" | {b.rps:>10.0f} {b.p50_ms:>7.2f} {b.p99_ms:>7.2f} {_median([r.cpu_us for r in row.bare_runs]):>7.0f}"
+            f" | {row.ratio:>6.0%} {row.cpu_ratio:>9.0%} {a.loadgen_cores:>9.2f}"
         )
+
+
+def print_rounds(rows: list[Comparison]) -> None:
+    """Requests per second of every round, to show how steady the machine was."""
+    for row in rows:
+        app = " ".join(f"{run.rps:.0f}" for run in row.app_runs)
+        bare = " ".join(f"{run.rps:.0f}" for run in row.bare_runs)
+        print(f"  {row.scenario}: app rounds {app} | bare rounds {bare}")

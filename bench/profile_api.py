@@ -51,10 +51,10 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="cProfile sort key: tottime, cumulative, ...")
     args = parser.parse_args()
 
-    with bench_database() as url:
+    with bench_database() as db:
         import os
 
-        os.environ.update(base_env(url))
+        os.environ.update(base_env(db.url))
         import django
         from django.conf import settings
 
