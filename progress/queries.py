@@ -170,14 +170,13 @@ def course_progress(*, learner: Learner | None, course: ContentItem) -> CoursePr
     course_entries = list(
         CourseEntry.objects.filter(course=course).select_related("module").defer("module__body").order_by("position")
     )
-    module_ids = {e.module_id for e in course_entries if e.module_id}
     steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int]]] = defaultdict(list)
-    for module_id, item_id, optional, position, seconds in (
-        ModuleEntry.objects.filter(module_id__in=module_ids)
-        .order_by("module_id", "position")
-        .values_list("module_id", "item_id", "optional", "position", "item__estimated_seconds")
-    ):
-        steps_by_module[module_id].append((item_id, optional, position, seconds))
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.course_steps(course.pk))
+        for module_id, item_id, optional, position, seconds in cursor.fetchall():
+            steps_by_module[sql.from_db_uuid(module_id)].append(
+                (sql.from_db_uuid(item_id), bool(optional), position, seconds)
+            )
     progress = progress_by_item(learner, {s[0] for steps in steps_by_module.values() for s in steps})
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
 

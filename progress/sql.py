@@ -210,9 +210,14 @@ def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
     """A query for the learner's (current id, completed_at, total seconds) rows on the given items.
 
     Rows stored under an old UUID that a current item replaces come back under the current UUID. An
-    account also owns the rows of the tokens it claimed (see ClaimedToken).
+    account also owns the rows of the tokens it claimed (see ClaimedToken). On PostgreSQL the ids travel
+    as one array parameter, which is much cheaper to send than a hundred placeholders.
     """
-    ids = ", ".join(f"%(id{i})s" for i in range(len(item_ids)))
+    if connection.vendor == "postgresql":
+        ids, params = "SELECT unnest(%(ids)s::uuid[])", {"ids": list(item_ids)}
+    else:
+        ids = ", ".join(f"%(id{i})s" for i in range(len(item_ids)))
+        params = {f"id{i}": prep_uuid(item_id) for i, item_id in enumerate(item_ids)}
     if learner.user_id is not None:
         claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
         owner = f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
@@ -223,5 +228,18 @@ def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
         FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
         WHERE {owner} AND (p.content_id IN ({ids}) OR r.item_id IN ({ids}))
     """
-    params = owner_params(learner) | {f"id{i}": prep_uuid(item_id) for i, item_id in enumerate(item_ids)}
-    return query, params
+    return query, owner_params(learner) | params
+
+
+def course_steps(course_id: UUID) -> tuple[str, dict]:
+    """A query for (module id, item id, optional, position, estimated seconds) of a course's modules' steps."""
+    query = """
+        SELECT e.module_id, e.item_id, e.optional, e.position, i.estimated_seconds
+        FROM content_loader_moduleentry e JOIN content_loader_contentitem i ON i.id = e.item_id
+        WHERE e.module_id IN (
+            SELECT c.module_id FROM content_loader_courseentry c
+            WHERE c.course_id = %(course_id)s AND c.module_id IS NOT NULL
+        )
+        ORDER BY e.module_id, e.position
+    """
+    return query, {"course_id": prep_uuid(course_id)}
