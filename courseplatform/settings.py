@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "progress.middleware.LearnerMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -233,3 +234,9 @@ LOGGING = {
 
 # Content: the vault that `manage.py sync_content` reads when given no path.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
+
+# Progress: the anonymous learner's cookie, and the most one heartbeat can credit.
+PROGRESS_COOKIE_NAME = os.environ.get("PROGRESS_COOKIE_NAME", "learner_token")
+PROGRESS_COOKIE_MAX_AGE = env_int("PROGRESS_COOKIE_MAX_AGE", 365 * 24 * 60 * 60)
+PROGRESS_COOKIE_SECURE = env_bool("PROGRESS_COOKIE_SECURE", not DEBUG)
+PROGRESS_MAX_HEARTBEAT_SECONDS = env_int("PROGRESS_MAX_HEARTBEAT_SECONDS", 120)

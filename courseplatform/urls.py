@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
     path("", include("ops.urls")),
+    path("", include("progress.urls")),
 ]

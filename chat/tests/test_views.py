@@ -4,6 +4,7 @@ import json
 import uuid
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -187,9 +188,20 @@ def test_csrf_is_enforced(learner, lens, tutor_server):
 
 
 @pytest.mark.django_db
-def test_an_unknown_learner_is_refused(lens, tutor_server):
-    """Without an account, a learner token or an X-Session-Token header, sending is forbidden."""
-    assert Client().post(url("send", lens), {"text": "Hi"}).status_code == 403
+def test_an_unknown_learner_is_refused(rf, lens, tutor_server):
+    """A request that reaches the chat with no learner at all (no account, no token) is refused with a 403."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from chat import views
+
+    request = rf.post(url("send", lens), {"text": "Hi"})
+    request.user = AnonymousUser()
+    request.learner = None
+    request.htmx = False
+    request._dont_enforce_csrf_checks = True
+    with pytest.raises(PermissionDenied):
+        views.send(request, lens_id=lens.pk, segment_index=1)
+    assert not ChatMessage.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,0 +1,115 @@
+"""Profile one API endpoint in-process: the full WSGI stack against the bare view, on a throwaway PostgreSQL.
+
+    .venv/bin/python bench/profile_api.py [--requests 3000] [--endpoint time|complete|course] [--top 25]
+
+Calls the WSGI application directly (no server, no network) so that the numbers are Django's and the
+SQL's alone: prints microseconds per request for the application and for the bare view of bench/bare.py,
+then the functions where the application spends its time (cProfile, sorted by own time).
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import base_env, bench_database
+
+
+def environ(path: str, method: str, body: bytes, token: str) -> dict:
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "HTTP_HOST": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_X_SESSION_TOKEN": token,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--endpoint", default="time", choices=["time", "complete", "course"])
+    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--sort", default="tottime", help="cProfile sort key: tottime, cumulative, ...")
+    args = parser.parse_args()
+
+    with bench_database() as db:
+        import os
+
+        os.environ.update(base_env(db.url))
+        import django
+        from django.conf import settings
+
+        django.setup()
+        from django.core.handlers.wsgi import WSGIHandler
+        from django.test.utils import override_settings
+
+        from content_loader.tests.factories import make_course, make_module
+
+        module = make_module(lenses=6, optional=2)
+        course = make_course(units=[[module, make_module(lenses=6)]])
+        lens_ids = [str(e.item_id) for e in module.module_entries.all()]
+        tokens = [str(uuid.uuid4()) for _ in range(200)]
+
+        def request_for(i: int) -> tuple[str, str, bytes, str]:
+            token = tokens[i % len(tokens)]
+            lens = lens_ids[i % len(lens_ids)]
+            if args.endpoint == "time":
+                return (
+                    "/api/progress/time",
+                    "POST",
+                    json.dumps({"content_id": lens, "time_delta_s": 30}).encode(),
+                    token,
+                )
+            if args.endpoint == "complete":
+                body = {"content_id": lens, "content_type": "lens", "module_slug": module.slug}
+                return "/api/progress/complete", "POST", json.dumps(body).encode(), token
+            return f"/api/courses/{course.slug}/progress", "GET", b"", token
+
+        def run(handler, count: int) -> float:
+            def start_response(status, headers):
+                assert status[:1] in "23", status
+
+            started = time.perf_counter()
+            for i in range(count):
+                for _chunk in handler(environ(*request_for(i)), start_response):
+                    pass
+            return (time.perf_counter() - started) / count * 1e6
+
+        app = WSGIHandler()
+        with override_settings(ROOT_URLCONF="bench.bare", MIDDLEWARE=[]):
+            bare = WSGIHandler()
+            run(bare, 300)
+            bare_us = run(bare, args.requests)
+        run(app, 300)
+        app_us = run(app, args.requests)
+        print(f"{args.endpoint}: application {app_us:.0f} µs/request, bare view {bare_us:.0f} µs/request")
+        print(f"ratio of rates {bare_us / app_us:.0%} (settings: DEBUG={settings.DEBUG})\n")
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(app, args.requests)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Learner progress: one row per learner and content UUID.
+
+`content_id` is a plain UUID, not a foreign key to the registry: progress on content that was retired,
+replaced or not yet synced stays valid. A row belongs to exactly one owner, an account or an anonymous
+token; the partial unique constraints make "one row per owner and content" a database fact, so every
+write path can be an upsert.
+
+Time is credited to the item that was open (a lens, in practice); module and course time are sums over
+their lenses and never stored twice. Module and learning-outcome rows only record *when* they were
+completed; their status on a page is always derived from the lens rows.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from content_loader.models import ContentType
+
+PROGRESS_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
+
+
+class UserContentProgressQuerySet(models.QuerySet):
+    def owned_by(self, learner) -> "UserContentProgressQuerySet":
+        """Rows of one learner; an account also sees rows of the tokens it claimed (late arrivals)."""
+        if learner.user_id is not None:
+            return self.filter(
+                Q(user_id=learner.user_id)
+                | Q(session_token__in=ClaimedToken.objects.filter(user_id=learner.user_id).values("token"))
+            )
+        return self.filter(session_token=learner.session_token)
+
+    def completed(self) -> "UserContentProgressQuerySet":
+        """Rows whose item is completed."""
+        return self.filter(completed_at__isnull=False)
+
+
+class UserContentProgress(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="content_progress",
+    )
+    session_token = models.UUIDField(null=True, blank=True, help_text="The anonymous learner's token.")
+    content_id = models.UUIDField(help_text="The content's permanent UUID (not a foreign key).")
+    content_type = models.CharField(max_length=10, choices=[(t.value, t.label) for t in PROGRESS_CONTENT_TYPES])
+    content_title = models.CharField(max_length=500, blank=True, help_text="Title when the row was written.")
+    started_at = models.DateTimeField(default=timezone.now)
+    time_to_complete_s = models.IntegerField(
+        default=0, help_text="Active seconds credited up to completion; frozen once completed."
+    )
+    total_time_spent_s = models.IntegerField(default=0, help_text="All active seconds credited, before and after.")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Time up to which heartbeats were credited: the last heartbeat, or up to a few seconds later "
+            "when overlapping heartbeats (two tabs) used the slack, so that the slack never adds up."
+        ),
+    )
+
+    objects = UserContentProgressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "progress row"
+        verbose_name_plural = "progress rows"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "content_id"],
+                condition=Q(user__isnull=False),
+                name="progress_unique_user_content",
+            ),
+            models.UniqueConstraint(
+                fields=["session_token", "content_id"],
+                condition=Q(session_token__isnull=False),
+                name="progress_unique_token_content",
+            ),
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
+                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
+                name="progress_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(content_type__in=[t.value for t in PROGRESS_CONTENT_TYPES]),
+                name="progress_valid_content_type",
+            ),
+            models.CheckConstraint(
+                condition=Q(time_to_complete_s__gte=0) & Q(total_time_spent_s__gte=0),
+                name="progress_non_negative_times",
+            ),
+        ]
+        indexes = [models.Index(fields=["content_id"], name="progress_content_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.owner_label}: {self.content_type} {self.content_title or self.content_id}"
+
+    @property
+    def owner_label(self) -> str:
+        return f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+
+    @property
+    def is_completed(self) -> bool:
+        return self.completed_at is not None
+
+
+class ClaimedToken(models.Model):
+    """An anonymous token that an account claimed.
+
+    Requests already in flight when the claim commits (a heartbeat from another tab, a beacon) still
+    carry the old token and may write rows under it afterwards. Reads for the account include rows of
+    its claimed tokens, and the account's next claim moves them, so such late writes are never lost.
+    """
+
+    token = models.UUIDField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="claimed_tokens")
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.token} → user {self.user_id}"
+
+
+class ProgressAudit(models.Model):
+    """An append-only record of a staff correction to a progress row, with the values before and after."""
+
+    class Action(models.TextChoices):
+        MARK_COMPLETE = "mark_complete", "Marked complete"
+        RESET_COMPLETION = "reset_completion", "Reset completion"
+        EDIT = "edit", "Edited by hand"
+        UNDO = "undo", "Undone"
+
+    # Not a foreign key: the record outlives the row (a claim merges anonymous rows away).
+    progress_id = models.BigIntegerField(db_index=True)
+    learner = models.CharField(max_length=100, help_text="The row's owner when the change was made.")
+    content_id = models.UUIDField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="progress_audits"
+    )
+    actor_username = models.CharField(max_length=150, help_text="Kept if the staff account is deleted.")
+    created_at = models.DateTimeField(default=timezone.now)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    reason = models.TextField()
+    before = models.JSONField(help_text="The changed fields before the change.")
+    after = models.JSONField(help_text="The changed fields after the change.")
+    undoes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="progress_audit_reason_required"),
+            models.CheckConstraint(
+                condition=Q(action="undo", undoes__isnull=False) | (~Q(action="undo") & Q(undoes__isnull=True)),
+                name="progress_audit_undo_names_record",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} of row {self.progress_id} by {self.actor_username}"

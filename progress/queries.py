@@ -1,0 +1,252 @@
+"""Reads of progress, shaped for the pages and the JSON API.
+
+Status is derived on every read from the current structure, never trusted from stored module rows:
+a module's required steps are the non-optional lenses and tests of its leaf module (for a parent module,
+of all its submodules), counted as distinct UUIDs. Rows stored under an old UUID that a newer item
+`replaces:` count for the newer item. Each function runs a fixed number of SQL queries, however many
+modules, lenses or rows there are.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import F, OuterRef, Q, Subquery, TextChoices
+
+from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
+from progress import sql
+from progress.identity import Learner
+from progress.models import UserContentProgress
+
+
+class Status(TextChoices):
+    NOT_STARTED = "not_started", "Not started"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+@dataclass(frozen=True)
+class ItemProgress:
+    """A learner's progress on one current item, merged over its rows (current and replaced UUIDs)."""
+
+    completed_at: datetime | None = None
+    time_spent_s: int = 0
+
+
+@dataclass
+class StepProgress:
+    entry: ModuleEntry  # with .item loaded, its body deferred
+    completed_at: datetime | None
+    time_spent_s: int
+    optional: bool
+    hide: bool
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
+
+
+@dataclass
+class ModuleProgress:
+    module: ContentItem
+    status: Status
+    completed: int
+    total: int
+    steps: list[StepProgress]
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == Status.COMPLETED
+
+
+@dataclass
+class ModuleSummary:
+    entry: CourseEntry
+    module: ContentItem
+    optional: bool
+    status: Status
+    completed: int
+    total: int
+    estimated_seconds: int  # over required steps
+    time_spent_s: int  # over all its steps
+    next_step_position: int | None  # the first incomplete required step
+
+
+@dataclass
+class Unit:
+    modules: list[ModuleSummary]
+    meeting: CourseEntry | None
+
+
+@dataclass
+class CourseProgress:
+    course: ContentItem
+    units: list[Unit]
+
+
+def derive_status(*, required: set[UUID], steps: set[UUID], done: set[UUID]) -> tuple[Status, int, int]:
+    """Status, k and n of a module whose required and all step ids are given, for the done ids."""
+    total = len(required)
+    completed = len(required & done)
+    if total == 0:
+        return (Status.COMPLETED if steps & done else Status.NOT_STARTED), 0, 0
+    if completed == total:
+        return Status.COMPLETED, completed, total
+    return (Status.IN_PROGRESS if completed else Status.NOT_STARTED), completed, total
+
+
+def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID]) -> dict[UUID, ItemProgress]:
+    """The learner's progress on the given current items, in one query (replaced UUIDs included)."""
+    item_ids = list(item_ids)
+    if not learner or not item_ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.progress_rows(learner, item_ids))
+        rows = cursor.fetchall()
+    merged: dict[UUID, ItemProgress] = {}
+    for current_id, completed_at, seconds in rows:
+        current_id = sql.from_db_uuid(current_id)
+        completed_at = sql.from_db_datetime(completed_at)
+        before = merged.get(current_id, ItemProgress())
+        if before.completed_at is not None and (completed_at is None or before.completed_at < completed_at):
+            completed_at = before.completed_at
+        merged[current_id] = ItemProgress(completed_at, before.time_spent_s + seconds)
+    return merged
+
+
+def module_entries(condition: Q) -> list[ModuleEntry]:
+    """Steps of active modules matching `condition`, in learner order, each with `.item` (body deferred).
+
+    Each entry also carries `module_parent_id`, so that a parent module's steps (its submodules') can be
+    told apart without loading the modules.
+    """
+    return list(
+        ModuleEntry.objects.filter(condition, module__retired_at__isnull=True)
+        .select_related("item")
+        .defer("item__body")
+        .annotate(module_parent_id=F("module__parent_id"))
+        .order_by("module__source_line", "module__slug", "position")
+    )
+
+
+def steps_of(module_id: UUID, entries: list[ModuleEntry]) -> list[ModuleEntry]:
+    """The entries belonging to a module: its own, or its submodules' for a parent module."""
+    return [e for e in entries if e.module_id == module_id or e.module_parent_id == module_id]
+
+
+def build_module_progress(
+    module: ContentItem, entries: list[ModuleEntry], progress: dict[UUID, ItemProgress]
+) -> ModuleProgress:
+    """Progress of `module` from its entries (all of them belonging to it or its submodules)."""
+    entries = steps_of(module.pk, entries)
+    done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
+    status, completed, total = derive_status(
+        required={e.item_id for e in entries if not e.optional}, steps={e.item_id for e in entries}, done=done
+    )
+    steps = [
+        StepProgress(
+            entry=e,
+            completed_at=progress.get(e.item_id, ItemProgress()).completed_at,
+            time_spent_s=progress.get(e.item_id, ItemProgress()).time_spent_s,
+            optional=e.optional,
+            hide=e.hide,
+        )
+        for e in entries
+    ]
+    return ModuleProgress(module=module, status=status, completed=completed, total=total, steps=steps)
+
+
+def module_progress(*, learner: Learner | None, module: ContentItem) -> ModuleProgress:
+    """A module's steps with the learner's completion and time (2 queries; 1 without a learner)."""
+    entries = module_entries(Q(module_id=module.pk) | Q(module__parent_id=module.pk))
+    return build_module_progress(module, entries, progress_by_item(learner, {e.item_id for e in entries}))
+
+
+def course_progress(*, learner: Learner | None, course: ContentItem) -> CourseProgress:
+    """A course's units with each module's status, k/n, time and next step (3 queries; 2 without a learner)."""
+    course_entries = list(
+        CourseEntry.objects.filter(course=course).select_related("module").defer("module__body").order_by("position")
+    )
+    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(*sql.course_steps(course.pk))
+        for module_id, item_id, optional, position, seconds in cursor.fetchall():
+            steps_by_module[sql.from_db_uuid(module_id)].append(
+                (sql.from_db_uuid(item_id), bool(optional), position, seconds)
+            )
+    progress = progress_by_item(learner, {s[0] for steps in steps_by_module.values() for s in steps})
+    done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
+
+    units: list[Unit] = []
+    modules: list[ModuleSummary] = []
+    for entry in course_entries:
+        if entry.kind == CourseEntry.Kind.MEETING:
+            units.append(Unit(modules=modules, meeting=entry))
+            modules = []
+            continue
+        steps = steps_by_module[entry.module_id]
+        required = {item_id for item_id, optional, _, _ in steps if not optional}
+        status, completed, total = derive_status(required=required, steps={s[0] for s in steps}, done=done)
+        seconds = {item_id: secs for item_id, optional, _, secs in steps if not optional}
+        next_position = next(
+            (position for item_id, optional, position, _ in steps if not optional and item_id not in done), None
+        )
+        modules.append(
+            ModuleSummary(
+                entry=entry,
+                module=entry.module,
+                optional=entry.optional,
+                status=status,
+                completed=completed,
+                total=total,
+                estimated_seconds=sum(seconds.values()),
+                time_spent_s=sum(progress[i].time_spent_s for i in {s[0] for s in steps} if i in progress),
+                next_step_position=next_position,
+            )
+        )
+    if modules:
+        units.append(Unit(modules=modules, meeting=None))
+    return CourseProgress(course=course, units=units)
+
+
+def completed_content_ids(learner: Learner) -> list[UUID]:
+    """Every UUID the learner completed, and the current UUID of each replaced one (1 query)."""
+    replaced = ReplacedId.objects.filter(old_id=OuterRef("content_id")).values("item_id")[:1]
+    ids: set[UUID] = set()
+    for content_id, current_id in (
+        UserContentProgress.objects.owned_by(learner)
+        .completed()
+        .annotate(current_id=Subquery(replaced))
+        .values_list("content_id", "current_id")
+    ):
+        ids.add(content_id)
+        if current_id is not None:
+            ids.add(current_id)
+    return sorted(ids)
+
+
+def find_by_slug(content_type: str, slug: str) -> ContentItem | None:
+    """The active course or module with this slug, else the one with this slug alias (1 or 2 queries)."""
+    if not slug or "\x00" in slug or len(slug) > 300:
+        return None
+    items = ContentItem.objects.active().filter(content_type=content_type).defer("body")
+    found = (
+        items.filter(slug=slug)[:1]
+        or items.filter(pk__in=SlugAlias.objects.filter(content_type=content_type, slug=slug).values("item_id"))[:1]
+    )
+    return found[0] if found else None
+
+
+def count_learners_with_progress(content_ids: set[UUID]) -> int:
+    """Distinct learners (accounts or tokens) with progress on any of these UUIDs: the loader's dry run."""
+    if not content_ids:
+        return 0
+    return (
+        UserContentProgress.objects.filter(content_id__in=content_ids)
+        .values("user_id", "session_token")
+        .distinct()
+        .count()
+    )

@@ -1,0 +1,245 @@
+"""The hand-written SQL of the progress write paths, for PostgreSQL and SQLite.
+
+Each write is an `INSERT ... ON CONFLICT (...) WHERE ... DO UPDATE` on the partial unique index of the
+learner's kind (account or token), so a missing row is created and an existing one updated in the same
+statement, race-free. Both backends speak this upsert syntax; they differ in date arithmetic and in the
+names of the two-argument min and max, which `Dialect` supplies. Parameters are named (`%(name)s`) and
+prepared with the model fields, so UUIDs and datetimes are stored as Django stores them on each backend.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from django.db import connection
+from django.utils import timezone
+
+from progress.models import UserContentProgress
+
+TABLE = UserContentProgress._meta.db_table
+COLUMNS = (
+    "user_id, session_token, content_id, content_type, content_title, started_at, "
+    "time_to_complete_s, total_time_spent_s, completed_at, last_heartbeat_at"
+)
+# Seconds a heartbeat may claim beyond the time since the previous one: absorbs network and timer jitter.
+HEARTBEAT_SLACK_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class Dialect:
+    greatest: str
+    least: str
+    # SQL for the whole seconds from the timestamp `{col}` to the timestamp `{now}`.
+    seconds_since: str
+    # SQL for max(`{now}`, `{col}` + `{secs}` seconds), as a timestamp value of the column's type.
+    advance: str
+
+
+POSTGRESQL = Dialect(
+    greatest="GREATEST",
+    least="LEAST",
+    seconds_since="FLOOR(EXTRACT(EPOCH FROM ({now} - {col})))::integer",
+    advance="GREATEST({now}, {col} + ({secs}) * INTERVAL '1 second')",
+)
+SQLITE = Dialect(
+    greatest="max",
+    least="min",
+    seconds_since="CAST((julianday({now}) - julianday({col})) * 86400.0 AS INTEGER)",
+    advance=(
+        "strftime('%%Y-%%m-%%d %%H:%%M:%%f', max(julianday({now}), COALESCE(julianday({col}) + ({secs}) / 86400.0, 0)))"
+    ),
+)
+
+
+def dialect() -> Dialect:
+    return POSTGRESQL if connection.vendor == "postgresql" else SQLITE
+
+
+def conflict_target(*, by_user: bool) -> str:
+    if by_user:
+        return "(user_id, content_id) WHERE user_id IS NOT NULL"
+    return "(session_token, content_id) WHERE session_token IS NOT NULL"
+
+
+def _field(name: str):
+    return UserContentProgress._meta.get_field(name)
+
+
+def prep_uuid(value: UUID | None):
+    return _field("content_id").get_db_prep_value(value, connection)
+
+
+def prep_datetime(value: datetime | None):
+    return _field("completed_at").get_db_prep_value(value, connection)
+
+
+def from_db_datetime(value) -> datetime | None:
+    """A datetime read by a raw cursor, as the ORM would return it (SQLite hands back text)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # SQLite's registered converters return naive UTC datetimes
+        return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
+    expression = _field("completed_at").get_col(TABLE)
+    converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+    for converter in converters:
+        value = converter(value, expression, connection)
+    return value
+
+
+def from_db_uuid(value) -> UUID:
+    """A UUID read by a raw cursor (SQLite hands back 32 hex digits)."""
+    return value if isinstance(value, UUID) else UUID(value)
+
+
+def owner_params(learner) -> dict:
+    return {"user_id": learner.user_id, "token": prep_uuid(learner.session_token)}
+
+
+def heartbeat_sql(*, by_user: bool) -> str:
+    """One statement: create the row if missing, credit capped seconds, freeze time_to_complete_s.
+
+    On conflict, EXCLUDED holds this heartbeat: its claimed seconds (already capped by the maximum) in
+    total_time_spent_s and its time in last_heartbeat_at.
+    """
+    d = dialect()
+    since = d.seconds_since.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at")
+    claimed = "EXCLUDED.total_time_spent_s"
+    credit = f"{d.greatest}(0, {d.least}({claimed}, COALESCE({since} + {HEARTBEAT_SLACK_SECONDS}, {claimed})))"
+    advance = d.advance.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at", secs=credit)
+    known = "ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')"
+    return f"""
+        INSERT INTO {TABLE} AS p ({COLUMNS})
+        VALUES (
+            %(user_id)s, %(token)s, %(content_id)s,
+            COALESCE((SELECT ci.content_type FROM content_loader_contentitem ci WHERE {known}), 'lens'),
+            COALESCE((SELECT ci.title FROM content_loader_contentitem ci WHERE {known}), ''),
+            %(now)s, %(capped)s, %(capped)s, NULL, %(now)s
+        )
+        ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
+            total_time_spent_s = p.total_time_spent_s + {credit},
+            time_to_complete_s = p.time_to_complete_s + CASE WHEN p.completed_at IS NULL THEN {credit} ELSE 0 END,
+            last_heartbeat_at = {advance}
+    """
+
+
+def complete_sql(*, by_user: bool) -> str:
+    """Create or complete the row unless already completed; returns a row only when this call completed it.
+
+    Client-sent seconds (%(client_s)s) only count when the server has accumulated nothing for the item.
+    """
+    nothing_accumulated = "p.time_to_complete_s = 0 AND p.last_heartbeat_at IS NULL"
+    return f"""
+        INSERT INTO {TABLE} AS p ({COLUMNS})
+        VALUES (%(user_id)s, %(token)s, %(content_id)s, %(content_type)s, %(title)s,
+                %(now)s, %(client_s)s, %(client_s)s, %(now)s, NULL)
+        ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
+            completed_at = EXCLUDED.completed_at,
+            time_to_complete_s = CASE WHEN {nothing_accumulated}
+                                      THEN EXCLUDED.time_to_complete_s ELSE p.time_to_complete_s END,
+            total_time_spent_s = p.total_time_spent_s
+                                 + CASE WHEN {nothing_accumulated} THEN EXCLUDED.total_time_spent_s ELSE 0 END,
+            content_type = EXCLUDED.content_type,
+            content_title = CASE WHEN EXCLUDED.content_title <> '' THEN EXCLUDED.content_title
+                                 ELSE p.content_title END
+        WHERE p.completed_at IS NULL
+        RETURNING completed_at, time_to_complete_s
+    """
+
+
+def complete_many_sql(*, by_user: bool, rows: int) -> str:
+    """Complete several module and learning-outcome rows; returns the content ids this call completed."""
+    values = ", ".join(
+        f"(%(user_id)s, %(token)s, %(id{i})s, %(type{i})s, "
+        f"COALESCE((SELECT title FROM content_loader_contentitem WHERE id = %(id{i})s), ''), "
+        "%(now)s, 0, 0, %(now)s, NULL)"
+        for i in range(rows)
+    )
+    return f"""
+        INSERT INTO {TABLE} AS p ({COLUMNS})
+        VALUES {values}
+        ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
+            completed_at = EXCLUDED.completed_at,
+            content_title = EXCLUDED.content_title
+        WHERE p.completed_at IS NULL
+        RETURNING content_id
+    """
+
+
+def merge_claimed_sql(*, row_ids: int) -> str:
+    """Merge locked anonymous rows into the account's rows, one per content id.
+
+    Earliest started_at; earliest non-null completed_at with its time_to_complete_s (summed while neither
+    side is completed); summed total_time_spent_s; latest last_heartbeat_at.
+    """
+    d = dialect()
+    ids = ", ".join(f"%(row{i})s" for i in range(row_ids))
+    anonymous = f"FROM {TABLE} a WHERE a.id IN ({ids})"
+    earliest_completed_ttc = (
+        f"(SELECT e.time_to_complete_s FROM {TABLE} e WHERE e.id IN ({ids}) AND e.content_id = a.content_id "
+        "AND e.completed_at IS NOT NULL ORDER BY e.completed_at, e.id LIMIT 1)"
+    )
+    user_row_wins = (
+        "(EXCLUDED.completed_at IS NULL OR (p.completed_at IS NOT NULL AND p.completed_at <= EXCLUDED.completed_at))"
+    )
+    neither_completed = "(p.completed_at IS NULL AND EXCLUDED.completed_at IS NULL)"
+    return f"""
+        INSERT INTO {TABLE} AS p ({COLUMNS})
+        SELECT CAST(%(user_id)s AS bigint), NULL, a.content_id, MAX(a.content_type), MAX(a.content_title),
+               MIN(a.started_at),
+               COALESCE({earliest_completed_ttc}, SUM(a.time_to_complete_s)),
+               SUM(a.total_time_spent_s), MIN(a.completed_at), MAX(a.last_heartbeat_at)
+        {anonymous}
+        GROUP BY a.content_id
+        ON CONFLICT {conflict_target(by_user=True)} DO UPDATE SET
+            started_at = {d.least}(p.started_at, EXCLUDED.started_at),
+            time_to_complete_s = CASE
+                WHEN {neither_completed} THEN p.time_to_complete_s + EXCLUDED.time_to_complete_s
+                WHEN {user_row_wins} THEN p.time_to_complete_s
+                ELSE EXCLUDED.time_to_complete_s END,
+            completed_at = CASE WHEN {user_row_wins} THEN p.completed_at ELSE EXCLUDED.completed_at END,
+            total_time_spent_s = p.total_time_spent_s + EXCLUDED.total_time_spent_s,
+            last_heartbeat_at = CASE
+                WHEN p.last_heartbeat_at IS NULL THEN EXCLUDED.last_heartbeat_at
+                WHEN EXCLUDED.last_heartbeat_at IS NULL THEN p.last_heartbeat_at
+                ELSE {d.greatest}(p.last_heartbeat_at, EXCLUDED.last_heartbeat_at) END,
+            content_title = CASE WHEN p.content_title = '' THEN EXCLUDED.content_title ELSE p.content_title END
+    """
+
+
+def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
+    """A query for the learner's (current id, completed_at, total seconds) rows on the given items.
+
+    Rows stored under an old UUID that a current item replaces come back under the current UUID. An
+    account also owns the rows of the tokens it claimed (see ClaimedToken). On PostgreSQL the ids travel
+    as one array parameter, which is much cheaper to send than a hundred placeholders.
+    """
+    if connection.vendor == "postgresql":
+        ids, params = "SELECT unnest(%(ids)s::uuid[])", {"ids": list(item_ids)}
+    else:
+        ids = ", ".join(f"%(id{i})s" for i in range(len(item_ids)))
+        params = {f"id{i}": prep_uuid(item_id) for i, item_id in enumerate(item_ids)}
+    if learner.user_id is not None:
+        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
+        owner = f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
+    else:
+        owner = "p.session_token = %(token)s"
+    query = f"""
+        SELECT COALESCE(r.item_id, p.content_id), p.completed_at, p.total_time_spent_s
+        FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
+        WHERE {owner} AND (p.content_id IN ({ids}) OR r.item_id IN ({ids}))
+    """
+    return query, owner_params(learner) | params
+
+
+def course_steps(course_id: UUID) -> tuple[str, dict]:
+    """A query for (module id, item id, optional, position, estimated seconds) of a course's modules' steps."""
+    query = """
+        SELECT e.module_id, e.item_id, e.optional, e.position, i.estimated_seconds
+        FROM content_loader_moduleentry e JOIN content_loader_contentitem i ON i.id = e.item_id
+        WHERE e.module_id IN (
+            SELECT c.module_id FROM content_loader_courseentry c
+            WHERE c.course_id = %(course_id)s AND c.module_id IS NOT NULL
+        )
+        ORDER BY e.module_id, e.position
+    """
+    return query, {"course_id": prep_uuid(course_id)}

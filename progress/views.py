@@ -1,0 +1,149 @@
+"""The progress JSON API: one view per URL, each parsing its input and calling one service or query."""
+
+import uuid
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.http import HttpResponse, JsonResponse
+
+from chat.models import ChatMessage, ChatSession
+from content_loader.models import ContentType
+from progress.api import ApiError, int_field, str_field, uuid_field
+from progress.api import api_view as api
+from progress.identity import parse_token
+from progress.middleware import ROTATED_TOKEN_ATTR
+from progress.models import PROGRESS_CONTENT_TYPES
+from progress.queries import completed_content_ids, course_progress, find_by_slug, module_progress
+from progress.services import claim_progress, complete_content, record_heartbeat
+
+MAX_TITLE_LENGTH = 500
+MAX_CLIENT_SECONDS = 24 * 60 * 60
+
+
+@api("POST")
+def complete(request, learner, payload):
+    """POST /api/progress/complete: mark an item completed; reports its module when module_slug names one."""
+    content_type = payload.get("content_type")
+    if content_type not in PROGRESS_CONTENT_TYPES:
+        raise ApiError(400, f"content_type must be one of: {', '.join(PROGRESS_CONTENT_TYPES)}.")
+    result = complete_content(
+        learner=learner,
+        content_id=uuid_field(payload, "content_id"),
+        content_type=content_type,
+        content_title=str_field(payload, "content_title", max_length=MAX_TITLE_LENGTH) or "",
+        time_spent_s=int_field(payload, "time_spent_s", low=0, high=MAX_CLIENT_SECONDS, required=False),
+        module_slug=str_field(payload, "module_slug", max_length=300),
+    )
+    module = result.module
+    return JsonResponse(
+        {
+            "completed_at": result.completed_at,
+            "newly_completed": result.newly_completed,
+            "module_status": module.status if module else None,
+            "module_progress": {"completed": module.completed, "total": module.total} if module else None,
+            "module_newly_completed": result.module_newly_completed,
+        }
+    )
+
+
+@api("POST")
+def heartbeat(request, learner, payload):
+    """POST /api/progress/time: credit active seconds to an item (a heartbeat, or a sendBeacon flush)."""
+    record_heartbeat(
+        learner=learner,
+        content_id=uuid_field(payload, "content_id"),
+        time_delta_s=int_field(payload, "time_delta_s", low=1, high=3600),
+    )
+    return HttpResponse(status=204)
+
+
+@api("POST", user_only=True)
+def claim(request, learner, payload):
+    """POST /api/progress/claim: move an anonymous token's progress and chats to the logged-in account."""
+    token = uuid_field(payload, "session_token")
+    receipt = claim_progress(user=request.user, session_token=token)
+    if parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME)) == token:
+        setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())  # the browser's token is spent: give it a fresh one
+    return JsonResponse(
+        {
+            "progress_records_claimed": receipt.progress_records_claimed,
+            "chat_sessions_claimed": receipt.chat_sessions_claimed,
+            "lenses_completed": receipt.lenses_completed,
+            "seconds": receipt.seconds,
+            "answers_claimed": receipt.answers_claimed,
+        }
+    )
+
+
+@api("GET")
+def completed(request, learner, payload):
+    """GET /api/progress/completed: every UUID the learner completed."""
+    return JsonResponse({"content_ids": completed_content_ids(learner)})
+
+
+@api("GET")
+def module(request, learner, payload, *, slug: str):
+    """GET /api/modules/<slug>/progress: a module's lenses with completion, time and the open chat."""
+    item = find_by_slug(ContentType.MODULE, slug)
+    if item is None:
+        raise ApiError(404, f"No module has the slug {slug[:300]!r}.")
+    progress = module_progress(learner=learner, module=item)
+    chat = (
+        ChatSession.objects.active()
+        .owned_by(user_id=learner.user_id, session_token=learner.session_token)
+        .filter(content_id=item.pk)
+        .annotate(has_messages=Exists(ChatMessage.objects.filter(session=OuterRef("pk"))))
+        .values("pk", "has_messages")
+        .first()
+    )
+    return JsonResponse(
+        {
+            "module": {"id": item.pk, "slug": item.slug, "title": item.title},
+            "status": progress.status,
+            "progress": {"completed": progress.completed, "total": progress.total},
+            "lenses": [
+                {
+                    "id": step.entry.item_id,
+                    "title": step.entry.display_title,
+                    "type": step.entry.item.content_type,
+                    "optional": step.optional,
+                    "completed": step.completed,
+                    "completedAt": step.completed_at,
+                    "timeSpentS": step.time_spent_s,
+                }
+                for step in progress.steps
+            ],
+            "chatSession": {"sessionId": chat["pk"], "hasMessages": chat["has_messages"]} if chat else None,
+        }
+    )
+
+
+@api("GET")
+def course(request, learner, payload, *, slug: str):
+    """GET /api/courses/<slug>/progress: a course's units, each module with its status and k/n."""
+    item = find_by_slug(ContentType.COURSE, slug)
+    if item is None:
+        raise ApiError(404, f"No course has the slug {slug[:300]!r}.")
+    progress = course_progress(learner=learner, course=item)
+    return JsonResponse(
+        {
+            "course": {"id": item.pk, "slug": item.slug, "title": item.title},
+            "units": [
+                {
+                    "meeting": {"title": unit.meeting.title} if unit.meeting else None,
+                    "modules": [
+                        {
+                            "id": summary.module.pk,
+                            "slug": summary.module.slug,
+                            "title": summary.entry.title or summary.module.title,
+                            "optional": summary.optional,
+                            "status": summary.status,
+                            "progress": {"completed": summary.completed, "total": summary.total},
+                        }
+                        for summary in unit.modules
+                    ],
+                }
+                for unit in progress.units
+            ],
+        }
+    )
