@@ -26,6 +26,16 @@ def make_vault(tmp_path: Path):
     return make
 
 
+@pytest.fixture
+def progress_counter():
+    """Install a learner-impact counter for one test; the one registered before (the progress app's) returns after."""
+    from content_loader import impact
+
+    registered = impact._counter
+    yield impact.register_progress_counter
+    impact.register_progress_counter(registered)
+
+
 @pytest.fixture(scope="session")
 def real_vault_path() -> Path:
     """The real vault next to the project (`../shared/corpora/lens-edu-relay`, or LENS_VAULT)."""

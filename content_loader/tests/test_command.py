@@ -60,8 +60,9 @@ def test_check_validates_without_the_database(make_vault):
 
 
 @pytest.mark.django_db
-def test_dry_run_lists_changes_and_learner_impact(make_vault):
+def test_dry_run_lists_changes_and_learner_impact(make_vault, progress_counter):
     """--dry-run prints what would be added and the learner impact, and writes nothing."""
+    progress_counter(None)
     output, status = run(str(make_vault(basic_vault())), "--dry-run")
     assert status == 0
     assert "would be added (8):" in output

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from content_loader.impact import register_progress_counter
 from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
 from content_loader.sync import sync_content
 from content_loader.tests.vaults import (
@@ -287,8 +286,9 @@ def test_slugs_can_change_hands(make_vault):
     }
 
 
-def test_dry_run_writes_nothing_and_says_what_would_change(make_vault):
+def test_dry_run_writes_nothing_and_says_what_would_change(make_vault, progress_counter):
     """--dry-run lists what would be added and says learner impact is unknown without a progress app."""
+    progress_counter(None)
     vault = make_vault(basic_vault())
     with CaptureQueriesContext(connection) as queries:
         report = sync_content(vault, dry_run=True)
@@ -298,16 +298,15 @@ def test_dry_run_writes_nothing_and_says_what_would_change(make_vault):
 
 
 @pytest.fixture
-def fake_progress_counter():
+def fake_progress_counter(progress_counter):
     """A progress counter as the progress app would register it: learners per content id."""
     progress = {}
 
     def count(content_ids: set[uuid.UUID]) -> int:
         return len({learner for content_id in content_ids for learner in progress.get(content_id, ())})
 
-    register_progress_counter(count)
-    yield progress
-    register_progress_counter(None)
+    progress_counter(count)
+    return progress
 
 
 def test_dry_run_counts_learners_affected(make_vault, fake_progress_counter):
