@@ -240,7 +240,7 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     if rows:
         params = {"user_id": user.pk} | {f"row{i}": row[0] for i, row in enumerate(rows)}
         with connection.cursor() as cursor:
-            cursor.execute(sql.merge_claimed_sql(row_ids=len(rows)), params)
+            cursor.execute(sql.merge_rows_sql(row_ids=len(rows), by_user=True), params)
         UserContentProgress.objects.filter(id__in=[row[0] for row in rows]).delete()
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)
