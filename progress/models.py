@@ -123,13 +123,19 @@ class ClaimedToken(models.Model):
 
 
 class ProgressAudit(models.Model):
-    """An append-only record of a staff correction to a progress row, with the values before and after."""
+    """An append-only record of a correction to a progress row, with the values before and after.
+
+    Staff make corrections in admin; `progress_doctor --fix` makes repairs (no `actor` then). A merge
+    record's `after` names the row the values went to; the merged row itself is gone.
+    """
 
     class Action(models.TextChoices):
         MARK_COMPLETE = "mark_complete", "Marked complete"
         RESET_COMPLETION = "reset_completion", "Reset completion"
         EDIT = "edit", "Edited by hand"
         UNDO = "undo", "Undone"
+        DOCTOR_STATUS = "doctor_status", "Completion repaired by progress_doctor"
+        DOCTOR_MERGE = "doctor_merge", "Replaced UUID merged by progress_doctor"
 
     # Not a foreign key: the record outlives the row (a claim merges anonymous rows away).
     progress_id = models.BigIntegerField(db_index=True)
