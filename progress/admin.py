@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from content_loader.models import ContentItem
 from progress import audit
 from progress.identity import parse_token
-from progress.models import ProgressAudit, UserContentProgress
+from progress.models import LearnerDataAudit, ProgressAudit, UserContentProgress
 
 
 class ReasonForm(forms.Form):
@@ -224,3 +224,25 @@ class ProgressAuditAdmin(admin.ModelAdmin):
             title="Undo",
             apply=lambda record, reason: audit.undo(audit_id=record.pk, actor=request.user, reason=reason),
         )
+
+
+@admin.register(LearnerDataAudit)
+class LearnerDataAuditAdmin(admin.ModelAdmin):
+    """Exports and erasures of learners' data: append-only, like the correction records."""
+
+    list_display = ["created_at", "action", "learner", "actor_display", "counts"]
+    list_filter = ["action"]
+    search_fields = ["learner", "actor_username"]
+
+    @admin.display(description="by", ordering="actor_username")
+    def actor_display(self, record):
+        return record.actor_username or "the learner"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -164,3 +164,34 @@ class ProgressAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} of row {self.progress_id} by {self.actor_username}"
+
+
+class LearnerDataAudit(models.Model):
+    """A record of an export or an erasure of a learner's data: who, when, which learner, how many rows.
+
+    The learner is named as "user 12" or "token <uuid>" only: an erasure removes the name and email.
+    """
+
+    class Action(models.TextChoices):
+        EXPORT = "export", "Exported by staff"
+        ERASE = "erase", "Erased"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    learner = models.CharField(max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="learner_data_audits"
+    )
+    actor_username = models.CharField(
+        max_length=150, blank=True, help_text="The staff member; empty when the learner acted on their own data."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    counts = models.JSONField(default=dict, blank=True, help_text="For an erasure: the rows removed, by kind.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "learner data record"
+        verbose_name_plural = "learner data records"
+
+    def __str__(self) -> str:
+        who = self.actor_username or "the learner"
+        return f"{self.get_action_display()}: {self.learner} by {who}"
