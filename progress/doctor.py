@@ -28,7 +28,7 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate
 from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
 from progress import sql
 from progress.identity import Learner
-from progress.models import ClaimedToken, ProgressAudit, UserContentProgress
+from progress.models import ClaimedToken, LegacyImport, ProgressAudit, UserContentProgress
 from progress.queries import Status, derive_status
 from progress.services import lock_learners
 
@@ -187,7 +187,11 @@ def _status(steps: list[tuple[UUID, bool]], done: dict[UUID, datetime]) -> tuple
 
 
 def _completion_findings(structure: _Structure, claimed: dict[UUID, int]) -> list[Finding]:
-    """Module and learning-outcome rows whose completion disagrees with the derived status (2 queries)."""
+    """Module and learning-outcome rows whose completion disagrees with the derived status (3 queries).
+
+    A module completion imported from the old platform (`LegacyImport`) is kept: its lenses were never
+    tracked, so their rows cannot confirm it.
+    """
 
     def owner_of(user_id: int | None, token: UUID | None) -> Owner:
         if user_id is None and token in claimed:
@@ -213,6 +217,11 @@ def _completion_findings(structure: _Structure, claimed: dict[UUID, int]) -> lis
         if structure.derivable(item_id):
             stored[owner_of(user_id, token)][item_id].append((row_id, (user_id, token), completed_at))
 
+    legacy = set(
+        LegacyImport.objects.filter(completion_progress_id__isnull=False).values_list(
+            "completion_progress_id", flat=True
+        )
+    )
     findings = []
     for owner in sorted(set(done) | set(stored), key=_owner_order):
         items = done.get(owner, {})
@@ -221,12 +230,17 @@ def _completion_findings(structure: _Structure, claimed: dict[UUID, int]) -> lis
         for item_id in items:
             candidates |= structure.containers.get(item_id, set())
         for container in sorted(candidates, key=str):
-            findings.extend(_compare(owner, container, structure, items, rows_by_item.get(container, [])))
+            findings.extend(_compare(owner, container, structure, items, rows_by_item.get(container, []), legacy))
     return findings
 
 
 def _compare(
-    owner: Owner, container: UUID, structure: _Structure, done: dict[UUID, datetime], rows: list[tuple]
+    owner: Owner,
+    container: UUID,
+    structure: _Structure,
+    done: dict[UUID, datetime],
+    rows: list[tuple],
+    legacy: set[int],
 ) -> list[Finding]:
     """The findings about one learner's rows of one module or outcome: derived status against stored."""
     title = structure.titles.get(container, str(container))
@@ -257,7 +271,7 @@ def _compare(
         return [Finding("completion", owner, message, repair)]
     findings = []
     for row_id, row_owner, completed_at in rows:
-        if completed_at is None:
+        if completed_at is None or row_id in legacy:
             continue
         repair = CompletionRepair(row_id, row_owner, container, kind, None, completed_at)
         message = (

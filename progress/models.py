@@ -195,3 +195,25 @@ class LearnerDataAudit(models.Model):
     def __str__(self) -> str:
         who = self.actor_username or "the learner"
         return f"{self.get_action_display()}: {self.learner} by {who}"
+
+
+class LegacyImport(models.Model):
+    """A `module_sessions` row of the old platform that `import_legacy_sessions` imported: never again.
+
+    It keeps only ids, no learner data, and outlives an erasure of the learner, so that importing the
+    same export again cannot bring erased data back.
+    """
+
+    legacy_id = models.CharField(max_length=100, unique=True, help_text="The row's id in the old platform.")
+    imported_at = models.DateTimeField(default=timezone.now)
+    module_id = models.UUIDField(help_text="The module the session was found under.")
+    chat_session_id = models.BigIntegerField(null=True, blank=True, help_text="The conversation made from it.")
+    completion_progress_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The module row that holds its completion: kept by progress_doctor, its lenses were never tracked.",
+    )
+
+    def __str__(self) -> str:
+        return f"legacy session {self.legacy_id}"

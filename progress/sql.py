@@ -225,6 +225,24 @@ def merge_rows_sql(*, row_ids: int, by_user: bool, follow_replaced: bool = False
     """
 
 
+def import_completion_sql() -> str:
+    """Record an account's module completion carried over from elsewhere; returns the row's id.
+
+    An existing row keeps the earlier start and the earlier completion (the claiming rule); times and
+    the title the row already has stay as they are.
+    """
+    d = dialect()
+    return f"""
+        INSERT INTO {TABLE} AS p ({COLUMNS})
+        VALUES (%(user_id)s, NULL, %(content_id)s, 'module', %(title)s, %(started)s, 0, 0, %(completed)s, NULL)
+        ON CONFLICT {conflict_target(by_user=True)} DO UPDATE SET
+            started_at = {d.least}(p.started_at, EXCLUDED.started_at),
+            completed_at = CASE WHEN p.completed_at IS NULL OR EXCLUDED.completed_at < p.completed_at
+                                THEN EXCLUDED.completed_at ELSE p.completed_at END
+        RETURNING id
+    """
+
+
 def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
     """A query for the learner's (current id, completed_at, total seconds) rows on the given items.
 
