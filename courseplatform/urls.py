@@ -1,8 +1,10 @@
 """URL configuration: each app owns its URLs; this file only wires them together."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
+    path("", include("learn.urls")),
 ]

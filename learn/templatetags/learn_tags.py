@@ -1,0 +1,26 @@
+"""Small formatting filters for the learner pages."""
+
+from django import template
+
+register = template.Library()
+
+STATUS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed"}
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """The badge text for a module status: "Not started", "In progress" or "Completed"."""
+    return STATUS_LABELS.get(status, status)
+
+
+@register.filter
+def minutes(seconds: int | float | None) -> str:
+    """A duration for people: "45 s", "12 min", "1 h 5 min"."""
+    seconds = int(seconds or 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    total_minutes = round(seconds / 60)
+    hours, rest = divmod(total_minutes, 60)
+    if not hours:
+        return f"{total_minutes} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
