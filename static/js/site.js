@@ -20,8 +20,7 @@
   document.addEventListener("htmx:sendError", fallBackToNavigation);
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    var target = event.detail.target;
-    if (target && target.id === "viewer") {
+    if (event.target.id === "viewer") {
       var title = document.getElementById("lens-title");
       if (title) {
         title.focus({ preventScroll: true });
