@@ -276,6 +276,7 @@ def _module_context(
             kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id},
         ),
         "show_account_prompt": _account_prompt_visible(request),
+        "page_url": _lens_url(course, module, lens_id),
         **extra,
     }
 
