@@ -215,3 +215,19 @@ def test_a_completion_while_the_server_is_down_is_not_shown_as_done(demo, browse
     context.set_offline(False)  # the `online` event retries at once
     expect(page.locator("#fraction")).to_have_text("Progress: 1/3 required lenses")
     expect(page.locator(".drawer__list .mark--done")).to_have_count(1)
+
+
+def test_everything_works_without_javascript(demo, browser_context_factory):
+    """With JavaScript off, "Mark complete" posts and redirects to the next lens, and finishing the module
+    shows the dialog (inline) on the page it lands on."""
+    page = browser_context_factory(java_script_enabled=False).new_page()
+    open_module(page, demo)
+    for expected in ("1/3", "2/3"):
+        page.get_by_role("button", name="Mark complete").click()
+        expect(page.locator("#fraction")).to_have_text(f"Progress: {expected} required lenses")
+    page.get_by_role("button", name="Mark complete").click()
+    expect(page.get_by_role("dialog", name="Module completed")).to_be_visible()
+    expect(page.locator("#complete")).to_contain_text("Completed")
+
+    page.get_by_role("link", name="Back to course overview").click()
+    expect(module_row(page, "Why we forget").locator(".badge")).to_have_text("Completed")
