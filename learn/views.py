@@ -184,7 +184,8 @@ def _account_prompt_visible(request: HttpRequest) -> bool:
 
 def _render(request: HtmxHttpRequest, template: str, context: dict, *, partial: str | None = None) -> HttpResponse:
     """Render the page, or only its `partial` for an HTMX request; responses vary on HX-Request."""
-    name = f"{template}#{partial}" if partial and request.htmx else template
+    fragment = partial and request.htmx and not request.htmx.history_restore_request
+    name = f"{template}#{partial}" if fragment else template
     context.setdefault("show_account_prompt", _account_prompt_visible(request))
     response = render(request, name, context)
     patch_vary_headers(response, ("HX-Request",))

@@ -231,6 +231,13 @@ def test_htmx_navigation_returns_the_viewer_only(client, course):
     assert "HX-Request" in response["Vary"]
 
 
+def test_history_restore_gets_the_full_page(client, course):
+    """htmx restoring history (back button) asks with HX-History-Restore-Request and gets the whole page."""
+    headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    page = text(client.get(lens_url("intro", lens_ids("intro")[1]), headers=headers))
+    assert "<html" in page and 'id="viewer"' in page
+
+
 # Mark complete ---------------------------------------------------------------------------------------
 
 
