@@ -231,3 +231,50 @@ def test_everything_works_without_javascript(demo, browser_context_factory):
 
     page.get_by_role("link", name="Back to course overview").click()
     expect(module_row(page, "Why we forget").locator(".badge")).to_have_text("Completed")
+
+
+def sent_seconds(bodies: list[str]) -> int:
+    """The seconds in heartbeat bodies: JSON from fetch, or the form that sendBeacon posts."""
+    return sum(int(re.search(r'time_delta_s"?[:=]\s*(\d+)', body).group(1)) for body in bodies)
+
+
+def test_idle_time_stops_counting_and_chat_activity_counts(demo, browser_context_factory, settings):
+    """After the inactivity timeout nothing more is counted or sent; the `courseplatform:activity` event
+    (dispatched by the chat while typing or streaming) keeps the learner active without any input."""
+    settings.PROGRESS_HEARTBEAT_SECONDS = 1
+    settings.PROGRESS_INACTIVITY_SECONDS = 2
+    page = browser_context_factory().new_page()
+    beats = []
+    page.on("request", lambda r: beats.append(r.post_data) if "/api/progress/time" in r.url else None)
+    page.goto(f"{demo}/courses/{COURSE}/modules/{MODULE}/")
+    page.wait_for_timeout(6000)
+    idle_total = sent_seconds(beats)
+    assert 1 <= idle_total <= 3
+    assert credited_seconds(page, demo) <= 3
+
+    beats.clear()
+    page.goto(f"{demo}/courses/{COURSE}/modules/practice-that-works/")
+    page.evaluate(
+        """() => { window.__chatTimer = setInterval(() => document.querySelector('#lens-title')
+               .dispatchEvent(new CustomEvent('courseplatform:activity', {bubbles: true})), 500); }"""
+    )
+    page.wait_for_timeout(6000)
+    chat_total = sent_seconds(beats)
+    assert chat_total >= 4
+
+
+def test_legacy_local_storage_keys_are_removed_once(demo, browser_context_factory):
+    """The old client's `module-completed-*` and `module_session_*` keys are removed, once."""
+    page = browser_context_factory().new_page()
+    page.goto(f"{demo}/")
+    page.evaluate(
+        """() => { localStorage.setItem('module-completed-intro', '1'); localStorage.setItem('module_session_3', 'x');
+                   localStorage.setItem('keep-me', 'y'); }"""
+    )
+    page.goto(f"{demo}/courses/{COURSE}/modules/{MODULE}/")
+    keys = page.evaluate("() => Object.keys(localStorage).sort()")
+    assert keys == ["keep-me", "progress_migration_v2"]
+
+    page.evaluate("() => localStorage.setItem('module-completed-later', '1')")
+    page.reload()
+    assert "module-completed-later" in page.evaluate("() => Object.keys(localStorage)")
