@@ -1,12 +1,210 @@
-"""Writes to tutor conversations. Each function is one write path."""
+"""Writes to tutor conversations and question answers. Each function is one write path.
 
+Learners are passed as plain `user_id` / `session_token` (exactly one of them; when both are given the
+account wins), because `chat` never imports `progress`. Nothing here calls the tutor: the slow network
+call lives in `chat.tutor` and runs between these short writes, never inside a transaction.
+"""
+
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
-from chat.models import ChatSession
+from chat.models import ChatMessage, ChatSession, QuestionAnswer
+
+
+class ChatError(Exception):
+    """An expected refusal, with a message a learner can act on."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class EmptyMessage(ChatError):
+    pass
+
+
+class MessageTooLong(ChatError):
+    pass
+
+
+class RateLimited(ChatError):
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AnswerLocked(ChatError):
+    status = 409
+
+
+class AnswerTooLong(ChatError):
+    pass
+
+
+def _owner_fields(*, user_id: int | None, session_token: UUID | None) -> dict:
+    if user_id is not None:
+        return {"user_id": user_id, "session_token": None}
+    if session_token is not None:
+        return {"user_id": None, "session_token": session_token}
+    raise ValueError("A learner is an account or an anonymous token; neither was given.")
+
+
+# Conversations
+
+
+def get_or_create_active_session(
+    *, user_id: int | None, session_token: UUID | None, content_id: UUID | None, content_type: str | None
+) -> ChatSession:
+    """The learner's active conversation about a content item, created if there is none (race-safe)."""
+    owner = _owner_fields(user_id=user_id, session_token=session_token)
+    active = ChatSession.objects.active().owned_by(user_id=user_id, session_token=session_token).about(content_id)
+    # A concurrent creator (a second tab) makes our INSERT fail on the conditional unique constraint;
+    # its row is then committed and visible, so read it. Two rounds cover an archive in between.
+    for _attempt in range(3):
+        session = active.first()
+        if session is not None:
+            return session
+        try:
+            with transaction.atomic():
+                return ChatSession.objects.create(**owner, content_id=content_id, content_type=content_type)
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not get or create an active conversation.")
+
+
+@transaction.atomic
+def append_message(*, session_id: int, role: str, text: str, lens_id: UUID | None) -> ChatMessage:
+    """Add a message to a conversation: a plain INSERT, so concurrent writers never lose one."""
+    message = ChatMessage.objects.create(session_id=session_id, role=role, text=text, lens_id=lens_id)
+    ChatSession.objects.filter(pk=session_id).update(last_active_at=timezone.now())
+    return message
+
+
+def check_rate_limit(*, user_id: int | None, session_token: UUID | None) -> None:
+    """Refuse when the learner made too many tutor requests recently (counted in the database)."""
+    limit = settings.CHAT_RATE_LIMIT_MESSAGES
+    window = settings.CHAT_RATE_LIMIT_WINDOW_SECONDS
+    since = timezone.now() - timedelta(seconds=window)
+    messages = ChatMessage.objects.filter(
+        role=ChatMessage.Role.USER,
+        created_at__gte=since,
+        session__in=ChatSession.objects.owned_by(user_id=user_id, session_token=session_token),
+    ).aggregate(count=Count("id"), oldest=Min("created_at"))
+    feedback = (
+        QuestionAnswer.objects.owned_by(user_id=user_id, session_token=session_token)
+        .filter(feedback_requested_at__gte=since)
+        .aggregate(count=Count("id"), oldest=Min("feedback_requested_at"))
+    )
+    if messages["count"] + feedback["count"] < limit:
+        return
+    oldest = min(t for t in (messages["oldest"], feedback["oldest"]) if t is not None)
+    retry_after = max(1, int((oldest + timedelta(seconds=window) - timezone.now()).total_seconds()) + 1)
+    minutes = max(1, round(window / 60))
+    raise RateLimited(
+        f"You have asked the tutor {limit} times in the last {minutes} minute{'s' if minutes != 1 else ''}. "
+        f"Please wait {_duration(retry_after)} and send your message again.",
+        retry_after=retry_after,
+    )
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    return f"{round(seconds / 60)} minutes"
+
+
+def check_message(text: str) -> str:
+    """The message as it will be saved (stripped), or a refusal for an empty or too long one."""
+    text = text.strip()
+    if not text:
+        raise EmptyMessage("Type a message for the tutor first.")
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if len(text) > limit:
+        raise MessageTooLong(
+            f"Your message is {len(text):,} characters long; the limit is {limit:,}. Shorten it, or send it in parts."
+        )
+    return text
+
+
+def send_learner_message(
+    *,
+    user_id: int | None,
+    session_token: UUID | None,
+    content_id: UUID | None,
+    content_type: str | None,
+    lens_id: UUID | None,
+    text: str,
+) -> ChatMessage:
+    """Save a learner's message in their active conversation (created if needed), within the limits.
+
+    The message is committed before the tutor is asked, so a failing tutor never loses it.
+    """
+    text = check_message(text)
+    check_rate_limit(user_id=user_id, session_token=session_token)
+    session = get_or_create_active_session(
+        user_id=user_id, session_token=session_token, content_id=content_id, content_type=content_type
+    )
+    return append_message(session_id=session.pk, role=ChatMessage.Role.USER, text=text, lens_id=lens_id)
+
+
+@transaction.atomic
+def start_new_conversation(
+    *, user_id: int | None, session_token: UUID | None, content_id: UUID | None, content_type: str | None
+) -> ChatSession:
+    """Archive the learner's active conversation (kept under "Past conversations") and start an empty one.
+
+    Progress is not touched.
+    """
+    ChatSession.objects.active().owned_by(user_id=user_id, session_token=session_token).about(content_id).update(
+        archived_at=timezone.now(), replying_since=None
+    )
+    return get_or_create_active_session(
+        user_id=user_id, session_token=session_token, content_id=content_id, content_type=content_type
+    )
+
+
+def archive_chat_sessions(*, session_ids: list[int]) -> int:
+    """Archive the given conversations (staff action); returns how many were active."""
+    return (
+        ChatSession.objects.active().filter(pk__in=session_ids).update(archived_at=timezone.now(), replying_since=None)
+    )
+
+
+def reply_lease_expiry() -> datetime:
+    """A reply lease older than this belongs to a request that died: it may be taken over."""
+    seconds = settings.TUTOR_MAX_REPLY_SECONDS + settings.TUTOR_TIMEOUT_SECONDS
+    return timezone.now() - timedelta(seconds=seconds)
+
+
+def begin_reply(*, session_id: int) -> bool:
+    """Take the conversation's reply lease in one UPDATE; False when another request is replying."""
+    return bool(
+        ChatSession.objects.filter(pk=session_id)
+        .filter(Q(replying_since__isnull=True) | Q(replying_since__lt=reply_lease_expiry()))
+        .update(replying_since=timezone.now())
+    )
+
+
+@transaction.atomic
+def finish_reply(*, session_id: int, text: str, lens_id: UUID | None) -> ChatMessage:
+    """Save the tutor's finished reply and release the reply lease."""
+    message = append_message(session_id=session_id, role=ChatMessage.Role.ASSISTANT, text=text, lens_id=lens_id)
+    ChatSession.objects.filter(pk=session_id).update(replying_since=None)
+    return message
+
+
+def abandon_reply(*, session_id: int) -> None:
+    """Release the reply lease after a failed or interrupted reply; nothing is saved."""
+    ChatSession.objects.filter(pk=session_id).update(replying_since=None)
 
 
 @transaction.atomic
@@ -24,3 +222,72 @@ def claim_chat_sessions(*, session_token: UUID, user_id: int) -> int:
         archived_at=timezone.now()
     )
     return ChatSession.objects.filter(session_token=session_token).update(user_id=user_id, session_token=None)
+
+
+# Answers to questions
+
+
+def save_answer(
+    *,
+    user_id: int | None,
+    session_token: UUID | None,
+    content_id: UUID,
+    content_type: str,
+    question: dict,
+    text: str,
+    locked: bool,
+) -> QuestionAnswer:
+    """Save or edit the learner's answer to a question (a `QuestionSegment`), race-safe.
+
+    `locked` is the caller's decision (the lens or test is completed): a locked answer is not changed.
+    `max_chars` of the question is enforced; the question text is kept as a snapshot.
+    """
+    if locked:
+        raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
+    max_chars = question.get("max_chars")
+    if max_chars and len(text) > max_chars:
+        raise AnswerTooLong(
+            f"Your answer is {len(text):,} characters long; this question allows {max_chars:,}. Shorten it."
+        )
+    owner = _owner_fields(user_id=user_id, session_token=session_token)
+    current = (
+        QuestionAnswer.objects.current()
+        .owned_by(user_id=user_id, session_token=session_token)
+        .for_question(content_id=content_id, question_key=question["key"])
+    )
+    changes = {"text": text, "question_text": question.get("content_text", ""), "updated_at": timezone.now()}
+    for _attempt in range(3):
+        if current.update(**changes):
+            return current.get()
+        try:
+            with transaction.atomic():
+                return QuestionAnswer.objects.create(
+                    **owner, content_id=content_id, content_type=content_type, question_key=question["key"], **changes
+                )
+        except IntegrityError:
+            continue  # another request created it first: update that one
+    raise RuntimeError("Could not save the answer.")
+
+
+def request_feedback(*, answer_id: int) -> None:
+    """Record that the learner asked the tutor for feedback (counted by the rate limit)."""
+    QuestionAnswer.objects.filter(pk=answer_id).update(feedback_requested_at=timezone.now())
+
+
+def save_feedback(*, answer_id: int, text: str) -> None:
+    """Save the tutor's finished feedback on an answer."""
+    QuestionAnswer.objects.filter(pk=answer_id).update(feedback=text, feedback_at=timezone.now())
+
+
+@transaction.atomic
+def claim_question_answers(*, session_token: UUID, user_id: int) -> int:
+    """Move an anonymous token's answers to an account; returns how many moved.
+
+    Called by progress claiming inside its transaction. Never drops an answer: where the account already
+    has a current answer to the same question, the account's stays current (it may belong to a completed,
+    locked lens or test) and the anonymous one moves too, marked superseded and still readable.
+    """
+    account_current = QuestionAnswer.objects.current().filter(user_id=user_id)
+    clash = Exists(account_current.filter(content_id=OuterRef("content_id"), question_key=OuterRef("question_key")))
+    QuestionAnswer.objects.current().filter(clash, session_token=session_token).update(superseded_at=timezone.now())
+    return QuestionAnswer.objects.filter(session_token=session_token).update(user_id=user_id, session_token=None)

@@ -3,6 +3,16 @@
 Pages never read vault files; everything a learner sees comes from these payloads. All `*_html` values
 are produced by the loader from Markdown with raw HTML escaped or sanitised, so templates may mark them
 safe. Plain-text values (`text`, `instructions`, ...) are for the tutor's prompt and for search.
+
+Inside `*_html`, the loader marks up what plain Markdown cannot say (content_loader/parsing/rendering.py):
+- a wikilink to a lens, module or learning outcome is `<a class="content-link" data-content-id="UUID"
+  href="#content-UUID">text</a>`, and `::card[[...]]` the same with `class="content-card"`; pages may
+  rewrite the href to the item's page. A link to anything else is `<span class="content-link
+  unresolved">text</span>`;
+- `:::collapse` blocks are `<details class="collapse"><summary>…</summary>...</details>`; an inline
+  `:collapse[...]` is `<span class="collapse">` (a paragraph cannot hold a <details>), for pages to fold
+  behind an ellipsis; notes are `<aside class="note">` (blocks) or `<span class="note">` (inline), Lens
+  footnotes `<small class="lens-footnote">`, and Markdown footnotes `<section class="footnotes">`.
 """
 
 from typing import Literal, NotRequired, TypedDict
@@ -109,6 +119,10 @@ class LensBody(TypedDict):
 
     tldr: NotRequired[str]
     segments: list[Segment]
+    # Added by the loader: present (and True) only for a section of an original single-file module written
+    # without `id::`. Its UUID is derived from the module and the section's position, so it changes when
+    # sections move: it is shown, but progress must not be stored for it.
+    derived_id: NotRequired[bool]
 
 
 class CourseBody(TypedDict):

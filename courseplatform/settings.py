@@ -119,6 +119,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
+# The tutor: any OpenAI-compatible chat-completions API (a hosted provider, or a local llama.cpp, Ollama
+# or vLLM server). With TUTOR_BASE_URL or TUTOR_MODEL empty the tutor is off and chats say so.
+TUTOR_BASE_URL = os.environ.get("TUTOR_BASE_URL", "")
+TUTOR_API_KEY = os.environ.get("TUTOR_API_KEY", "")
+TUTOR_MODEL = os.environ.get("TUTOR_MODEL", "")
+# How long to wait for the tutor to answer and for each next piece of a streaming reply.
+TUTOR_TIMEOUT_SECONDS = env_int("TUTOR_TIMEOUT_SECONDS", 30)
+# The longest a whole reply may take; a streamed reply holds a server worker until it ends.
+TUTOR_MAX_REPLY_SECONDS = env_int("TUTOR_MAX_REPLY_SECONDS", 120)
+
+# Limits on what learners send to the tutor. The rate limit counts rows in the database (messages sent
+# and feedback asked for), so it holds across several server processes.
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
+CHAT_RATE_LIMIT_MESSAGES = env_int("CHAT_RATE_LIMIT_MESSAGES", 20)
+CHAT_RATE_LIMIT_WINDOW_SECONDS = env_int("CHAT_RATE_LIMIT_WINDOW_SECONDS", 300)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -1,11 +1,11 @@
-"""Factories for conversations."""
+"""Factories for conversations, answers and lenses with chat and question segments."""
 
 import uuid
 
 import factory
 from django.contrib.auth import get_user_model
 
-from chat.models import ChatMessage, ChatSession
+from chat.models import ChatMessage, ChatSession, QuestionAnswer
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -34,3 +34,57 @@ class ChatMessageFactory(factory.django.DjangoModelFactory):
     session = factory.SubFactory(ChatSessionFactory)
     role = ChatMessage.Role.USER
     text = factory.Sequence(lambda n: f"Message {n}")
+
+
+def chat_lens_body(
+    *, instructions: str = "Discuss the reading.", text: str = "Corrigibility means accepting correction.", **flags
+) -> dict:
+    """A lens body: a Text segment, then a Chat segment (index 1), then a Question segment (index 2)."""
+    return {
+        "tldr": "",
+        "segments": [
+            {"type": "text", "index": 0, "line": 5, "optional": False, "html": f"<p>{text}</p>", "text": text},
+            {
+                "type": "chat",
+                "index": 1,
+                "line": 9,
+                "optional": False,
+                "instructions": instructions,
+                "hide_previous_content_from_user": flags.get("hide_from_user", False),
+                "hide_previous_content_from_tutor": flags.get("hide_from_tutor", False),
+            },
+            question_segment(index=2),
+        ],
+    }
+
+
+def question_segment(
+    *, index: int = 0, key: str = "0123456789abcdef", max_chars: int | None = 200, feedback: bool = True
+) -> dict:
+    """A `#### Question` segment as the loader stores it."""
+    return {
+        "type": "question",
+        "index": index,
+        "line": 14,
+        "optional": False,
+        "key": key,
+        "content_html": "<p>Why might an AI resist being switched off?</p>",
+        "content_text": "Why might an AI resist being switched off?",
+        "assessment_instructions": "Look for instrumental convergence.",
+        "max_chars": max_chars,
+        "max_time": "",
+        "enforce_voice": False,
+        "feedback": feedback,
+    }
+
+
+class QuestionAnswerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = QuestionAnswer
+
+    session_token = factory.LazyFunction(uuid.uuid4)
+    content_id = factory.LazyFunction(uuid.uuid4)
+    content_type = "lens"
+    question_key = "0123456789abcdef"
+    question_text = "Why might an AI resist being switched off?"
+    text = factory.Sequence(lambda n: f"Answer {n}")

@@ -1,0 +1,207 @@
+"""What the chat and question templates show, and who is asking.
+
+`build_chat_panel` and `build_question_box` load a learner's conversation or answer for one segment;
+the template tags in `chat.templatetags.chat` call them, so pages can simply include the templates.
+"""
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+
+from chat import services, tutor
+from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from content_loader.models import ContentItem, ContentType
+
+# Who is asking
+
+
+def learner_of(request: HttpRequest) -> tuple[int | None, UUID | None]:
+    """The request's learner as (user_id, session_token); (None, None) when unknown.
+
+    The progress middleware sets `request.learner` (duck-typed here: chat never imports progress);
+    without it, the logged-in account, else an `X-Session-Token` header.
+    """
+    learner = getattr(request, "learner", None)
+    if learner is not None and (learner.user_id is not None or learner.session_token is not None):
+        if learner.user_id is not None:
+            return learner.user_id, None
+        return None, learner.session_token
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user.pk, None
+    try:
+        return None, UUID(request.headers.get("X-Session-Token", ""))
+    except ValueError:
+        return None, None
+
+
+def require_learner(request: HttpRequest) -> tuple[int | None, UUID | None]:
+    user_id, session_token = learner_of(request)
+    if user_id is None and session_token is None:
+        raise PermissionDenied("We could not tell who you are. Reload the page (cookies must be allowed) or log in.")
+    return user_id, session_token
+
+
+# Looking up the content
+
+
+def chat_segment(lens_id: UUID, segment_index: int) -> tuple[ContentItem, dict]:
+    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone."""
+    lens = get_object_or_404(ContentItem, pk=lens_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+    segments = lens.body.get("segments", [])
+    if not 0 <= segment_index < len(segments) or segments[segment_index].get("type") != "chat":
+        raise Http404("This chat is no longer part of the lens. Reload the page.")
+    return lens, segments[segment_index]
+
+
+def question_segment(item_id: UUID, question_key: str) -> tuple[ContentItem, dict]:
+    """The lens or test and its question with `question_key`; 404 when either is gone."""
+    item = get_object_or_404(ContentItem, pk=item_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+    for segment in item.body.get("segments", []):
+        if segment.get("type") == "question" and segment.get("key") == question_key:
+            return item, segment
+    raise Http404("This question is no longer part of the lens. Reload the page.")
+
+
+# What the templates show
+
+
+@dataclass
+class ChatPanel:
+    """Everything `chat/lens_chat.html` shows for one chat segment."""
+
+    lens: ContentItem
+    segment: dict
+    dom_id: str
+    next_url: str
+    has_learner: bool
+    tutor_available: bool
+    max_chars: int
+    session: ChatSession | None = None
+    messages: list[ChatMessage] = field(default_factory=list)
+    past: list[ChatSession] = field(default_factory=list)
+    pending: ChatMessage | None = None
+    replying: bool = False
+
+    @property
+    def url_kwargs(self) -> dict:
+        return {"lens_id": self.lens.pk, "segment_index": self.segment["index"]}
+
+    @property
+    def send_url(self) -> str:
+        return reverse("chat:send", kwargs=self.url_kwargs)
+
+    @property
+    def reply_url(self) -> str:
+        return reverse("chat:reply", kwargs=self.url_kwargs)
+
+    @property
+    def new_url(self) -> str:
+        return reverse("chat:new", kwargs=self.url_kwargs)
+
+    @property
+    def can_send(self) -> bool:
+        return self.has_learner and self.tutor_available
+
+
+def page_url(request: HttpRequest) -> str:
+    """The page the learner is on: where plain (no-JavaScript) forms come back to."""
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.current_url_abs_path:
+        return htmx.current_url_abs_path
+    return request.get_full_path()
+
+
+def build_chat_panel(request: HttpRequest, *, lens: ContentItem, segment: dict, next_url: str = "") -> ChatPanel:
+    """The chat panel of a learner for one chat segment (3 queries with a learner, none without)."""
+    user_id, session_token = learner_of(request)
+    dom_id = f"chat-{lens.pk}-{segment['index']}"
+    panel = ChatPanel(
+        lens=lens,
+        segment=segment,
+        dom_id=dom_id,
+        next_url=f"{next_url or page_url(request)}#{dom_id}",
+        has_learner=user_id is not None or session_token is not None,
+        tutor_available=tutor.is_configured(),
+        max_chars=settings.CHAT_MAX_MESSAGE_CHARS,
+    )
+    if not panel.has_learner:
+        return panel
+    owner = {"user_id": user_id, "session_token": session_token, "content_id": lens.pk}
+    panel.session = ChatSession.objects.for_chat_panel(**owner).first()
+    if panel.session is not None:
+        panel.messages = list(panel.session.messages.all())
+        if panel.messages and panel.messages[-1].role == ChatMessage.Role.USER:
+            panel.pending = panel.messages[-1]
+            since = panel.session.replying_since
+            panel.replying = since is not None and since > services.reply_lease_expiry()
+    panel.past = list(ChatSession.objects.for_past_conversations(**owner))
+    return panel
+
+
+@dataclass
+class QuestionBox:
+    """Everything `chat/question.html` shows for one question segment."""
+
+    item: ContentItem
+    segment: dict
+    dom_id: str
+    next_url: str
+    has_learner: bool
+    locked: bool
+    answer_url: str
+    feedback_url: str
+    feedback_available: bool
+    answer: QuestionAnswer | None = None
+    superseded: list[QuestionAnswer] = field(default_factory=list)
+
+
+def build_question_box(
+    request: HttpRequest,
+    *,
+    item: ContentItem,
+    segment: dict,
+    locked: bool = False,
+    answer_url: str = "",
+    feedback_url: str = "",
+    next_url: str = "",
+    answers: list[QuestionAnswer] | None = None,
+) -> QuestionBox:
+    """The answer box of a learner for one question (1 query, or none when `answers` are given).
+
+    `answers` may be the learner's answers for the whole page (`QuestionAnswer.objects.for_item_page`),
+    fetched once for all questions of a lens.
+    """
+    user_id, session_token = learner_of(request)
+    kwargs = {"item_id": item.pk, "question_key": segment["key"]}
+    dom_id = f"question-{item.pk}-{segment['key']}"
+    box = QuestionBox(
+        item=item,
+        segment=segment,
+        dom_id=dom_id,
+        next_url=f"{next_url or page_url(request)}#{dom_id}",
+        has_learner=user_id is not None or session_token is not None,
+        locked=locked,
+        answer_url=answer_url or reverse("chat:answer", kwargs=kwargs),
+        feedback_url=feedback_url or reverse("chat:feedback", kwargs=kwargs),
+        feedback_available=bool(segment.get("feedback")) and tutor.is_configured(),
+    )
+    if not box.has_learner:
+        return box
+    if answers is None:
+        answers = list(
+            QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=item.pk)
+        )
+    for answer in answers:
+        if answer.question_key != segment["key"]:
+            continue
+        if answer.superseded_at is None:
+            box.answer = answer
+        else:
+            box.superseded.append(answer)
+    return box

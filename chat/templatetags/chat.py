@@ -1,0 +1,51 @@
+"""Template tags that load what the chat and question templates show, so pages can simply include them."""
+
+import nh3
+from django import template
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+
+from chat.panels import ChatPanel, QuestionBox, build_chat_panel, build_question_box
+
+register = template.Library()
+
+# Raw HTML in the tutor's Markdown is shown as text, and nh3 cleans the result once more.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+@register.simple_tag(takes_context=True)
+def chat_panel(context, lens, segment, next_url: str = "") -> ChatPanel:
+    """`{% chat_panel lens segment as chat %}`: the learner's conversation for a chat segment."""
+    return build_chat_panel(context["request"], lens=lens, segment=segment, next_url=next_url)
+
+
+@register.simple_tag(takes_context=True)
+def question_box(
+    context,
+    item,
+    segment,
+    locked: bool = False,
+    answer_url: str = "",
+    feedback_url: str = "",
+    answers=None,
+    next_url: str = "",
+) -> QuestionBox:
+    """`{% question_box item segment locked=... as box %}`: the learner's answer to a question segment."""
+    return build_question_box(
+        context["request"],
+        item=item,
+        segment=segment,
+        locked=bool(locked),
+        answer_url=answer_url,
+        feedback_url=feedback_url,
+        # An `answers` missing from the include's context arrives as "" (string_if_invalid).
+        answers=None if isinstance(answers, str) or answers is None else list(answers),
+        next_url=next_url,
+    )
+
+
+@register.filter
+def tutor_markdown(text: str) -> SafeString:
+    """The tutor's Markdown as safe HTML."""
+    html = nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow")
+    return mark_safe(html)  # markdown-it escaped any raw HTML, and nh3 cleaned the result

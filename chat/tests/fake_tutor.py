@@ -1,0 +1,120 @@
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions streaming protocol.
+
+Tests script what it does for each request (stream pieces with pauses, fail with a status, or hang) and
+read back the requests it received. It runs in a thread; nothing about `openai` is mocked.
+"""
+
+import contextlib
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Stream:
+    """Answer with these pieces, pausing `delay` seconds before each."""
+
+    pieces: list[str] = field(default_factory=lambda: ["Hello", ", learner", "!"])
+    delay: float = 0.0
+
+
+@dataclass
+class Fail:
+    """Answer with an HTTP error status."""
+
+    status: int = 500
+
+
+@dataclass
+class Hang:
+    """Say nothing for `seconds` (longer than the client's timeout), then close."""
+
+    seconds: float = 3.0
+
+
+class FakeTutorServer:
+    def __init__(self) -> None:
+        self.script: deque[Stream | Fail | Hang] = deque()
+        self.requests: list[dict] = []
+        self.headers: list[dict] = []
+        # Called in the server thread with the request body, before answering (e.g. to look at the database).
+        self.on_request: Callable[[dict], None] | None = None
+        self.errors: list[BaseException] = []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def start(self) -> "FakeTutorServer":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format, *args):
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                if self.path != "/v1/chat/completions":
+                    self.send_error(404)
+                    return
+                server.requests.append(body)
+                server.headers.append({name.lower(): value for name, value in self.headers.items()})
+                if server.on_request is not None:
+                    try:
+                        server.on_request(body)
+                    except BaseException as error:  # reported to the test, which asserts on it
+                        server.errors.append(error)
+                action = server.script.popleft() if server.script else Stream()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
+                    self.answer(action, body)
+
+            def answer(self, action, body):
+                if isinstance(action, Fail):
+                    payload = json.dumps({"error": {"message": "fake failure", "type": "server_error"}}).encode()
+                    self.send_response(action.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if isinstance(action, Hang):
+                    time.sleep(action.seconds)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-cache")
+                self.end_headers()
+                for piece in action.pieces:
+                    time.sleep(action.delay)
+                    self.event({"delta": {"content": piece}, "finish_reason": None}, body)
+                self.event({"delta": {}, "finish_reason": "stop"}, body)
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+            def event(self, choice, body):
+                chunk = {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                    "choices": [{"index": 0, **choice}],
+                }
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+
+        return Handler

@@ -1,0 +1,353 @@
+"""Views of the tutor chat and of question answers.
+
+Sending is a quick POST that saves the learner's message and answers with the new message plus a reply
+placeholder; `static/js/chat.js` then POSTs to the reply URL and reads the tutor's reply as it streams
+(newline-delimited JSON). Without JavaScript the same forms post normally: the server waits for the
+whole reply and redirects back. Refusals (limits, a missing tutor) answer with a clear status and a
+message: a fragment for HTMX and the chat script, a small page for a plain form.
+"""
+
+import json
+from collections.abc import Iterator
+from uuid import UUID
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from chat import services, tutor
+from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat.panels import build_chat_panel, build_question_box, chat_segment, question_segment, require_learner
+from content_loader.models import ContentItem, ContentType
+
+STREAM_CONTENT_TYPE = "application/x-ndjson"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# Responses
+
+
+def wants_stream(request: HttpRequest) -> bool:
+    return STREAM_CONTENT_TYPE in request.headers.get("Accept", "")
+
+
+def is_enhanced(request: HttpRequest) -> bool:
+    """Whether the request came from htmx or the chat script (a fragment answers), not a plain form."""
+    return bool(getattr(request, "htmx", False)) or wants_stream(request)
+
+
+def safe_next(request: HttpRequest, fallback: str, *, name: str = "next") -> str:
+    """The posted URL `name` when it stays on this site, else `fallback`."""
+    url = request.POST.get(name, "")
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
+        return url
+    return fallback
+
+
+def refusal(
+    request: HttpRequest,
+    *,
+    message: str,
+    status: int,
+    dom_id: str,
+    back_url: str,
+    retry_url: str = "",
+    retry_after: int | None = None,
+) -> HttpResponse:
+    """A refusal the learner can act on: a status fragment for htmx and the chat script, else a page."""
+    context = {
+        "message": message,
+        "retry_url": retry_url,
+        "next_url": back_url,
+        "back_url": back_url,
+        "text": request.POST.get("text", ""),
+        "status": status,
+    }
+    if is_enhanced(request):
+        response = render(request, "chat/lens_chat.html#notice", context, status=status)
+        if getattr(request, "htmx", False):
+            response = reswap(retarget(response, f"#{dom_id}-status"), "innerHTML")
+    else:
+        response = render(request, "chat/refused.html", context, status=status)
+    response["X-Chat-Refusal"] = "1"
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def ndjson(events: Iterator[dict]) -> StreamingHttpResponse:
+    """A streamed response of JSON lines, sent as they are produced (no proxy buffering)."""
+    response = StreamingHttpResponse((json.dumps(event) + "\n" for event in events), content_type=STREAM_CONTENT_TYPE)
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+TUTOR_ERROR_STATUS = {
+    tutor.TutorNotConfigured: 503,
+    tutor.TutorTimedOut: 504,
+    tutor.TutorFailed: 502,
+    tutor.NothingToAnswer: 409,
+    tutor.AlreadyReplying: 409,
+}
+
+
+# Chat
+
+
+@require_POST
+@transaction.non_atomic_requests
+def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
+    """Save the learner's message; htmx gets it back with a reply placeholder that chat.js streams into."""
+    lens, segment = chat_segment(lens_id, segment_index)
+    user_id, session_token = require_learner(request)
+    dom_id = f"chat-{lens.pk}-{segment_index}"
+    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk}))
+    if not tutor.is_configured():
+        return refusal(request, message=tutor.NOT_CONFIGURED_MESSAGE, status=503, dom_id=dom_id, back_url=back_url)
+    try:
+        message = services.send_learner_message(
+            user_id=user_id,
+            session_token=session_token,
+            content_id=lens.pk,
+            content_type=lens.content_type,
+            lens_id=lens.pk,
+            text=request.POST.get("text", ""),
+        )
+    except services.ChatError as error:
+        retry_after = getattr(error, "retry_after", None)
+        return refusal(
+            request,
+            message=error.message,
+            status=error.status,
+            dom_id=dom_id,
+            back_url=back_url,
+            retry_after=retry_after,
+        )
+    if request.htmx:
+        panel = build_chat_panel(request, lens=lens, segment=segment)
+        return render(request, "chat/lens_chat.html#sent", {"chat": panel, "message": message})
+    return reply_and_redirect(request, lens=lens, segment=segment, session_id=message.session_id, back_url=back_url)
+
+
+@require_POST
+@transaction.non_atomic_requests
+def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
+    """The tutor's reply to the learner's unanswered message: streamed to chat.js, else waited for.
+
+    Also "Try again" after a failure: it re-asks the tutor for the saved message without saving it again.
+    """
+    lens, segment = chat_segment(lens_id, segment_index)
+    user_id, session_token = require_learner(request)
+    dom_id = f"chat-{lens.pk}-{segment_index}"
+    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk}))
+    session = ChatSession.objects.for_chat_panel(
+        user_id=user_id, session_token=session_token, content_id=lens.pk
+    ).first()
+    try:
+        if not tutor.is_configured():
+            raise tutor.TutorNotConfigured(tutor.NOT_CONFIGURED_MESSAGE)
+        if session is None or tutor.pending_message(session) is None:
+            raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
+    except tutor.TutorError as error:
+        return refusal(
+            request, message=error.message, status=TUTOR_ERROR_STATUS[type(error)], dom_id=dom_id, back_url=back_url
+        )
+    if not wants_stream(request):
+        return reply_and_redirect(request, lens=lens, segment=segment, session_id=session.pk, back_url=back_url)
+    panel = build_chat_panel(request, lens=lens, segment=segment, next_url=back_url.split("#")[0])
+
+    def events() -> Iterator[dict]:
+        try:
+            for piece in tutor.stream_reply(
+                session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index
+            ):
+                if isinstance(piece, ChatMessage):
+                    html = render_to_string("chat/lens_chat.html#message", {"message": piece, "chat": panel}, request)
+                    yield {"event": "done", "html": html}
+                else:
+                    yield {"event": "delta", "text": piece}
+        except tutor.TutorError as error:
+            html = render_to_string(
+                "chat/lens_chat.html#failed", {"message": error.message, "chat": panel}, request=request
+            )
+            yield {"event": "error", "message": error.message, "html": html}
+
+    return ndjson(events())
+
+
+def reply_and_redirect(
+    request: HttpRequest, *, lens: ContentItem, segment: dict, session_id: int, back_url: str
+) -> HttpResponse:
+    """Without JavaScript: wait for the whole reply (no transaction open), then go back to the page."""
+    session = ChatSession.objects.prefetch_related("messages").get(pk=session_id)
+    try:
+        for _piece in tutor.stream_reply(
+            session=session, lens_title=lens.title, body=lens.body, segment_index=segment["index"]
+        ):
+            pass
+    except tutor.TutorError as error:
+        retry_url = reverse("chat:reply", kwargs={"lens_id": lens.pk, "segment_index": segment["index"]})
+        return refusal(
+            request,
+            message=f"Your message is saved. {error.message}",
+            status=TUTOR_ERROR_STATUS[type(error)],
+            dom_id=f"chat-{lens.pk}-{segment['index']}",
+            back_url=back_url,
+            retry_url=retry_url,
+        )
+    return HttpResponseRedirect(back_url, status=303)
+
+
+@require_POST
+def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
+    """ "Start a new conversation": archive the active one (still readable) and start an empty one."""
+    lens, segment = chat_segment(lens_id, segment_index)
+    user_id, session_token = require_learner(request)
+    services.start_new_conversation(
+        user_id=user_id, session_token=session_token, content_id=lens.pk, content_type=lens.content_type
+    )
+    if request.htmx:
+        panel = build_chat_panel(request, lens=lens, segment=segment)
+        return render(request, "chat/lens_chat.html#panel", {"chat": panel})
+    return HttpResponseRedirect(safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk})), status=303)
+
+
+@require_GET
+def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
+    """A past (or the active) conversation of the learner, read-only."""
+    user_id, session_token = require_learner(request)
+    session = get_object_or_404(
+        ChatSession.objects.owned_by(user_id=user_id, session_token=session_token).prefetch_related("messages"),
+        pk=session_id,
+    )
+    lens = ContentItem.objects.filter(pk=session.content_id).first() if session.content_id else None
+    context = {"session": session, "messages": list(session.messages.all()), "lens": lens}
+    if request.htmx:
+        return render(request, "chat/conversation.html#transcript", context)
+    return render(request, "chat/conversation.html", context)
+
+
+@require_GET
+def lens_page(request: HttpRequest, lens_id: UUID) -> HttpResponse:
+    """A minimal page of a lens's text, chats and questions (the chat app's own page, used by its tests).
+
+    The learner pages include `chat/lens_chat.html` and `chat/question.html` in the module viewer.
+    """
+    lens = get_object_or_404(ContentItem, pk=lens_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+    return render(request, "chat/lens.html", {"lens": lens, "segments": lens.body.get("segments", [])})
+
+
+# Questions
+
+
+@require_POST
+def answer(request: HtmxHttpRequest, item_id: UUID, question_key: str, *, locked: bool = False) -> HttpResponse:
+    """Save the learner's answer to a question.
+
+    The learner pages may wrap this view and pass `locked=True` once the lens or test is completed.
+    """
+    item, question = question_segment(item_id, question_key)
+    user_id, session_token = require_learner(request)
+    dom_id = f"question-{item.pk}-{question_key}"
+    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": item.pk}))
+    try:
+        services.save_answer(
+            user_id=user_id,
+            session_token=session_token,
+            content_id=item.pk,
+            content_type=item.content_type,
+            question=question,
+            text=request.POST.get("text", ""),
+            locked=locked,
+        )
+    except services.ChatError as error:
+        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
+    if request.htmx:
+        box = build_question_box(
+            request,
+            item=item,
+            segment=question,
+            locked=locked,
+            answer_url=request.path,
+            feedback_url=safe_next(request, "", name="feedback_url"),
+        )
+        return render(request, "chat/question.html#box", {"box": box, "just_saved": True})
+    return HttpResponseRedirect(back_url, status=303)
+
+
+@require_POST
+@transaction.non_atomic_requests
+def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: bool = False) -> HttpResponse:
+    """Save the answer (unless locked), then the tutor's feedback on it: streamed to chat.js, else waited for."""
+    item, question = question_segment(item_id, question_key)
+    user_id, session_token = require_learner(request)
+    dom_id = f"question-{item.pk}-{question_key}"
+    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": item.pk}))
+
+    def refuse(message: str, status: int, retry_after: int | None = None) -> HttpResponse:
+        return refusal(
+            request, message=message, status=status, dom_id=dom_id, back_url=back_url, retry_after=retry_after
+        )
+
+    if not question.get("feedback"):
+        return refuse("This question has no tutor feedback.", 404)
+    if not tutor.is_configured():
+        return refuse(tutor.NOT_CONFIGURED_MESSAGE, 503)
+    owner = {"user_id": user_id, "session_token": session_token}
+    try:
+        services.check_rate_limit(**owner)
+        if "text" in request.POST and not locked:
+            saved = services.save_answer(
+                **owner,
+                content_id=item.pk,
+                content_type=item.content_type,
+                question=question,
+                text=request.POST["text"],
+                locked=False,
+            )
+        else:
+            saved = (
+                QuestionAnswer.objects.current()
+                .owned_by(**owner)
+                .for_question(content_id=item.pk, question_key=question_key)
+                .first()
+            )
+    except services.ChatError as error:
+        return refuse(error.message, error.status, getattr(error, "retry_after", None))
+    if saved is None or not saved.text.strip():
+        return refuse("Write an answer first; the tutor gives feedback on it.", 400)
+    services.request_feedback(answer_id=saved.pk)
+
+    if not wants_stream(request):
+        try:
+            for _piece in tutor.stream_feedback(answer=saved, question=question):
+                pass
+        except tutor.TutorError as error:
+            return refuse(f"Your answer is saved. {error.message}", TUTOR_ERROR_STATUS[type(error)])
+        return HttpResponseRedirect(back_url, status=303)
+
+    def events() -> Iterator[dict]:
+        try:
+            for piece in tutor.stream_feedback(answer=saved, question=question):
+                if isinstance(piece, QuestionAnswer):
+                    html = render_to_string("chat/question.html#feedback", {"answer": piece}, request=request)
+                    yield {"event": "done", "html": html}
+                else:
+                    yield {"event": "delta", "text": piece}
+        except tutor.TutorError as error:
+            html = render_to_string(
+                "chat/lens_chat.html#notice", {"message": f"Your answer is saved. {error.message}"}, request=request
+            )
+            yield {"event": "error", "message": error.message, "html": html}
+
+    return ndjson(events())

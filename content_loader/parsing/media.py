@@ -1,0 +1,103 @@
+"""Articles and video transcripts: the sources that lenses excerpt.
+
+An article is Markdown with frontmatter (`title`, `author`, `source_url`, `published`). A transcript is
+Markdown with `title`, `channel` and a YouTube `url`, plus `<same name>.timestamps.json`: a list of
+`{"text": ..., "start": "M:SS.ss"}` phrases, read only when a lens excerpts the video.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .diagnostics import FileReport
+from .documents import ArticleDoc, TranscriptDoc
+from .reader import read_source
+
+_YOUTUBE_ID = re.compile(r"(?:v=|youtu\.be/|/embed/|/shorts/|/live/)([A-Za-z0-9_-]{11})")
+_TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    start: float  # seconds
+    text: str
+
+
+def parse_article(text: str, path: str = "articles/article.md") -> ArticleDoc:
+    source = read_source(path, text)
+    doc = ArticleDoc(path, source.report, draft=source.is_draft, ignored=source.is_ignored)
+    if doc.ignored:
+        source.report.info(1, "skipped: tagged `validator-ignore`")
+        return doc
+    doc.title = source.string("title") or path.rsplit("/", 1)[-1].removesuffix(".md")
+    doc.authors = source.string_list("author") or source.string_list("authors")
+    doc.source_url = source.string("source_url")
+    doc.published = source.string("published")
+    doc.body = "\n".join(line.text for line in source.body)
+    doc.body_line = source.body[0].number if source.body else 1
+    return doc
+
+
+def parse_transcript(text: str, path: str, timestamps_path: str) -> TranscriptDoc:
+    source = read_source(path, text)
+    doc = TranscriptDoc(path, source.report, draft=source.is_draft, ignored=source.is_ignored)
+    if doc.ignored:
+        source.report.info(1, "skipped: tagged `validator-ignore`")
+        return doc
+    doc.title = source.string("title") or path.rsplit("/", 1)[-1].removesuffix(".md")
+    doc.channel = source.string("channel")
+    doc.url = source.string("url")
+    doc.timestamps_path = timestamps_path
+    doc.youtube_id = source.string("video_id") or youtube_id(doc.url)
+    if not doc.youtube_id:
+        source.report.error(source.line_of("url"), f"no YouTube video id found in `url` {doc.url!r}")
+    return doc
+
+
+def youtube_id(url: str) -> str:
+    match = _YOUTUBE_ID.search(url)
+    return match.group(1) if match else ""
+
+
+def parse_time(value: str) -> float | None:
+    """`M:SS`, `H:MM:SS` (and fractions of a second) in seconds; None when not a time."""
+    match = _TIME.match(value.strip())
+    if match is None:
+        return None
+    hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _fast_time(value: object) -> float | None:
+    """`parse_time` for the common `M:SS.ss` of timestamps files (tens of thousands per vault)."""
+    if isinstance(value, str) and value.count(":") == 1:
+        minutes, seconds = value.split(":")
+        if minutes.isdigit() and len(seconds) >= 2 and seconds[:2].isdigit():
+            try:
+                return int(minutes) * 60 + float(seconds)
+            except ValueError:
+                return None
+    return parse_time(str(value)) if value is not None else None
+
+
+def load_phrases(raw: str, report: FileReport) -> list[Phrase]:
+    """The phrases of a `.timestamps.json`, in time order; problems go to `report` (line 1)."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        report.error(exc.lineno, f"timestamps file is not valid JSON: {exc.msg}")
+        return []
+    if not isinstance(data, list):
+        report.error(1, 'timestamps file must be a list of {"text", "start"} objects')
+        return []
+    phrases = []
+    for index, item in enumerate(data):
+        start = _fast_time(item.get("start")) if isinstance(item, dict) else None
+        if start is None or not isinstance(item.get("text"), str):
+            report.error(1, f'timestamps entry {index} needs `text` and a `start` like "1:23.45"')
+            continue
+        phrases.append(Phrase(start, item["text"]))
+    phrases.sort(key=lambda phrase: phrase.start)
+    return phrases

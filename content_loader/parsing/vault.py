@@ -1,0 +1,296 @@
+"""Reading a whole vault: every file parsed by its folder, then every link between files checked.
+
+Files are classified by their top folder (`courses/`, `modules/`, `Learning Outcomes/`, `Lenses/`,
+`articles/`, `video_transcripts/`). Files elsewhere are noted (info) and left alone. After parsing, links
+are resolved relative to their file and checked: the target must exist, be of the right kind, be loaded
+(not `validator-ignore`), and published content must not point at a draft. UUIDs must be unique across
+the vault; a duplicate blocks the whole sync.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic, FileReport, Severity
+from .documents import (
+    ArticleDoc,
+    CourseDoc,
+    Document,
+    LensDoc,
+    LensFileDoc,
+    ModuleDoc,
+    OutcomeDoc,
+    Segment,
+    TranscriptDoc,
+    lenses_of,
+)
+from .layout import parse_course, parse_lens, parse_module, parse_outcome
+from .media import parse_article, parse_transcript
+from .wikilinks import Link, VaultIndex
+
+FOLDERS = {
+    "courses": "course",
+    "modules": "module",
+    "learning outcomes": "outcome",
+    "lenses": "lens",
+    "articles": "article",
+    "video_transcripts": "transcript",
+}
+KIND_NAMES = {
+    "course": "a course (`courses/`)",
+    "module": "a module (`modules/`)",
+    "outcome": "a learning outcome (`Learning Outcomes/`)",
+    "lens": "a lens (`Lenses/`)",
+    "article": "an article (`articles/`)",
+    "transcript": "a video transcript (`video_transcripts/`)",
+}
+TIMESTAMPS = ".timestamps.json"
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class Vault:
+    root: Path
+    index: VaultIndex
+    documents: dict[str, Document] = field(default_factory=dict)  # by vault-relative path
+    kinds: dict[str, str] = field(default_factory=dict)  # path -> course, module, outcome, ...
+    reports: dict[str, FileReport] = field(default_factory=dict)  # every file, including skipped ones
+    duplicate_ids: bool = False
+    files: list[str] = field(default_factory=list)  # every file found, vault-relative
+
+    def of_kind(self, kind: str) -> Iterator[tuple[str, Document]]:
+        for path, doc in self.documents.items():
+            if self.kinds[path] == kind:
+                yield path, doc
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for report in self.reports.values() for d in report.diagnostics]
+
+    def read_text(self, path: str) -> str:
+        return (self.root / path).read_text(encoding="utf-8")
+
+
+def folder_kind(path: str) -> str | None:
+    top = path.split("/", 1)[0].lower()
+    return FOLDERS.get(top) if "/" in path else None
+
+
+def list_files(root: Path) -> list[str]:
+    """Vault-relative paths of all files, hidden folders (`.obsidian`, `.git`) left out."""
+    paths = []
+    for directory, folders, files in os.walk(root):
+        folders[:] = sorted(f for f in folders if not f.startswith("."))
+        relative = Path(directory).relative_to(root).as_posix()
+        for name in files:
+            if not name.startswith("."):
+                paths.append(name if relative == "." else f"{relative}/{name}")
+    return sorted(paths)
+
+
+def read_vault(root: Path | str, *, progress: ProgressCallback | None = None) -> Vault:
+    """Parse every file of the vault at `root` and check the links between them."""
+    root = Path(root)
+    paths = list_files(root)
+    vault = Vault(root, VaultIndex(paths), files=paths)
+    path_set = set(paths)
+    for done, path in enumerate(paths, start=1):
+        if progress:
+            progress(done, len(paths))
+        kind = folder_kind(path)
+        if path.endswith(TIMESTAMPS) and kind == "transcript":
+            if path.removesuffix(TIMESTAMPS) + ".md" not in path_set:
+                _note(vault, path, "timestamps file has no transcript `.md` of the same name; ignored")
+            continue
+        if kind is None or not path.endswith(".md"):
+            where = "not in a content folder" if kind is None else "not a Markdown file"
+            _note(vault, path, f"{where}; ignored")
+            continue
+        try:
+            text = vault.read_text(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            report = FileReport(path)
+            report.error(1, f"cannot read file: {exc}")
+            vault.reports[path] = report
+            continue
+        doc = _parse(kind, path, text, path_set)
+        vault.documents[path] = doc
+        vault.kinds[path] = kind
+        vault.reports[path] = doc.report
+    link_vault(vault)
+    return vault
+
+
+def _note(vault: Vault, path: str, message: str) -> None:
+    report = FileReport(path)
+    report.info(1, message)
+    vault.reports[path] = report
+
+
+def _parse(kind: str, path: str, text: str, paths: set[str]) -> Document:
+    if kind == "course":
+        return parse_course(text, path)
+    if kind == "module":
+        return parse_module(text, path)
+    if kind == "outcome":
+        return parse_outcome(text, path)
+    if kind == "lens":
+        return parse_lens(text, path)
+    if kind == "article":
+        return parse_article(text, path)
+    timestamps = path.removesuffix(".md") + TIMESTAMPS
+    return parse_transcript(text, path, timestamps if timestamps in paths else "")
+
+
+# -- links -----------------------------------------------------------------------------------------
+
+
+def link_vault(vault: Vault) -> None:
+    """Resolve every link, check kinds, ignored targets and drafts; then check UUIDs are unique."""
+    for doc in vault.documents.values():
+        if doc.ignored:
+            continue
+        if isinstance(doc, CourseDoc):
+            for step in doc.steps:
+                if step.link is not None:
+                    _resolve(vault, doc, step.link, "module")
+        elif isinstance(doc, ModuleDoc | OutcomeDoc):
+            for step in doc.steps:
+                if step.link is not None:
+                    _resolve(vault, doc, step.link, "outcome" if step.kind == "lo" else "lens")
+                if step.lens is not None:
+                    _link_segments(vault, doc, step.lens.segments)
+        elif isinstance(doc, LensFileDoc) and doc.lens is not None:
+            _link_segments(vault, doc, doc.lens.segments)
+    for doc in vault.documents.values():
+        if doc.draft:
+            soften(doc.report)
+    _check_unique_ids(vault)
+    _forget_unused_articles(vault)
+
+
+def _forget_unused_articles(vault: Vault) -> None:
+    """Only excerpted articles need their text: letting go of the rest keeps memory to what is used."""
+    used = {
+        segment.source.path
+        for doc in vault.documents.values()
+        for lens in lenses_of(doc)
+        for segment in lens.segments
+        if segment.source is not None and segment.source.path
+    }
+    for path, doc in vault.documents.items():
+        if isinstance(doc, ArticleDoc) and path not in used:
+            doc.body = ""
+
+
+def _link_segments(vault: Vault, doc: Document, segments: list[Segment]) -> None:
+    resolved: dict[int, str | None] = {}  # the same inherited Link object is resolved once
+    for segment in segments:
+        if segment.source is None:
+            continue
+        if id(segment.source) not in resolved:
+            kind = "article" if segment.kind == "article" else "transcript"
+            target = _resolve(vault, doc, segment.source, kind)
+            resolved[id(segment.source)] = target.path if target else None
+
+
+def _resolve(vault: Vault, doc: Document, link: Link, kind: str) -> Document | None:
+    """The document a link points at (setting `link.path`), or None after reporting why not."""
+    resolution = vault.index.resolve(doc.path, link.target)
+    if resolution.path is None:
+        doc.report.error(link.line, f"reference {resolution.problem}", resolution.suggestion)
+        return None
+    target = vault.documents.get(resolution.path)
+    if target is None or vault.kinds.get(resolution.path) != kind:
+        doc.report.error(
+            link.line,
+            f"`[[{link.target}]]` points at {resolution.path}, which is not {KIND_NAMES[kind]}",
+        )
+        return None
+    if target.ignored:
+        doc.report.error(
+            link.line,
+            f"`[[{link.target}]]` points at {resolution.path}, which is tagged `validator-ignore` and not loaded",
+        )
+        return None
+    if target.draft and not doc.draft:
+        doc.report.error(
+            link.line,
+            f"published content references a draft: {resolution.path} is tagged work-in-progress",
+            "publish it (remove the `wip`/`work-in-progress` tag) or tag this file as a draft too",
+        )
+    link.path = resolution.path
+    return target
+
+
+def soften(report: FileReport) -> None:
+    """A draft is not published, so its problems are warnings for now."""
+    report.diagnostics = [
+        Diagnostic(d.path, d.line, Severity.WARNING, f"{d.message} [draft]", d.suggestion, d.end_line)
+        if d.severity is Severity.ERROR
+        else d
+        for d in report.diagnostics
+    ]
+
+
+def defined_ids(doc: Document) -> Iterator[tuple[uuid.UUID, int, str]]:
+    """Every UUID a file defines, with its line and what it identifies."""
+    if isinstance(doc, CourseDoc | ModuleDoc | OutcomeDoc) and doc.id is not None:
+        yield doc.id, 1, type(doc).__name__.removesuffix("Doc").lower().replace("outcome", "learning outcome")
+    lenses: list[LensDoc] = []
+    if isinstance(doc, ModuleDoc | OutcomeDoc):
+        for step in doc.steps:
+            if step.kind == "submodule" and step.id is not None:
+                yield step.id, step.line, "submodule"
+            if step.lens is not None:
+                lenses.append(step.lens)
+    if isinstance(doc, LensFileDoc) and doc.lens is not None:
+        lenses.append(doc.lens)
+    for lens in lenses:
+        if lens.id is not None:
+            yield lens.id, lens.line, lens.kind
+        for segment in lens.segments:
+            if segment.kind == "roleplay" and segment.get("id"):
+                try:
+                    roleplay_id = uuid.UUID(segment.get("id").strip())
+                except ValueError:
+                    continue  # reported by the segment parser
+                yield roleplay_id, segment.fields.line("id"), "roleplay"
+
+
+def _check_unique_ids(vault: Vault) -> None:
+    places: dict[uuid.UUID, list[tuple[str, int, str]]] = defaultdict(list)
+    for path, doc in vault.documents.items():
+        if not doc.ignored:
+            for content_id, line, what in defined_ids(doc):
+                places[content_id].append((path, line, what))
+    for content_id, found in places.items():
+        if len(found) < 2:
+            continue
+        vault.duplicate_ids = True
+        for path, line, what in found:
+            others = ", ".join(f"{p}:{n}" for p, n, _ in found if (p, n) != (path, line))
+            vault.reports[path].error(
+                line,
+                f"duplicate UUID {content_id} ({what}) is also used at {others}",
+                "give one of them a fresh UUID; no changes are synced until this is fixed",
+            )
+    claimed: dict[uuid.UUID, str] = {}
+    for path, doc in vault.documents.items():
+        if doc.ignored:
+            continue
+        for old in getattr(doc, "replaces", []):
+            if old in places:
+                where = ", ".join(f"{p}:{n}" for p, n, _ in places[old])
+                vault.reports[path].error(1, f"`replaces:` lists {old}, which is still in use at {where}")
+            elif old in claimed:
+                vault.reports[path].error(1, f"`replaces:` lists {old}, which {claimed[old]} replaces already")
+            claimed.setdefault(old, path)
+
+
+__all__ = ["ArticleDoc", "TranscriptDoc", "Vault", "read_vault"]

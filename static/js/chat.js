@@ -1,0 +1,404 @@
+/*
+ * The tutor chat and question answers (templates chat/lens_chat.html and chat/question.html).
+ *
+ * Load it with `defer` after htmx on any page that includes those templates, with static/css/chat.css.
+ * Everything works without it as plain forms (the server then waits for the whole reply and redirects
+ * back); with it:
+ *
+ * - Sending is an htmx POST that returns the saved message and a reply placeholder
+ *   (`[data-chat-reply]`). This script POSTs to that URL with `Accept: application/x-ndjson` and reads
+ *   the streamed body, one JSON object a line:
+ *     {"event": "delta", "text": "..."}          a piece of the reply, shown as it comes
+ *     {"event": "done", "html": "<li>...</li>"}   the saved reply, replacing the placeholder
+ *     {"event": "error", "message": "...", "html": "..."}  a failure; the html holds "Try again"
+ *   "Try again" (`form[data-chat-retry]`) posts to the same reply URL, which answers the saved message
+ *   again without saving it twice. "Get feedback" (`button[data-chat-feedback]`) streams the same way.
+ * - Refusals (message too long, rate limit, no tutor) come back with a 4xx/5xx status and the header
+ *   `X-Chat-Refusal`; their message is shown in the chat's status line (`#<id>-status`).
+ * - It dispatches `courseplatform:activity` (bubbling, so listeners on `document` hear it) while the
+ *   learner types, when they send, and while a reply streams, so static/js/activity.js counts the time.
+ * - The CSRF token is read from each form's hidden `csrfmiddlewaretoken` field.
+ */
+(function () {
+  "use strict";
+
+  var STREAM_TYPE = "application/x-ndjson";
+  var ACTIVITY_EVERY_MS = 1000;
+  var lastActivity = 0;
+
+  function activity(element, force) {
+    var now = Date.now();
+    if (!force && now - lastActivity < ACTIVITY_EVERY_MS) {
+      return;
+    }
+    lastActivity = now;
+    (element || document).dispatchEvent(new CustomEvent("courseplatform:activity", { bubbles: true }));
+  }
+
+  function widgetOf(element) {
+    return element && element.closest ? element.closest("[data-chat], [data-question]") : null;
+  }
+
+  function statusOf(widget) {
+    return widget ? document.getElementById(widget.id + "-status") : null;
+  }
+
+  function showStatus(widget, html) {
+    var status = statusOf(widget);
+    if (status) {
+      status.innerHTML = html;
+    }
+  }
+
+  function showText(widget, text) {
+    var p = document.createElement("p");
+    p.className = "chat__notice chat__notice--error";
+    p.textContent = text;
+    var status = statusOf(widget);
+    if (status) {
+      status.replaceChildren(p);
+    }
+  }
+
+  function setBusy(widget, busy) {
+    if (!widget) {
+      return;
+    }
+    widget.toggleAttribute("data-busy", busy);
+    widget.querySelectorAll("[data-chat-form] button[type=submit], [data-chat-feedback]").forEach(function (b) {
+      if (busy) {
+        b.setAttribute("disabled", "");
+      } else if (!b.hasAttribute("data-chat-off")) {
+        b.removeAttribute("disabled");
+      }
+    });
+  }
+
+  function csrfFrom(form) {
+    var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  // POST `body` to `url` and call on.delta / on.done / on.error for each streamed line; on.refused gets
+  // (status, html-or-null) when the server refused before streaming.
+  function stream(url, body, csrf, on) {
+    var waiting = setInterval(function () {
+      activity(on.element, true);
+    }, 5000);
+    function finish() {
+      clearInterval(waiting);
+    }
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: STREAM_TYPE, "X-CSRFToken": csrf },
+    })
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || type.indexOf(STREAM_TYPE) === -1) {
+          return response.text().then(function (text) {
+            on.refused(response.status, response.headers.has("X-Chat-Refusal") ? text : null);
+          });
+        }
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        function handle(line) {
+          if (!line.trim()) {
+            return;
+          }
+          var event = JSON.parse(line);
+          activity(on.element);
+          if (event.event === "delta") {
+            on.delta(event.text);
+          } else if (event.event === "done") {
+            on.done(event.html);
+          } else if (event.event === "error") {
+            on.error(event.html);
+          }
+        }
+        function pump() {
+          return reader.read().then(function (result) {
+            buffer += decoder.decode(result.value || new Uint8Array(), { stream: !result.done });
+            var lines = buffer.split("\n");
+            buffer = lines.pop();
+            lines.forEach(handle);
+            if (result.done) {
+              handle(buffer);
+              return;
+            }
+            return pump();
+          });
+        }
+        return pump();
+      })
+      .catch(function () {
+        on.lost();
+      })
+      .finally(finish);
+  }
+
+  // The reply placeholder `li` gets the tutor's reply streamed into it.
+  function startReply(placeholder) {
+    if (placeholder.hasAttribute("data-started")) {
+      return;
+    }
+    placeholder.setAttribute("data-started", "");
+    var widget = widgetOf(placeholder);
+    var form = placeholder.querySelector("[data-chat-reply-fallback]");
+    var text = placeholder.querySelector("[data-chat-reply-text]");
+    var body = new FormData(form);
+    form.hidden = true;
+    setBusy(widget, true);
+    placeholder.scrollIntoView({ block: "nearest" });
+    var settled = false;
+    function fail(render) {
+      settled = true;
+      placeholder.remove();
+      render();
+      setBusy(widget, false);
+    }
+    stream(placeholder.getAttribute("data-chat-reply"), body, csrfFrom(form), {
+      element: placeholder,
+      delta: function (piece) {
+        text.textContent += piece;
+      },
+      done: function (html) {
+        settled = true;
+        placeholder.insertAdjacentHTML("afterend", html);
+        var saved = placeholder.nextElementSibling;
+        placeholder.remove();
+        setBusy(widget, false);
+        if (saved) {
+          saved.scrollIntoView({ block: "nearest" });
+        }
+      },
+      error: function (html) {
+        fail(function () {
+          showStatus(widget, html);
+        });
+      },
+      refused: function (status, html) {
+        fail(function () {
+          if (html) {
+            showStatus(widget, html);
+          } else {
+            showText(widget, "The tutor's reply could not be fetched (HTTP " + status + "). Reload the page.");
+          }
+        });
+      },
+      lost: function () {
+        fail(function () {
+          showText(widget, "The connection was lost before the reply finished. Your message is saved: reload the page to try again.");
+        });
+      },
+    }).then(function () {
+      if (!settled) {
+        fail(function () {
+          showText(widget, "The reply ended early. Your message is saved: reload the page to try again.");
+        });
+      }
+    });
+  }
+
+  // "Try again": a fresh placeholder after the last message, streaming a new reply to the saved message.
+  function retry(form) {
+    var widget = widgetOf(form);
+    var list = widget && document.getElementById(widget.id + "-messages");
+    if (!list) {
+      form.submit();
+      return;
+    }
+    var placeholder = document.createElement("li");
+    placeholder.className = "chat-msg chat-msg--assistant chat-msg--streaming";
+    placeholder.setAttribute("data-chat-reply", form.getAttribute("action"));
+    placeholder.setAttribute("aria-busy", "true");
+    placeholder.innerHTML = '<span class="chat-msg__who">Tutor</span><div class="chat-msg__text" data-chat-reply-text></div>';
+    var fallback = form.cloneNode(true);
+    fallback.removeAttribute("data-chat-retry");
+    fallback.setAttribute("data-chat-reply-fallback", "");
+    placeholder.appendChild(fallback);
+    showStatus(widget, "");
+    list.appendChild(placeholder);
+    activity(widget, true);
+    startReply(placeholder);
+  }
+
+  function feedback(button) {
+    var widget = widgetOf(button);
+    var form = button.form;
+    var target = widget && document.getElementById(widget.id + "-feedback");
+    if (!target) {
+      return false;
+    }
+    var live = document.createElement("div");
+    live.className = "question-feedback question-feedback--streaming";
+    live.setAttribute("aria-busy", "true");
+    var title = document.createElement("p");
+    title.className = "question-feedback__title";
+    title.textContent = "Tutor feedback";
+    var text = document.createElement("div");
+    text.className = "chat-msg__text";
+    live.append(title, text);
+    target.replaceChildren(live);
+    showStatus(widget, "");
+    setBusy(widget, true);
+    activity(widget, true);
+    function end(render) {
+      render();
+      setBusy(widget, false);
+    }
+    stream(button.formAction, new FormData(form), csrfFrom(form), {
+      element: widget,
+      delta: function (piece) {
+        text.textContent += piece;
+      },
+      done: function (html) {
+        end(function () {
+          target.innerHTML = html;
+          showStatus(widget, '<p class="question-box__saved">Saved.</p>');
+        });
+      },
+      error: function (html) {
+        end(function () {
+          target.replaceChildren();
+          showStatus(widget, html);
+        });
+      },
+      refused: function (status, html) {
+        end(function () {
+          target.replaceChildren();
+          if (html) {
+            showStatus(widget, html);
+          } else {
+            showText(widget, "Feedback could not be fetched (HTTP " + status + "). Reload the page.");
+          }
+        });
+      },
+      lost: function () {
+        end(function () {
+          target.replaceChildren();
+          showText(widget, "The connection was lost. Your answer is saved: try again.");
+        });
+      },
+    });
+    return true;
+  }
+
+  function updateCount(textarea) {
+    var widget = widgetOf(textarea);
+    var hint = widget && widget.querySelector("[data-chat-count]");
+    var max = parseInt(textarea.getAttribute("maxlength"), 10);
+    if (!hint || !max) {
+      return;
+    }
+    if (!hint.hasAttribute("data-hint")) {
+      hint.setAttribute("data-hint", hint.textContent.trim());
+    }
+    var left = max - textarea.value.length;
+    hint.textContent = left < max * 0.2 ? left + " of " + max + " characters left." : hint.getAttribute("data-hint");
+  }
+
+  // Typing counts as activity; Enter sends a chat message (Shift+Enter for a new line).
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("[data-chat] textarea, [data-question] textarea")) {
+      activity(event.target);
+      updateCount(event.target);
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var textarea = event.target;
+    if (event.key !== "Enter" || event.shiftKey || event.isComposing || !textarea.matches("[data-chat-form] textarea")) {
+      return;
+    }
+    event.preventDefault();
+    var form = textarea.form;
+    var button = form.querySelector("button[type=submit]");
+    if (textarea.value.trim() && button && !button.disabled) {
+      form.requestSubmit(button);
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches("form[data-chat-retry]")) {
+      event.preventDefault();
+      retry(form);
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-chat-feedback]") : null;
+    if (button && !button.disabled && feedback(button)) {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (form.matches && form.matches("[data-chat-form]")) {
+      var widget = widgetOf(form);
+      showStatus(widget, "");
+      setBusy(widget, true);
+      var empty = widget.querySelector("[data-chat-empty]");
+      if (empty) {
+        empty.remove();
+      }
+      activity(form, true);
+    }
+  });
+
+  // A sent message clears the box (the streaming reply frees the button); a refusal keeps the text.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("[data-chat-form]")) {
+      return;
+    }
+    var xhr = event.detail.xhr;
+    if (xhr && xhr.status >= 200 && xhr.status < 300) {
+      form.reset();
+      var startNew = widgetOf(form).querySelector("[data-chat-new]");
+      if (startNew) {
+        startNew.hidden = false;
+      }
+      updateCount(form.querySelector("textarea"));
+    } else {
+      setBusy(widgetOf(form), false);
+    }
+  });
+
+  // Refusals carry a message for the status line: let htmx swap them in despite the error status.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (widgetOf(event.detail.elt) && xhr.status >= 400 && xhr.getResponseHeader("X-Chat-Refusal")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var widget = widgetOf(event.detail.elt);
+    if (widget && !event.detail.xhr.getResponseHeader("X-Chat-Refusal")) {
+      showText(widget, "That did not work (HTTP " + event.detail.xhr.status + "). Reload the page and try again.");
+    }
+  });
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var widget = widgetOf(event.detail.elt);
+    if (widget) {
+      showText(widget, "The server could not be reached. Check your connection and try again.");
+    }
+  });
+
+  // A reply placeholder swapped in by htmx starts streaming at once.
+  document.addEventListener("htmx:load", function (event) {
+    var root = event.detail.elt || event.target;
+    if (root.matches && root.matches("[data-chat-reply]")) {
+      startReply(root);
+    } else if (root.querySelectorAll) {
+      root.querySelectorAll("[data-chat-reply]").forEach(startReply);
+    }
+  });
+})();
