@@ -29,10 +29,10 @@ def seed(vault: Path, tokens_file: Path) -> dict:
     from django.core.management import call_command
     from django.db.models import Count
     from django.urls import reverse
-
-    from content_loader.models import ContentItem, CourseEntry, ModuleEntry
     from progress.identity import Learner
     from progress.services import complete_content
+
+    from content_loader.models import ContentItem, CourseEntry, ModuleEntry
 
     call_command("sync_content", str(vault), verbosity=0)
     course = (

@@ -178,6 +178,17 @@ def _next_module(course: ContentItem, entry: CourseEntry) -> ContentItem | None:
     return following.module if following else None
 
 
+def _module_labels(modules: list[ContentItem]) -> dict:
+    """Titles for submodules that name their parent too, in one query whatever the number of modules."""
+    parent_ids = {module.parent_id for module in modules if module.parent_id}
+    if not parent_ids:
+        return {}
+    parents = dict(ContentItem.objects.filter(pk__in=parent_ids).values_list("pk", "title"))
+    return {
+        module.pk: f"{parents[module.parent_id]}: {module.title}" for module in modules if module.parent_id in parents
+    }
+
+
 def _account_prompt_visible(request: HttpRequest) -> bool:
     return not request.user.is_authenticated and request.session.get(ACCOUNT_PROMPT_KEY) == "show"
 
@@ -235,6 +246,7 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
             "progress": progress,
             "continue_module": continue_module,
             "started": started,
+            "labels": _module_labels([summary.module for summary in summaries]),
         },
     )
 
@@ -401,11 +413,13 @@ def my_progress(request: HtmxHttpRequest) -> HttpResponse:
         total_time = sum(summary.time_spent_s for summary in summaries)
         if total_time or any(summary.completed or summary.status != "not_started" for summary in summaries):
             rows.append({"course": course, "modules": summaries, "time_spent_s": total_time})
+    labels = _module_labels([summary.module for row in rows for summary in row["modules"]])
     return _render(
         request,
         "learn/my_progress.html",
         {
             "rows": rows,
+            "labels": labels,
             "inactivity_minutes": settings.PROGRESS_INACTIVITY_SECONDS // 60,
             "chat_inactivity_minutes": settings.PROGRESS_CHAT_INACTIVITY_SECONDS // 60,
         },

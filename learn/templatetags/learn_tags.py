@@ -1,5 +1,7 @@
 """Small formatting filters for the learner pages."""
 
+import math
+
 from django import template
 
 register = template.Library()
@@ -11,6 +13,18 @@ STATUS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "co
 def status_label(status: str) -> str:
     """The badge text for a module status: "Not started", "In progress" or "Completed"."""
     return STATUS_LABELS.get(status, status)
+
+
+@register.filter
+def estimate(seconds: int | float | None) -> str:
+    """An estimated duration, in whole minutes (at least one): "1 min", "25 min", "1 h 5 min"."""
+    return minutes(max(60, 60 * math.ceil(int(seconds or 0) / 60)))
+
+
+@register.filter
+def label(module, labels: dict) -> str:
+    """A module's title, prefixed by its parent's for a submodule ("Planning: Making a plan")."""
+    return labels.get(module.pk, module.title)
 
 
 @register.filter

@@ -9,11 +9,8 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from playwright.sync_api import expect
-
-from content_loader.models import ModuleEntry
-from content_loader.tests.factories import make_course, make_module
-from learn.tests.factories import RichLensFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,12 +22,8 @@ MODULE = "why-we-forget"
 
 @pytest.fixture
 def demo(live_server):
-    """A course shaped like the demo course: a first module of three required lenses and an optional one."""
-    first = make_module(lenses=3, optional=1, slug=MODULE, title="Why we forget")
-    ModuleEntry.objects.filter(module=first, position=1).update(item=RichLensFactory())
-    second = make_module(lenses=2, slug="practice-that-works", title="Practice that works")
-    third = make_module(lenses=2, slug="planning-your-practice", title="Planning your practice")
-    make_course(units=[[first, second], [third]], slug=COURSE, title="Learning That Sticks")
+    """The demo course of content/, synced by `sync_content` as `make run` does; yields the server URL."""
+    call_command("sync_content", str(Path(settings.BASE_DIR) / "content"), verbosity=0)
     return live_server.url
 
 
@@ -243,6 +236,7 @@ def test_idle_time_stops_counting_and_chat_activity_counts(demo, browser_context
     (dispatched by the chat while typing or streaming) keeps the learner active without any input."""
     settings.PROGRESS_HEARTBEAT_SECONDS = 1
     settings.PROGRESS_INACTIVITY_SECONDS = 2
+    settings.PROGRESS_CHAT_INACTIVITY_SECONDS = 2
     page = browser_context_factory().new_page()
     beats = []
     page.on("request", lambda r: beats.append(r.post_data) if "/api/progress/time" in r.url else None)

@@ -423,3 +423,16 @@ def test_500_template_renders_without_context():
 
     page = loader.get_template("500.html").render()
     assert "Something went wrong on our side" in page
+
+
+def test_overview_names_the_parent_of_submodules(client):
+    """A submodule in the overview reads "Parent: Submodule"; estimates are whole minutes."""
+    parent = ModuleFactory(slug="plan", title="Planning")
+    sub = make_module(lenses=1, slug="plan/week", title="A week", parent=parent)
+    ModuleEntry.objects.filter(module=sub).update(item=LensFactory(estimated_seconds=26))
+    make_course(units=[[sub]], slug="c")
+
+    page = text(client.get(reverse("learn:course", args=["c"])))
+
+    assert "Planning: A week" in page
+    assert "About 1 min" in page
