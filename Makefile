@@ -7,7 +7,7 @@ PORT ?= 8000
 # Local serving is for development: DEBUG on (and so a development SECRET_KEY) unless set otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run test check system-packages venv clean
+.PHONY: run serve test check system-packages venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ run: $(VENV)/.runtime-installed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py sync_content
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make serve: the production server: migrate, collect static files, gunicorn with gunicorn.conf.py.
+## Needs the production environment (DEBUG off, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL: see README).
+serve: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/gunicorn --config gunicorn.conf.py
 
 ## make test: install what the suite needs (system packages too, when run as root) and run it all
 test: system-packages $(VENV)/.dev-installed

@@ -53,14 +53,18 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    # Before staticfiles, so that runserver serves static files through whitenoise as production does.
+    "whitenoise.runserver_nostatic",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "django_htmx",
     "template_partials",
+    "ops",
     "content_loader",
     "progress",
     "chat",
@@ -69,7 +73,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every request (static files and redirects too) gets its one log line.
+    "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Outside the middleware that reads the session, so that their database errors become a 503 too.
+    "ops.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,13 +108,21 @@ TEMPLATES = [
 ]
 
 # The embedded default is an SQLite file in the project folder; PostgreSQL URLs go through psycopg 3.
+# Connections persist between requests in production; the health check at the start of each request
+# replaces a connection that PostgreSQL closed (a restart, a failover), so no request fails on it.
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 0 if DEBUG else 60),
         conn_health_checks=True,
+        # Behind PgBouncer in transaction pooling mode (see the README's Production section).
+        disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Without it a connection to an unreachable host waits for the operating system's TCP timeout
+    # (minutes); with it /healthz and the outage page answer within seconds. libpq's minimum is 2.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 3))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -142,7 +160,76 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes; a relative STATIC_ROOT is taken from the project folder.
+STATIC_ROOT = BASE_DIR / (os.environ.get("STATIC_ROOT") or "staticfiles")
+# whitenoise serves static files. In production the files carry a content hash in their names (so they
+# are cached for a year) and are precompressed, which needs `manage.py collectstatic` before serving
+# (`make serve` runs it). Without the manifest (development, the test suite: see pytest.ini) whitenoise
+# serves the files from the apps' folders as they are, and no collectstatic is needed.
+STATICFILES_MANIFEST = env_bool("STATICFILES_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATICFILES_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not STATICFILES_MANIFEST
+
+# HTTPS and browser protections. Production (DEBUG off) redirects to HTTPS and sends HSTS and secure
+# cookies; `manage.py check --deploy` is clean with these defaults.
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# A load balancer checks /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Only behind a TLS-terminating proxy that sets X-Forwarded-Proto itself (and strips a client's own):
+# otherwise any client could claim HTTPS.
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Cross-origin requests carry the origin only: the YouTube player refuses to play without a referrer.
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp), in development too: the project's own scripts, styles and
+# images, and the privacy-enhanced YouTube player in frames. No inline scripts or styles, no eval.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-src": ["https://www.youtube-nocookie.com"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# One JSON line per log record on standard output; `ops.middleware.RequestLogMiddleware` writes one per
+# request. Django's own loggers propagate to the same handler.
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "ops.logs.JsonFormatter"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
+}
 
 # Activity tracking on the learner pages (rendered into the module page; `static/js/activity.js` reads them):
 # how often the browser sends the active seconds, and after how long without activity time stops counting

@@ -6,6 +6,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
+    path("", include("ops.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("learn.urls")),
 ]

@@ -1,0 +1,170 @@
+"""Request logging and the answer given while the database is unreachable.
+
+`RequestLogMiddleware` writes one JSON line per request (see `ops.logs`) naming the learner by kind and
+id only: a user id, or a short hash of the anonymous token; never a name, an email or an address.
+
+`DatabaseUnavailableMiddleware` turns `OperationalError` and `InterfaceError` (PostgreSQL down,
+restarting, out of connections) into a 503 with `Retry-After`: JSON under /api/, a friendly page
+elsewhere. Django closes the broken connection at the end of the request, and the connection health
+check replaces a stale persistent one, so the application recovers by itself once the database is back.
+"""
+
+import hashlib
+import logging
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+from django.conf import settings
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject, empty
+
+request_logger = logging.getLogger("ops.requests")
+database_logger = logging.getLogger("ops.database")
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+UNAVAILABLE_MESSAGE = "The database is unavailable; please retry shortly."
+RETRY_AFTER_SECONDS = 5
+# Set on the request when its database error was seen (by the signal or by process_exception).
+DATABASE_ERROR_ATTR = "_ops_database_error"
+
+# The anonymous learner's token travels as progress.identity reads it: this header (API clients), else
+# the learner cookie. Anything that is not a UUID counts as absent there, and so here.
+TOKEN_HEADER = "HTTP_X_SESSION_TOKEN"
+
+
+def remember_database_error(sender, request: HttpRequest | None = None, **kwargs) -> None:
+    """Mark the request when Django turns a database error into a 500 (got_request_exception receiver)."""
+    error = sys.exc_info()[1]
+    if request is not None and isinstance(error, DATABASE_ERRORS):
+        setattr(request, DATABASE_ERROR_ATTR, error)
+
+
+def database_unavailable_response(request: HttpRequest) -> HttpResponse:
+    """The 503 of an outage: JSON for the API, a self-contained page (no database needed) for the rest."""
+    if request.path_info.startswith("/api/"):
+        response = JsonResponse({"error": UNAVAILABLE_MESSAGE}, status=503)
+    else:
+        response = HttpResponse(render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        # An error raised in an inner middleware (the session, the learner) is already a 500 here.
+        error = getattr(request, DATABASE_ERROR_ATTR, None)
+        if error is not None and response.status_code == 500:
+            return self._unavailable(request, error)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DATABASE_ERRORS):
+            setattr(request, DATABASE_ERROR_ATTR, exception)
+            return self._unavailable(request, exception)
+        return None
+
+    @staticmethod
+    def _unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        database_logger.warning(
+            "database unavailable", extra={"path": request.path, "error": f"{type(error).__name__}: {first_line}"}
+        )
+        return database_unavailable_response(request)
+
+
+def token_hash(token: uuid.UUID) -> str:
+    """A short, stable name for an anonymous token in logs; the token itself cannot be recovered from it."""
+    return hashlib.sha256(str(token).encode()).hexdigest()[:12]
+
+
+def _parse_token(value: str | None) -> uuid.UUID | None:
+    if not value or len(value) > 45:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    """The logged-in user's id, without a query unless the request carries a session nobody read yet."""
+    user = getattr(request, "user", None)
+    if user is None or getattr(request, DATABASE_ERROR_ATTR, None) is not None:
+        return None
+    never_read = isinstance(user, SimpleLazyObject) and user._wrapped is empty
+    if never_read and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return None
+    try:
+        return user.pk if user.is_authenticated else None
+    except DatabaseError:
+        return None
+
+
+def learner_fields(request: HttpRequest, response: HttpResponseBase) -> dict:
+    """The learner of a request for its log line: kind ("user", "anonymous" or "none") and an id."""
+    user_id = _user_id(request)
+    if user_id is not None:
+        return {"learner": "user", "user_id": user_id}
+    cookie_name = getattr(settings, "PROGRESS_COOKIE_NAME", "learner_token")
+    token = _parse_token(request.META.get(TOKEN_HEADER)) or _parse_token(request.COOKIES.get(cookie_name))
+    if token is None and cookie_name in response.cookies:
+        # A first page view: the learner is the one the new cookie names.
+        token = _parse_token(response.cookies[cookie_name].value)
+    if token is not None:
+        return {"learner": "anonymous", "token_hash": token_hash(token)}
+    return {"learner": "none"}
+
+
+class RequestLogMiddleware:
+    """One log line per request: method, path (no query string), status, duration_ms and the learner.
+
+    A streamed response (the tutor's reply) is logged when its stream ends, so its duration is the
+    whole reply; files are logged when their response is ready, so that they keep the server's sendfile.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        fields = {"method": request.method, "path": request.path, "status": response.status_code}
+        fields.update(learner_fields(request, response))
+        if response.streaming and not isinstance(response, FileResponse):
+            if response.is_async:
+                response.streaming_content = self._log_after_async(response.streaming_content, started, fields)
+            else:
+                response.streaming_content = self._log_after(response.streaming_content, started, fields)
+        else:
+            self._log(started, fields)
+        return response
+
+    @staticmethod
+    def _log(started: float, fields: dict) -> None:
+        fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        level = logging.WARNING if fields["status"] >= 500 else logging.INFO
+        request_logger.log(level, "request", extra=fields)
+
+    def _log_after(self, content: Iterator[bytes], started: float, fields: dict) -> Iterator[bytes]:
+        try:
+            yield from content
+        finally:
+            self._log(started, {**fields, "streamed": True})
+
+    async def _log_after_async(
+        self, content: AsyncIterator[bytes], started: float, fields: dict
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in content:
+                yield chunk
+        finally:
+            self._log(started, {**fields, "streamed": True})
