@@ -49,6 +49,9 @@ def test_anonymous_progress_survives_reload_and_shows_on_the_overview(demo, brow
     """An anonymous learner completes two lenses, reloads and still sees them completed; the overview
     says "In progress" with "2/3"; screenshots of both pages at desktop and phone width are saved."""
     page = browser_context_factory().new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
     open_module(page, demo)
     mark_complete_and_advance(page)
     expect(page.locator("#fraction")).to_have_text("Progress: 1/3 required lenses")
@@ -66,6 +69,8 @@ def test_anonymous_progress_survives_reload_and_shows_on_the_overview(demo, brow
     row = module_row(page, "Why we forget")
     expect(row.locator(".badge")).to_have_text("In progress")
     expect(row.locator(".fraction")).to_contain_text("2/3")
+    # No script errors and nothing refused by the Content-Security-Policy (the blocked YouTube embed aside).
+    assert [error for error in errors if "youtube" not in error.lower()] == []
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, viewport in {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}.items():
