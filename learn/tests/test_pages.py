@@ -75,7 +75,7 @@ def test_overview_shows_units_badges_fractions_and_durations(client, course):
     assert ">In progress<" in page
     assert page.count(">Not started<") == 2
     assert "1/3" in page and "0/2" in page
-    assert "About 6 min" in page  # 4 lenses of 90 s
+    assert "About 5 min" in page  # the 3 required lenses of 90 s
     assert "Continue: Introduction to light" in page
 
 
