@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.harness import LUA, Scenario, Server, bench_database, setup_django, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VAULT = ROOT.parent / "shared" / "corpora" / "lens-edu-relay"
+DEFAULT_VAULT = Path(os.environ.get("LENS_VAULT", ROOT.parent / "shared" / "corpora" / "lens-edu-relay"))
 
 
 def seed(vault: Path, tokens_file: Path) -> dict:
@@ -29,10 +30,10 @@ def seed(vault: Path, tokens_file: Path) -> dict:
     from django.core.management import call_command
     from django.db.models import Count
     from django.urls import reverse
-    from progress.identity import Learner
-    from progress.services import complete_content
 
     from content_loader.models import ContentItem, CourseEntry, ModuleEntry
+    from progress.identity import Learner
+    from progress.services import complete_content
 
     call_command("sync_content", str(vault), verbosity=0)
     course = (
@@ -84,6 +85,16 @@ def seed(vault: Path, tokens_file: Path) -> dict:
     }
 
 
+def check_pages(base: str, info: dict, token: str) -> None:
+    """Both pages answer 200 with the learner's progress before any load is measured."""
+    for path, expected in ((info["overview_path"], "In progress"), (info["lens_path"], "required lenses")):
+        request = urllib.request.Request(base + path, headers={"X-Session-Token": token})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read().decode()
+        if response.status != 200 or expected not in body:
+            raise SystemExit(f"{path} answered {response.status} without {expected!r}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("vault", nargs="?", type=Path, default=DEFAULT_VAULT)
@@ -95,9 +106,13 @@ def main() -> None:
     args = parser.parse_args()
     if not args.vault.is_dir():
         raise SystemExit(f"No vault at {args.vault}.")
+    # Production settings otherwise, but plain HTTP on loopback (no redirect to HTTPS) and static files
+    # found without a collectstatic manifest: the pages only link to them.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("STATICFILES_MANIFEST", "false")
 
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, bench_database() as url:
-        setup_django(url)
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, bench_database() as db:
+        setup_django(db.url)
         tokens = Path(tmp) / "tokens.txt"
         info = seed(args.vault, tokens)
         print(
@@ -111,15 +126,15 @@ def main() -> None:
             Scenario("GET course overview", "get.lua", info["overview_path"], env),
             Scenario("GET module viewer (lens)", "get.lua", info["lens_path"], env),
         ]
-        with Server(url, workers=args.workers) as app:
+        with Server(db, workers=args.workers) as app:
+            check_pages(app.url, info, tokens.read_text().strip())
             header = f"{'page':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
             print(header)
             print("-" * len(header))
             for scenario in scenarios:
-                wrk(app.url, scenario, connections=args.connections, seconds=args.warmup)
+                wrk(app, scenario, connections=args.connections, seconds=args.warmup)
                 runs = [
-                    wrk(app.url, scenario, connections=args.connections, seconds=args.seconds)
-                    for _ in range(args.rounds)
+                    wrk(app, scenario, connections=args.connections, seconds=args.seconds) for _ in range(args.rounds)
                 ]
                 best = max(runs, key=lambda run: run.rps)
                 print(f"{scenario.name:<26} {best.rps:>8.0f} {best.p50_ms:>8.2f} {best.p99_ms:>8.2f} {best.errors:>7}")
