@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
-from progress.queries import course_progress, module_progress
-from progress.services import complete_content
 
 from accounts.views import safe_next_url
 from content_loader.models import ContentItem, ContentType, CourseEntry, SlugAlias
+from progress.queries import course_progress, module_progress
+from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
 # until dismissed; the module dialog is a one-shot flag for the page a no-JavaScript completion lands on.
