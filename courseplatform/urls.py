@@ -10,4 +10,6 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("", include("ops.urls")),
     path("", include("progress.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("", include("learn.urls")),
 ]
