@@ -195,7 +195,7 @@ def erase(request: HttpRequest, user_id: int | None = None, token: UUID | None =
         raise PermissionDenied("Staff cannot erase their own account here; use My progress as a learner would.")
     if user is not None and user.is_staff and not request.user.is_superuser:
         raise PermissionDenied("Only a superuser can erase a staff account.")
-    form = EraseForm(request.POST or None)
+    form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         counts = erase_learner_data(learner=who, actor=request.user)
         messages.success(

@@ -180,7 +180,8 @@ def test_staff_erase_asks_for_confirmation_then_erases_and_records(staff):
     url = reverse("dashboard:erase-user", args=[cohort.bea.pk])
     html = staff.get(url).content.decode()
     assert "2 progress rows" in html and "the account <strong>bea</strong>" in html
-    assert staff.post(url, {}).status_code == 200 and UserContentProgress.objects.filter(user=cohort.bea).exists()
+    assert "Tick the box" in staff.post(url, {}).content.decode()
+    assert UserContentProgress.objects.filter(user=cohort.bea).exists()
     response = staff.post(url, {"confirm": "on"})
     assert response.status_code == 302
     assert not UserContentProgress.objects.filter(user_id=cohort.bea.pk).exists()
