@@ -22,6 +22,8 @@ from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBas
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject, empty
 
+from progress.identity import parse_token
+
 request_logger = logging.getLogger("ops.requests")
 database_logger = logging.getLogger("ops.database")
 
@@ -32,7 +34,7 @@ RETRY_AFTER_SECONDS = 5
 DATABASE_ERROR_ATTR = "_ops_database_error"
 
 # The anonymous learner's token travels as progress.identity reads it: this header (API clients), else
-# the learner cookie. Anything that is not a UUID counts as absent there, and so here.
+# the learner cookie. Anything that is not a UUID counts as absent (progress.identity.parse_token).
 TOKEN_HEADER = "HTTP_X_SESSION_TOKEN"
 
 
@@ -86,15 +88,6 @@ def token_hash(token: uuid.UUID) -> str:
     return hashlib.sha256(str(token).encode()).hexdigest()[:12]
 
 
-def _parse_token(value: str | None) -> uuid.UUID | None:
-    if not value or len(value) > 45:
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 def _user_id(request: HttpRequest) -> int | None:
     """The logged-in user's id, without a query unless the request carries a session nobody read yet."""
     user = getattr(request, "user", None)
@@ -114,11 +107,11 @@ def learner_fields(request: HttpRequest, response: HttpResponseBase) -> dict:
     user_id = _user_id(request)
     if user_id is not None:
         return {"learner": "user", "user_id": user_id}
-    cookie_name = getattr(settings, "PROGRESS_COOKIE_NAME", "learner_token")
-    token = _parse_token(request.META.get(TOKEN_HEADER)) or _parse_token(request.COOKIES.get(cookie_name))
+    cookie_name = settings.PROGRESS_COOKIE_NAME
+    token = parse_token(request.META.get(TOKEN_HEADER)) or parse_token(request.COOKIES.get(cookie_name))
     if token is None and cookie_name in response.cookies:
         # A first page view: the learner is the one the new cookie names.
-        token = _parse_token(response.cookies[cookie_name].value)
+        token = parse_token(response.cookies[cookie_name].value)
     if token is not None:
         return {"learner": "anonymous", "token_hash": token_hash(token)}
     return {"learner": "none"}
