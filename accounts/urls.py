@@ -12,4 +12,7 @@ urlpatterns = [
     ),
     # Django's LogoutView accepts POST only.
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("my-data/", views.my_data, name="my-data"),
+    path("my-data/download/", views.download_my_data, name="my-data-download"),
+    path("my-data/delete/", views.delete_my_data, name="my-data-delete"),
 ]

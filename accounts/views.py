@@ -1,17 +1,28 @@
-"""Sign-up. Log-in and log-out are Django's own views (see urls.py).
+"""Sign-up, and a learner's own data (download it, delete it). Log-in and log-out are Django's own views.
 
 Logging in (also right after sign-up) sends Django's `user_logged_in` signal, on which the progress
 engine claims the anonymous learner's progress and leaves a receipt in `django.contrib.messages`; the
 base template shows messages.
+
+"My data" works for accounts and for anonymous learners alike (their data is their token's): the
+download is one JSON file, and deleting asks for a confirmation, then removes it all in one transaction
+(an account with the account, logging out), and gives the browser a fresh learner token.
 """
 
-from django.contrib.auth import login
+import json
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.forms import SignUpForm
+from accounts.forms import DeleteMyDataForm, SignUpForm
+from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
+from progress.middleware import ROTATED_TOKEN_ATTR
 
 
 def safe_next_url(request: HttpRequest, fallback: str = "/") -> str:
@@ -34,3 +45,45 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(next_url)
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
+
+
+def _counts(request: HttpRequest) -> dict[str, int]:
+    if request.learner is None:  # a request without any identity (no cookie could be set)
+        return {"progress_rows": 0, "chat_sessions": 0, "chat_messages": 0, "question_answers": 0, "accounts": 0}
+    return learner_data_counts(learner=request.learner)
+
+
+@never_cache
+@require_GET
+def my_data(request: HttpRequest) -> HttpResponse:
+    """What the site keeps about the learner, with "Download my data" and "Delete my data"."""
+    return render(request, "accounts/my_data.html", {"counts": _counts(request)})
+
+
+@never_cache
+@require_GET
+def download_my_data(request: HttpRequest) -> HttpResponse:
+    """Every progress row, conversation and answer of the learner, as one JSON file."""
+    document = export_learner_data(learner=request.learner) if request.learner else {"progress": []}
+    response = HttpResponse(json.dumps(document, indent=2, ensure_ascii=False), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="my-courseplatform-data.json"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def delete_my_data(request: HttpRequest) -> HttpResponse:
+    """Confirm, then delete all of the learner's data (and their account) in one transaction."""
+    form = DeleteMyDataForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        counts = erase_learner_data(learner=request.learner) if request.learner else _counts(request)
+        if counts["accounts"]:
+            logout(request)
+        setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())  # a fresh, empty anonymous identity
+        messages.success(
+            request,
+            f"Deleted: {counts['progress_rows']} progress records, {counts['chat_sessions']} tutor conversations "
+            f"and {counts['question_answers']} answers" + (", and your account." if counts["accounts"] else "."),
+        )
+        return redirect("learn:home")
+    return render(request, "accounts/my_data_delete.html", {"counts": _counts(request), "form": form})

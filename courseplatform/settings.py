@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "chat",
     "learn",
     "accounts",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    # Before the admin's own URLs, which would otherwise take /admin/dashboard/ for an app's index.
+    path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
     path("", include("ops.urls")),

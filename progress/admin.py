@@ -9,11 +9,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from content_loader.models import ContentItem
 from progress import audit
 from progress.identity import parse_token
-from progress.models import ProgressAudit, UserContentProgress
+from progress.models import LearnerDataAudit, ProgressAudit, UserContentProgress
 
 
 class ReasonForm(forms.Form):
@@ -47,6 +49,13 @@ def ask_reason_then(modeladmin, request, queryset, *, title: str, apply) -> Temp
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         },
     )
+
+
+def learner_page(row: UserContentProgress) -> str:
+    """The staff dashboard's page of the row's learner."""
+    if row.user_id:
+        return reverse("dashboard:learner-user", kwargs={"user_id": row.user_id})
+    return reverse("dashboard:learner-token", kwargs={"token": row.session_token})
 
 
 class CompletedFilter(admin.SimpleListFilter):
@@ -104,12 +113,21 @@ class UserContentProgressAdmin(admin.ModelAdmin):
         "completed_at",
         "time_to_complete_s",
         "total_time_spent_s",
+        "learner_link",
     ]
     list_filter = ["content_type", CompletedFilter, RegistryFilter]
     list_select_related = ["user"]
     search_fields = ["content_title"]  # extended in get_search_results
     search_help_text = "Username, email, token, title or content UUID."
-    readonly_fields = ["user", "session_token", "content_id", "content_type", "started_at", "last_heartbeat_at"]
+    readonly_fields = [
+        "learner_dashboard",
+        "user",
+        "session_token",
+        "content_id",
+        "content_type",
+        "started_at",
+        "last_heartbeat_at",
+    ]
     fields = [*readonly_fields, *audit.EDITABLE_FIELDS, "audit_reason"]
     actions = ["mark_complete", "reset_completion"]
     date_hierarchy = "started_at"
@@ -148,6 +166,14 @@ class UserContentProgressAdmin(admin.ModelAdmin):
     @admin.display(description="learner", ordering="user__username")
     def learner(self, row):
         return row.user.get_username() if row.user_id else f"token {str(row.session_token)[:8]}…"
+
+    @admin.display(description="learner's page")
+    def learner_link(self, row):
+        return format_html('<a href="{}">dashboard</a>', learner_page(row))
+
+    @admin.display(description="learner's dashboard")
+    def learner_dashboard(self, row):
+        return format_html('<a href="{}">Every module, time per lens and chats of this learner</a>', learner_page(row))
 
     @admin.display(description="content title", ordering="content_title")
     def title(self, row):
@@ -224,3 +250,25 @@ class ProgressAuditAdmin(admin.ModelAdmin):
             title="Undo",
             apply=lambda record, reason: audit.undo(audit_id=record.pk, actor=request.user, reason=reason),
         )
+
+
+@admin.register(LearnerDataAudit)
+class LearnerDataAuditAdmin(admin.ModelAdmin):
+    """Exports and erasures of learners' data: append-only, like the correction records."""
+
+    list_display = ["created_at", "action", "learner", "actor_display", "counts"]
+    list_filter = ["action"]
+    search_fields = ["learner", "actor_username"]
+
+    @admin.display(description="by", ordering="actor_username")
+    def actor_display(self, record):
+        return record.actor_username or "the learner"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

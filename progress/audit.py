@@ -101,6 +101,8 @@ def undo(*, audit_id: int, actor, reason: str) -> ProgressAudit:
     try:
         with transaction.atomic():
             record = ProgressAudit.objects.select_for_update().get(pk=audit_id)
+            if record.action == ProgressAudit.Action.DOCTOR_MERGE:
+                raise CorrectionRefused(f"Record {audit_id} is a merge; merged rows are gone and cannot be restored.")
             if ProgressAudit.objects.filter(undoes=record).exists():
                 raise CorrectionRefused(f"Record {audit_id} was already undone.")
             row = _locked_row(record.progress_id)

@@ -123,13 +123,19 @@ class ClaimedToken(models.Model):
 
 
 class ProgressAudit(models.Model):
-    """An append-only record of a staff correction to a progress row, with the values before and after."""
+    """An append-only record of a correction to a progress row, with the values before and after.
+
+    Staff make corrections in admin; `progress_doctor --fix` makes repairs (no `actor` then). A merge
+    record's `after` names the row the values went to; the merged row itself is gone.
+    """
 
     class Action(models.TextChoices):
         MARK_COMPLETE = "mark_complete", "Marked complete"
         RESET_COMPLETION = "reset_completion", "Reset completion"
         EDIT = "edit", "Edited by hand"
         UNDO = "undo", "Undone"
+        DOCTOR_STATUS = "doctor_status", "Completion repaired by progress_doctor"
+        DOCTOR_MERGE = "doctor_merge", "Replaced UUID merged by progress_doctor"
 
     # Not a foreign key: the record outlives the row (a claim merges anonymous rows away).
     progress_id = models.BigIntegerField(db_index=True)
@@ -158,3 +164,56 @@ class ProgressAudit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} of row {self.progress_id} by {self.actor_username}"
+
+
+class LearnerDataAudit(models.Model):
+    """A record of an export or an erasure of a learner's data: who, when, which learner, how many rows.
+
+    The learner is named as "user 12" or "token <uuid>" only: an erasure removes the name and email.
+    """
+
+    class Action(models.TextChoices):
+        EXPORT = "export", "Exported by staff"
+        ERASE = "erase", "Erased"
+
+    action = models.CharField(max_length=10, choices=Action.choices)
+    learner = models.CharField(max_length=100)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="learner_data_audits"
+    )
+    actor_username = models.CharField(
+        max_length=150, blank=True, help_text="The staff member; empty when the learner acted on their own data."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    counts = models.JSONField(default=dict, blank=True, help_text="For an erasure: the rows removed, by kind.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "learner data record"
+        verbose_name_plural = "learner data records"
+
+    def __str__(self) -> str:
+        who = self.actor_username or "the learner"
+        return f"{self.get_action_display()}: {self.learner} by {who}"
+
+
+class LegacyImport(models.Model):
+    """A `module_sessions` row of the old platform that `import_legacy_sessions` imported: never again.
+
+    It keeps only ids, no learner data, and outlives an erasure of the learner, so that importing the
+    same export again cannot bring erased data back.
+    """
+
+    legacy_id = models.CharField(max_length=100, unique=True, help_text="The row's id in the old platform.")
+    imported_at = models.DateTimeField(default=timezone.now)
+    module_id = models.UUIDField(help_text="The module the session was found under.")
+    chat_session_id = models.BigIntegerField(null=True, blank=True, help_text="The conversation made from it.")
+    completion_progress_id = models.BigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The module row that holds its completion: kept by progress_doctor, its lenses were never tracked.",
+    )
+
+    def __str__(self) -> str:
+        return f"legacy session {self.legacy_id}"

@@ -67,7 +67,7 @@ class ClaimReceipt:
         return "Saved your progress: " + ", ".join(parts)
 
 
-def _lock(*learners: Learner) -> None:
+def lock_learners(*learners: Learner) -> None:
     """Serialize completions and claims per learner until the transaction ends (PostgreSQL only).
 
     SQLite serializes all writes anyway. Heartbeats take no lock: they are one statement.
@@ -131,7 +131,7 @@ def complete_content(
         raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
     now = timezone.now()
     with transaction.atomic():
-        _lock(learner)
+        lock_learners(learner)
         item = _registry_item(content_id)
         if item is not None:
             if item[1] not in PROGRESS_CONTENT_TYPES:
@@ -226,7 +226,7 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     total_time_spent_s, latest last_heartbeat_at; the anonymous rows are then removed. Rows that late
     requests write under tokens this account claimed before are merged too.
     """
-    _lock(Learner(session_token=session_token), Learner(user_id=user.pk))
+    lock_learners(Learner(session_token=session_token), Learner(user_id=user.pk))
     ClaimedToken.objects.bulk_create([ClaimedToken(token=session_token, user=user)], ignore_conflicts=True)
     # Locking the rows makes a concurrent heartbeat on them wait, then write a fresh row under the token,
     # which the account still sees (ClaimedToken). Only the locked rows are merged and deleted.
@@ -240,7 +240,7 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     if rows:
         params = {"user_id": user.pk} | {f"row{i}": row[0] for i, row in enumerate(rows)}
         with connection.cursor() as cursor:
-            cursor.execute(sql.merge_claimed_sql(row_ids=len(rows)), params)
+            cursor.execute(sql.merge_rows_sql(row_ids=len(rows), by_user=True), params)
         UserContentProgress.objects.filter(id__in=[row[0] for row in rows]).delete()
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)

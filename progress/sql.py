@@ -165,44 +165,81 @@ def complete_many_sql(*, by_user: bool, rows: int) -> str:
     """
 
 
-def merge_claimed_sql(*, row_ids: int) -> str:
-    """Merge locked anonymous rows into the account's rows, one per content id.
+def merge_rows_sql(*, row_ids: int, by_user: bool, follow_replaced: bool = False) -> str:
+    """Merge locked rows into the rows of one owner, one per content id: the claiming merge rules.
 
-    Earliest started_at; earliest non-null completed_at with its time_to_complete_s (summed while neither
-    side is completed); summed total_time_spent_s; latest last_heartbeat_at.
+    The owner is `%(user_id)s` (by_user) or `%(token)s`. Per content id: earliest started_at; earliest
+    non-null completed_at with its time_to_complete_s (summed while neither side is completed); summed
+    total_time_spent_s; latest last_heartbeat_at. With follow_replaced, a row stored under an old UUID
+    that a newer item `replaces:` goes to the newer item's row, which takes the registry's type and title.
+    The caller deletes the merged rows afterwards.
     """
     d = dialect()
     ids = ", ".join(f"%(row{i})s" for i in range(row_ids))
-    anonymous = f"FROM {TABLE} a WHERE a.id IN ({ids})"
+    if follow_replaced:
+        source = (
+            f"SELECT s.*, COALESCE(r.item_id, s.content_id) AS target FROM {TABLE} s "
+            f"LEFT JOIN content_loader_replacedid r ON r.old_id = s.content_id WHERE s.id IN ({ids})"
+        )
+        registry = "SELECT ci.{} FROM content_loader_contentitem ci WHERE ci.id = a.target AND ci.content_type IN "
+        registry += "('module', 'lo', 'lens', 'test')"
+        content_type = f"COALESCE(({registry.format('content_type')}), MAX(a.content_type))"
+        title = f"COALESCE(({registry.format('title')}), MAX(a.content_title))"
+    else:
+        source = f"SELECT s.*, s.content_id AS target FROM {TABLE} s WHERE s.id IN ({ids})"
+        content_type, title = "MAX(a.content_type)", "MAX(a.content_title)"
+    if by_user:
+        owner = "CAST(%(user_id)s AS bigint), NULL"
+    else:  # an untyped parameter in a SELECT list would be text on PostgreSQL; SQLite stores hex text
+        owner = "NULL, " + ("CAST(%(token)s AS uuid)" if connection.vendor == "postgresql" else "%(token)s")
     earliest_completed_ttc = (
-        f"(SELECT e.time_to_complete_s FROM {TABLE} e WHERE e.id IN ({ids}) AND e.content_id = a.content_id "
+        f"(SELECT e.time_to_complete_s FROM ({source}) e WHERE e.target = a.target "
         "AND e.completed_at IS NOT NULL ORDER BY e.completed_at, e.id LIMIT 1)"
     )
-    user_row_wins = (
+    owner_row_wins = (
         "(EXCLUDED.completed_at IS NULL OR (p.completed_at IS NOT NULL AND p.completed_at <= EXCLUDED.completed_at))"
     )
     neither_completed = "(p.completed_at IS NULL AND EXCLUDED.completed_at IS NULL)"
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
-        SELECT CAST(%(user_id)s AS bigint), NULL, a.content_id, MAX(a.content_type), MAX(a.content_title),
+        SELECT {owner}, a.target, {content_type}, {title},
                MIN(a.started_at),
                COALESCE({earliest_completed_ttc}, SUM(a.time_to_complete_s)),
                SUM(a.total_time_spent_s), MIN(a.completed_at), MAX(a.last_heartbeat_at)
-        {anonymous}
-        GROUP BY a.content_id
-        ON CONFLICT {conflict_target(by_user=True)} DO UPDATE SET
+        FROM ({source}) a
+        GROUP BY a.target
+        ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
             started_at = {d.least}(p.started_at, EXCLUDED.started_at),
             time_to_complete_s = CASE
                 WHEN {neither_completed} THEN p.time_to_complete_s + EXCLUDED.time_to_complete_s
-                WHEN {user_row_wins} THEN p.time_to_complete_s
+                WHEN {owner_row_wins} THEN p.time_to_complete_s
                 ELSE EXCLUDED.time_to_complete_s END,
-            completed_at = CASE WHEN {user_row_wins} THEN p.completed_at ELSE EXCLUDED.completed_at END,
+            completed_at = CASE WHEN {owner_row_wins} THEN p.completed_at ELSE EXCLUDED.completed_at END,
             total_time_spent_s = p.total_time_spent_s + EXCLUDED.total_time_spent_s,
             last_heartbeat_at = CASE
                 WHEN p.last_heartbeat_at IS NULL THEN EXCLUDED.last_heartbeat_at
                 WHEN EXCLUDED.last_heartbeat_at IS NULL THEN p.last_heartbeat_at
                 ELSE {d.greatest}(p.last_heartbeat_at, EXCLUDED.last_heartbeat_at) END,
             content_title = CASE WHEN p.content_title = '' THEN EXCLUDED.content_title ELSE p.content_title END
+        RETURNING id, content_id
+    """
+
+
+def import_completion_sql() -> str:
+    """Record an account's module completion carried over from elsewhere; returns the row's id.
+
+    An existing row keeps the earlier start and the earlier completion (the claiming rule); times and
+    the title the row already has stay as they are.
+    """
+    d = dialect()
+    return f"""
+        INSERT INTO {TABLE} AS p ({COLUMNS})
+        VALUES (%(user_id)s, NULL, %(content_id)s, 'module', %(title)s, %(started)s, 0, 0, %(completed)s, NULL)
+        ON CONFLICT {conflict_target(by_user=True)} DO UPDATE SET
+            started_at = {d.least}(p.started_at, EXCLUDED.started_at),
+            completed_at = CASE WHEN p.completed_at IS NULL OR EXCLUDED.completed_at < p.completed_at
+                                THEN EXCLUDED.completed_at ELSE p.completed_at END
+        RETURNING id
     """
 
 

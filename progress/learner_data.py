@@ -1,0 +1,201 @@
+"""A learner's own data: export it as one JSON document, or erase all of it.
+
+What belongs to a learner:
+- an account: its progress rows, conversations (with their messages) and question answers, and those
+  that late requests wrote under the anonymous tokens it claimed (pages count them as the account's:
+  see `ClaimedToken`), plus the account itself;
+- an anonymous learner: the rows, conversations and answers of their token. A token that an account
+  claimed belongs to that account: its data is exported and erased with the account's, not on its own.
+
+The correction records of `ProgressAudit` name the learner only as "user 12" or "token ..." and are kept
+after an erasure, as is a `LearnerDataAudit` record of the erasure itself (who, when, which learner, how
+many rows); neither holds a name or an email address.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from content_loader.models import ContentItem
+from progress.identity import Learner
+from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
+from progress.services import lock_learners
+
+EXPORT_FORMAT = "courseplatform-learner-data/1"
+
+
+@dataclass(frozen=True)
+class Holdings:
+    """Where a learner's data lives: the account (if any) and every token whose rows are theirs."""
+
+    user_id: int | None
+    tokens: tuple[UUID, ...]
+
+    def owned(self) -> Q:
+        """Rows of chat and progress models that belong to the learner."""
+        q = Q(session_token__in=self.tokens) if self.tokens else Q(pk__in=[])
+        return q | Q(user_id=self.user_id) if self.user_id is not None else q
+
+
+def holdings(learner: Learner) -> Holdings:
+    """The account and tokens of a learner (1 query for an account, none for a token)."""
+    if learner.user_id is None:
+        return Holdings(None, (learner.session_token,))
+    tokens = ClaimedToken.objects.filter(user_id=learner.user_id).order_by("claimed_at").values_list("token", flat=True)
+    return Holdings(learner.user_id, tuple(tokens))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _stored_under(row) -> str:
+    return "account" if row.user_id is not None else f"token {row.session_token}"
+
+
+def export_learner_data(*, learner: Learner) -> dict[str, Any]:
+    """Everything stored about the learner, as one JSON-ready document (7 queries at most)."""
+    data = holdings(learner)
+    document: dict[str, Any] = {
+        "format": EXPORT_FORMAT,
+        "exported_at": timezone.now().isoformat(),
+        "learner": _learner_part(learner, data),
+    }
+    registry_title = ContentItem.objects.filter(pk=OuterRef("content_id")).values("title")[:1]
+    document["progress"] = [
+        {
+            "content_id": str(row.content_id),
+            "content_type": row.content_type,
+            "title": row.current_title or row.content_title,
+            "started_at": _iso(row.started_at),
+            "completed_at": _iso(row.completed_at),
+            "time_to_complete_s": row.time_to_complete_s,
+            "total_time_spent_s": row.total_time_spent_s,
+            "last_activity_at": _iso(row.last_heartbeat_at),
+            "stored_under": _stored_under(row),
+        }
+        for row in UserContentProgress.objects.filter(data.owned())
+        .annotate(current_title=Subquery(registry_title))
+        .order_by("started_at", "id")
+    ]
+    sessions = ChatSession.objects.filter(data.owned()).prefetch_related("messages").order_by("started_at", "id")
+    document["chat_sessions"] = [
+        {
+            "content_id": str(session.content_id) if session.content_id else None,
+            "content_type": session.content_type,
+            "started_at": _iso(session.started_at),
+            "last_active_at": _iso(session.last_active_at),
+            "archived_at": _iso(session.archived_at),
+            "stored_under": _stored_under(session),
+            "messages": [
+                {
+                    "role": message.role,
+                    "text": message.text,
+                    "lens_id": str(message.lens_id) if message.lens_id else None,
+                    "created_at": _iso(message.created_at),
+                }
+                for message in session.messages.all()
+            ],
+        }
+        for session in sessions
+    ]
+    document["question_answers"] = [
+        {
+            "content_id": str(answer.content_id),
+            "content_type": answer.content_type,
+            "question_key": answer.question_key,
+            "question": answer.question_text,
+            "answer": answer.text,
+            "created_at": _iso(answer.created_at),
+            "updated_at": _iso(answer.updated_at),
+            "feedback": answer.feedback,
+            "feedback_at": _iso(answer.feedback_at),
+            "superseded_at": _iso(answer.superseded_at),
+            "stored_under": _stored_under(answer),
+        }
+        for answer in QuestionAnswer.objects.filter(data.owned()).order_by("created_at", "id")
+    ]
+    labels = [learner_label(learner)] + [f"token {token}" for token in data.tokens if token != learner.session_token]
+    document["corrections"] = [
+        {
+            "content_id": str(record.content_id),
+            "action": record.get_action_display(),
+            "at": _iso(record.created_at),
+            "reason": record.reason,
+            "before": record.before,
+            "after": record.after,
+        }
+        for record in ProgressAudit.objects.filter(learner__in=labels).order_by("created_at", "id")
+    ]
+    return document
+
+
+def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
+    if learner.user_id is None:
+        return {"kind": "anonymous", "token": str(learner.session_token)}
+    user = get_user_model().objects.get(pk=learner.user_id)
+    return {
+        "kind": "account",
+        "username": user.get_username(),
+        "email": getattr(user, "email", ""),
+        "first_name": getattr(user, "first_name", ""),
+        "last_name": getattr(user, "last_name", ""),
+        "date_joined": _iso(getattr(user, "date_joined", None)),
+        "last_login": _iso(user.last_login),
+        "claimed_tokens": [str(token) for token in data.tokens],
+    }
+
+
+def learner_data_counts(*, learner: Learner) -> dict[str, int]:
+    """How many rows of each kind the learner has: what an erasure would remove (5 queries at most)."""
+    data = holdings(learner)
+    return {
+        "progress_rows": UserContentProgress.objects.filter(data.owned()).count(),
+        "chat_sessions": ChatSession.objects.filter(data.owned()).count(),
+        "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(data.owned())).count(),
+        "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
+        "accounts": int(learner.user_id is not None),
+    }
+
+
+@transaction.atomic
+def erase_learner_data(*, learner: Learner, actor=None) -> dict[str, int]:
+    """Remove every progress row, conversation, message and answer of the learner, and their account.
+
+    One transaction, holding the learner's lock so that no completion or claim writes meanwhile. Records
+    who erased (staff `actor`, or the learner when None), when, which learner and the counts.
+    """
+    lock_learners(learner, *[Learner(session_token=token) for token in holdings(learner).tokens])
+    data = holdings(learner)  # again, under the lock: a claim may have added a token
+    counts = learner_data_counts(learner=learner)
+    UserContentProgress.objects.filter(data.owned()).delete()
+    ChatSession.objects.filter(data.owned()).delete()  # messages go with their conversations
+    QuestionAnswer.objects.filter(data.owned()).delete()
+    if learner.user_id is not None:
+        user_model = get_user_model()
+        counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)
+    record_data_request(learner=learner, action=LearnerDataAudit.Action.ERASE, actor=actor, counts=counts)
+    return counts
+
+
+def record_data_request(*, learner: Learner, action: str, actor=None, counts: dict | None = None) -> LearnerDataAudit:
+    """Write the audit record of an export or an erasure of a learner's data."""
+    return LearnerDataAudit.objects.create(
+        action=action,
+        learner=learner_label(learner),
+        actor=actor,
+        actor_username=actor.get_username() if actor is not None else "",
+        counts=counts or {},
+    )
+
+
+def learner_label(learner: Learner) -> str:
+    """The learner as audit records name them: "user 12" or "token <uuid>", never a name."""
+    return f"user {learner.user_id}" if learner.user_id is not None else f"token {learner.session_token}"
