@@ -189,8 +189,8 @@ def _status(steps: list[tuple[UUID, bool]], done: dict[UUID, datetime]) -> tuple
 def _completion_findings(structure: _Structure, claimed: dict[UUID, int]) -> list[Finding]:
     """Module and learning-outcome rows whose completion disagrees with the derived status (3 queries).
 
-    A module completion imported from the old platform (`LegacyImport`) is kept: its lenses were never
-    tracked, so their rows cannot confirm it.
+    A module completion imported from the old platform (`LegacyImport`) is kept even when the module's
+    required steps changed since: the old platform tracked modules, not lenses.
     """
 
     def owner_of(user_id: int | None, token: UUID | None) -> Owner:

@@ -31,7 +31,7 @@ from django.db.models.functions import Lower
 from psycopg.rows import dict_row
 
 from chat.models import ChatMessage, ChatSession
-from content_loader.models import ContentItem, ContentType, SlugAlias
+from content_loader.models import ContentItem, ContentType, ModuleEntry, SlugAlias
 from progress import sql
 from progress.models import LegacyImport
 
@@ -76,6 +76,9 @@ class Planned:
     module_title: str
     user_pk: int | None
     username: str = ""
+    # The module's current required steps (lens or test id, type, title): a legacy completion completes them
+    # too, so that the status learners see (derived from these steps) shows the module completed.
+    required_steps: tuple[tuple[UUID, str, str], ...] = ()
 
     def describe(self) -> str:
         who = f"user {self.username}" if self.user_pk is not None else "an anonymous learner (archived)"
@@ -322,6 +325,19 @@ def module_lookup() -> dict[str, tuple[UUID, str]]:
     return found
 
 
+def required_steps_by_module() -> dict[UUID, tuple[tuple[UUID, str, str], ...]]:
+    """The required lenses and tests of every module, a parent module's through its submodules (1 query)."""
+    steps: dict[UUID, dict[UUID, tuple[UUID, str, str]]] = {}
+    entries = ModuleEntry.objects.filter(optional=False).order_by("module_id", "position")
+    for module_id, parent_id, item_id, item_type, item_title in entries.values_list(
+        "module_id", "module__parent_id", "item_id", "item__content_type", "item__title"
+    ):
+        for owner in (module_id, parent_id):
+            if owner is not None:
+                steps.setdefault(owner, {})[item_id] = (item_id, item_type, item_title)
+    return {module_id: tuple(found.values()) for module_id, found in steps.items()}
+
+
 def plan(rows: Iterable[tuple[str, Any]], user_map: UserMap, report: ImportReport) -> list[Planned]:
     """Check every row: the importable ones, in source order; problems and earlier imports go to the report."""
     parsed: list[LegacyRow] = []
@@ -338,6 +354,7 @@ def plan(rows: Iterable[tuple[str, Any]], user_map: UserMap, report: ImportRepor
         LegacyImport.objects.filter(legacy_id__in=[row.legacy_id for row in parsed]).values_list("legacy_id", flat=True)
     )
     modules = module_lookup()
+    steps = required_steps_by_module()
     accounts, user_problems = user_map.resolve({row.user_id for row in parsed if row.user_id is not None})
     planned = []
     for row in parsed:
@@ -358,7 +375,7 @@ def plan(rows: Iterable[tuple[str, Any]], user_map: UserMap, report: ImportRepor
         seen.add(row.legacy_id)
         module_id, title = modules[row.module_slug]
         account = accounts.get(row.user_id) if row.user_id is not None else None
-        planned.append(Planned(row, module_id, title, *(account or (None, ""))))
+        planned.append(Planned(row, module_id, title, *(account or (None, "")), steps.get(module_id, ())))
     return planned
 
 
@@ -395,16 +412,18 @@ def _write(item: Planned) -> tuple[int | None, int | None]:
             session_id = record.chat_session_id = session.pk
         progress_id = None
         if row.completed_at is not None and item.user_pk is not None:
-            params = {
+            times = {
                 "user_id": item.user_pk,
-                "content_id": sql.prep_uuid(item.module_id),
-                "title": item.module_title,
                 "started": sql.prep_datetime(min(row.started_at, row.completed_at)),
                 "completed": sql.prep_datetime(row.completed_at),
             }
+            module = (item.module_id, ContentType.MODULE, item.module_title)
             with connection.cursor() as cursor:
-                cursor.execute(sql.import_completion_sql(), params)
-                progress_id = record.completion_progress_id = cursor.fetchone()[0]
+                for content_id, content_type, title in (module, *item.required_steps):
+                    params = times | {"content_id": sql.prep_uuid(content_id), "type": content_type, "title": title}
+                    cursor.execute(sql.import_completion_sql(), params)
+                    if content_id == item.module_id:
+                        progress_id = record.completion_progress_id = cursor.fetchone()[0]
         record.save(update_fields=["chat_session_id", "completion_progress_id"])
     return session_id, progress_id
 

@@ -212,7 +212,7 @@ class LegacyImport(models.Model):
         null=True,
         blank=True,
         db_index=True,
-        help_text="The module row that holds its completion: kept by progress_doctor, its lenses were never tracked.",
+        help_text="The module row that holds its completion (progress_doctor keeps it).",
     )
 
     def __str__(self) -> str:

@@ -226,7 +226,7 @@ def merge_rows_sql(*, row_ids: int, by_user: bool, follow_replaced: bool = False
 
 
 def import_completion_sql() -> str:
-    """Record an account's module completion carried over from elsewhere; returns the row's id.
+    """Record an account's completion of an item (`%(type)s`) carried over from elsewhere; returns the row's id.
 
     An existing row keeps the earlier start and the earlier completion (the claiming rule); times and
     the title the row already has stay as they are.
@@ -234,7 +234,7 @@ def import_completion_sql() -> str:
     d = dialect()
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
-        VALUES (%(user_id)s, NULL, %(content_id)s, 'module', %(title)s, %(started)s, 0, 0, %(completed)s, NULL)
+        VALUES (%(user_id)s, NULL, %(content_id)s, %(type)s, %(title)s, %(started)s, 0, 0, %(completed)s, NULL)
         ON CONFLICT {conflict_target(by_user=True)} DO UPDATE SET
             started_at = {d.least}(p.started_at, EXCLUDED.started_at),
             completed_at = CASE WHEN p.completed_at IS NULL OR EXCLUDED.completed_at < p.completed_at

@@ -23,7 +23,8 @@ from progress.identity import Learner
 from progress.learner_data import erase_learner_data
 from progress.legacy import COLUMNS
 from progress.models import LegacyImport, UserContentProgress
-from progress.tests.factories import UserFactory
+from progress.queries import module_progress
+from progress.tests.factories import UserFactory, lenses_of
 
 pytestmark = pytest.mark.django_db
 
@@ -138,7 +139,7 @@ def test_a_fresh_import_from_postgresql(legacy_db, course):
     anonymous = [s for s in sessions if s.user_id is None]
     assert len(anonymous) == 2 and all(s.archived_at is not None for s in anonymous)
     assert len({s.session_token for s in anonymous}) == 2  # a fresh token each
-    row = UserContentProgress.objects.get()
+    row = UserContentProgress.objects.get(content_type="module")
     assert (row.user_id, row.content_id, row.content_type, row.content_title) == (
         ada.pk,
         forget.pk,
@@ -147,6 +148,27 @@ def test_a_fresh_import_from_postgresql(legacy_db, course):
     )
     assert (row.started_at, row.completed_at) == (at(1), at(1, 3))
     assert LegacyImport.objects.count() == 4
+
+
+def test_a_legacy_completion_shows_the_module_completed_to_the_learner(legacy_db, course):
+    """Status is derived from the module's steps, so an imported completion completes its required lenses too."""
+    url, insert = legacy_db
+    forget, _spacing = course
+    optional = make_module(lenses=1, optional=1, slug="with-optional")
+    ada = UserFactory()
+    insert(user_id=ada.pk, slug="why-we-forget", messages=[], started=at(1), last_active=at(1), completed=at(1, 3))
+    insert(user_id=ada.pk, slug="with-optional", messages=[], started=at(2), last_active=at(2), completed=at(2, 1))
+    run("--database-url", url, "--user-map", "id")
+
+    for module in (forget, optional):
+        progress = module_progress(learner=Learner(user_id=ada.pk), module=module)
+        assert (progress.status, progress.completed, progress.total) == ("completed", progress.total, progress.total)
+    lens_rows = UserContentProgress.objects.filter(content_type="lens")
+    assert {row.completed_at for row in lens_rows.filter(content_id__in=[lens.pk for lens in lenses_of(forget)])} == {
+        at(1, 3)
+    }
+    assert all(row.total_time_spent_s == 0 for row in lens_rows)  # no time is invented
+    assert not lens_rows.filter(content_id=lenses_of(optional)[1].pk).exists()  # optional steps stay untouched
 
 
 def test_a_second_run_imports_nothing(legacy_db, course):
@@ -238,17 +260,17 @@ def test_an_earlier_legacy_completion_wins_over_a_later_one(legacy_db, course):
     )
     insert(user_id=ada.pk, slug="spacing", messages=[], started=at(1), last_active=at(2), completed=at(2))
     run("--database-url", url, "--user-map", "id")
-    row = UserContentProgress.objects.get()
+    row = UserContentProgress.objects.get(content_type="module")
     assert (row.started_at, row.completed_at) == (at(1), at(2))
 
 
 def test_the_doctor_keeps_imported_completions(legacy_db, course):
-    """A completion carried over from the old platform is not a mismatch, though no lens was tracked."""
+    """A completion carried over from the old platform is not a mismatch."""
     url, insert = legacy_db
     ada = UserFactory()
     insert(user_id=ada.pk, slug="spacing", messages=[], started=at(1), last_active=at(1), completed=at(1))
     run("--database-url", url, "--user-map", "id")
-    assert UserContentProgress.objects.get().completed_at == at(1)
+    assert UserContentProgress.objects.get(content_type="module").completed_at == at(1)
     assert diagnose() == []
 
 
@@ -344,7 +366,7 @@ def test_an_export_file_with_a_user_map_file(tmp_path, course, kind):
     assert bobs.started_at == bobs.last_active_at == datetime(2025, 6, 2, 10, tzinfo=UTC)  # naive times are UTC
     anonymous = ChatSession.objects.get(user=None)
     assert anonymous.started_at == datetime(2025, 6, 3, 8, tzinfo=UTC)
-    assert UserContentProgress.objects.get().user == ada
+    assert UserContentProgress.objects.get(content_type="module").user == ada
     assert run("--file", str(source), "--user-map", str(user_map))[1].count("3 already imported") == 1
 
 
