@@ -201,6 +201,15 @@ class QuestionBox:
     answer: QuestionAnswer | None = None
     superseded: list[QuestionAnswer] = field(default_factory=list)
 
+    @property
+    def offers_feedback(self) -> bool:
+        """Whether to show "Get feedback": not for a locked answer that is missing or already has its feedback."""
+        if not (self.feedback_available and self.has_learner):
+            return False
+        if self.locked:
+            return self.answer is not None and not self.answer.feedback_is_current
+        return True
+
 
 def build_question_box(
     request: HttpRequest,
@@ -248,6 +257,6 @@ def build_question_box(
         else:
             box.superseded.append(answer)
     box.autostart_feedback = (
-        autostart_feedback and box.feedback_available and box.answer is not None and not box.answer.feedback_is_current
+        autostart_feedback and box.offers_feedback and box.answer is not None and not box.answer.feedback_is_current
     )
     return box

@@ -262,7 +262,13 @@
       done: function (html) {
         end(function () {
           target.innerHTML = html;
-          showStatus(widget, '<p class="question-box__saved">Saved.</p>');
+          if (widget.classList.contains("question-box--locked")) {
+            // The answer is final and has its feedback now: nothing more to ask (as after a reload).
+            showStatus(widget, "");
+            button.remove();
+          } else {
+            showStatus(widget, '<p class="question-box__saved">Saved.</p>');
+          }
         });
       },
       error: function (html) {
