@@ -253,6 +253,19 @@ def test_new_conversation_archives_and_lists_the_old_one_readable(client, lens, 
 
 
 @pytest.mark.django_db
+def test_a_past_conversation_page_links_back_to_the_page_it_came_from(client, learner, lens):
+    """Without JavaScript a past conversation opens as a page whose "Back" link is the `next` it was given
+    (on this site only)."""
+    old = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk, archived_at="2026-01-01T00:00Z")
+    url = reverse("chat:conversation", kwargs={"session_id": old.pk})
+    assert (
+        'href="/courses/c/modules/m/lenses/x/"'
+        in client.get(url + "?next=/courses/c/modules/m/lenses/x/").content.decode()
+    )
+    assert "evil.example" not in client.get(url + "?next=https://evil.example/").content.decode()
+
+
+@pytest.mark.django_db
 def test_someone_elses_conversation_is_404(client):
     """A learner cannot read another learner's conversation."""
     other = ChatSessionFactory()

@@ -100,6 +100,21 @@ def test_a_lens_shows_its_chat_and_an_answer_box_posting_to_the_lens_own_urls(le
     assert "Mark complete" in html and "Submit test" not in html
 
 
+@pytest.mark.django_db(transaction=True)
+def test_without_javascript_a_chat_message_comes_back_to_the_lens_with_the_reply(learner, course, tutor_server):
+    """A plain chat form on the module viewer waits for the tutor's reply and returns to the lens, which
+    shows the conversation (the module viewer is the chat's `next`; chat has no page of its own)."""
+    html = page(learner, course.lens)
+    next_url = re.search(r'name="next" value="([^"]+)"', html).group(1)
+    tutor_server.script.append(Stream(["Try ", "recalling first."]))
+
+    response = learner.post(f"/chat/lens/{course.lens.pk}/chat/1/send/", {"text": "How?", "next": next_url})
+
+    assert response.status_code == 303 and response["Location"] == f"{page_url(course.lens)}#chat-{course.lens.pk}-1"
+    html = page(learner, course.lens)
+    assert "How?" in html and "Try recalling first." in html
+
+
 def test_an_answer_is_saved_and_locked_once_the_lens_is_completed(learner, course):
     """Answers save through the lens's URL (HTMX gets the box, a plain form a redirect back); after "Mark
     complete" a new answer is refused with 409, the saved one is kept, and the page shows it read-only."""
