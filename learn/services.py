@@ -3,6 +3,7 @@
 Everything else the pages write goes straight to `progress.services` or `chat.services`.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -34,7 +35,7 @@ class TestNotReady(Exception):
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, message: str, *, unanswered: list[Unanswered] = ()):
+    def __init__(self, message: str, *, unanswered: Sequence[Unanswered] = ()):
         super().__init__(message)
         self.message = message
         self.unanswered = list(unanswered)
