@@ -42,6 +42,34 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, p
     del connections["default"]
 
 
+# The tutor ---------------------------------------------------------------------------------------------
+# chat/tests/fake_tutor.py is a real HTTP server on 127.0.0.1 speaking the OpenAI streaming protocol.
+
+
+@pytest.fixture
+def tutor_server(settings):
+    """A running fake tutor, configured in settings (short timeouts so failure tests are quick)."""
+    from chat.tests.fake_tutor import FakeTutorServer
+
+    server = FakeTutorServer().start()
+    settings.TUTOR_BASE_URL = server.base_url
+    settings.TUTOR_API_KEY = "test-key"
+    settings.TUTOR_MODEL = "fake-model"
+    settings.TUTOR_TIMEOUT_SECONDS = 2
+    settings.TUTOR_MAX_REPLY_SECONDS = 10
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def no_tutor(settings):
+    """No tutor configured."""
+    settings.TUTOR_BASE_URL = ""
+    settings.TUTOR_MODEL = ""
+
+
 # Browser tests ---------------------------------------------------------------------------------------
 # Playwright's Python package drives Debian's Chromium (never a downloaded browser build). Mark tests that
 # use these fixtures `@pytest.mark.browser`; pair them with `live_server` and a transactional database.
@@ -73,8 +101,13 @@ def chromium(monkeypatch):
         pytest.fail(f"No Chromium at {executable}: install Debian's `chromium` (make test does, as root).")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # ORM calls made while Playwright's loop runs get connections of their own: close them here,
+            # or the test database can't be dropped at the end of the session.
+            connections.close_all()
 
 
 @pytest.fixture

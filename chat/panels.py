@@ -1,7 +1,14 @@
 """What the chat and question templates show, and who is asking.
 
 `build_chat_panel` and `build_question_box` load a learner's conversation or answer for one segment;
-the template tags in `chat.templatetags.chat` call them, so pages can simply include the templates.
+the template tags in `chat.templatetags.chat` call them, so pages can simply include the templates. A page
+showing several chats and questions of one lens loads the conversation (`load_conversation`) and the
+answers (`QuestionAnswer.objects.for_item_page`) once and passes them in, so its queries do not grow
+with the number of segments.
+
+The chat app routes no answer or feedback URL of its own: whether an answer may still change depends on
+progress (the lens or test is completed), which chat never imports. The learner pages wrap
+`chat.views.answer` and `chat.views.feedback` on their own URLs and pass those URLs here.
 """
 
 from dataclasses import dataclass, field
@@ -72,6 +79,30 @@ def question_segment(item_id: UUID, question_key: str) -> tuple[ContentItem, dic
 
 
 @dataclass
+class Conversation:
+    """A learner's active conversation about a lens, and their archived ones (shared by its chat segments)."""
+
+    session: ChatSession | None = None
+    messages: list[ChatMessage] = field(default_factory=list)
+    past: list[ChatSession] = field(default_factory=list)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.messages)
+
+
+def load_conversation(*, user_id: int | None, session_token: UUID | None, content_id: UUID) -> Conversation:
+    """The learner's conversation about a lens, with its messages and past conversations (3 queries)."""
+    owner = {"user_id": user_id, "session_token": session_token, "content_id": content_id}
+    session = ChatSession.objects.for_chat_panel(**owner).first()
+    return Conversation(
+        session=session,
+        messages=list(session.messages.all()) if session is not None else [],
+        past=list(ChatSession.objects.for_past_conversations(**owner)),
+    )
+
+
+@dataclass
 class ChatPanel:
     """Everything `chat/lens_chat.html` shows for one chat segment."""
 
@@ -117,8 +148,19 @@ def page_url(request: HttpRequest) -> str:
     return request.get_full_path()
 
 
-def build_chat_panel(request: HttpRequest, *, lens: ContentItem, segment: dict, next_url: str = "") -> ChatPanel:
-    """The chat panel of a learner for one chat segment (3 queries with a learner, none without)."""
+def build_chat_panel(
+    request: HttpRequest,
+    *,
+    lens: ContentItem,
+    segment: dict,
+    next_url: str = "",
+    conversation: Conversation | None = None,
+) -> ChatPanel:
+    """The chat panel of a learner for one chat segment (3 queries with a learner, none without).
+
+    `conversation` may be the learner's conversation about the lens from `load_conversation`, loaded once
+    for every chat segment of the lens (then no query here).
+    """
     user_id, session_token = learner_of(request)
     dom_id = f"chat-{lens.pk}-{segment['index']}"
     panel = ChatPanel(
@@ -132,15 +174,13 @@ def build_chat_panel(request: HttpRequest, *, lens: ContentItem, segment: dict, 
     )
     if not panel.has_learner:
         return panel
-    owner = {"user_id": user_id, "session_token": session_token, "content_id": lens.pk}
-    panel.session = ChatSession.objects.for_chat_panel(**owner).first()
-    if panel.session is not None:
-        panel.messages = list(panel.session.messages.all())
-        if panel.messages and panel.messages[-1].role == ChatMessage.Role.USER:
-            panel.pending = panel.messages[-1]
-            since = panel.session.replying_since
-            panel.replying = since is not None and since > services.reply_lease_expiry()
-    panel.past = list(ChatSession.objects.for_past_conversations(**owner))
+    if conversation is None:
+        conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
+    panel.session, panel.messages, panel.past = conversation.session, conversation.messages, conversation.past
+    if panel.session is not None and panel.messages and panel.messages[-1].role == ChatMessage.Role.USER:
+        panel.pending = panel.messages[-1]
+        since = panel.session.replying_since
+        panel.replying = since is not None and since > services.reply_lease_expiry()
     return panel
 
 
@@ -157,8 +197,18 @@ class QuestionBox:
     answer_url: str
     feedback_url: str
     feedback_available: bool
+    autostart_feedback: bool = False
     answer: QuestionAnswer | None = None
     superseded: list[QuestionAnswer] = field(default_factory=list)
+
+    @property
+    def offers_feedback(self) -> bool:
+        """Whether to show "Get feedback": not for a locked answer that is missing or already has its feedback."""
+        if not (self.feedback_available and self.has_learner):
+            return False
+        if self.locked:
+            return self.answer is not None and not self.answer.feedback_is_current
+        return True
 
 
 def build_question_box(
@@ -166,19 +216,21 @@ def build_question_box(
     *,
     item: ContentItem,
     segment: dict,
-    locked: bool = False,
-    answer_url: str = "",
+    locked: bool,
+    answer_url: str,
     feedback_url: str = "",
     next_url: str = "",
     answers: list[QuestionAnswer] | None = None,
+    autostart_feedback: bool = False,
 ) -> QuestionBox:
     """The answer box of a learner for one question (1 query, or none when `answers` are given).
 
-    `answers` may be the learner's answers for the whole page (`QuestionAnswer.objects.for_item_page`),
-    fetched once for all questions of a lens.
+    `locked` (the lens or test is completed) and `answer_url` come from the page, which decides locking;
+    without a `feedback_url` there is no "Get feedback" button. `answers` may be the learner's answers for
+    the whole page (`QuestionAnswer.objects.for_item_page`), fetched once for all questions of a lens.
+    `autostart_feedback` asks chat.js to fetch the feedback at once (a test just submitted).
     """
     user_id, session_token = learner_of(request)
-    kwargs = {"item_id": item.pk, "question_key": segment["key"]}
     dom_id = f"question-{item.pk}-{segment['key']}"
     box = QuestionBox(
         item=item,
@@ -187,9 +239,9 @@ def build_question_box(
         next_url=f"{next_url or page_url(request)}#{dom_id}",
         has_learner=user_id is not None or session_token is not None,
         locked=locked,
-        answer_url=answer_url or reverse("chat:answer", kwargs=kwargs),
-        feedback_url=feedback_url or reverse("chat:feedback", kwargs=kwargs),
-        feedback_available=bool(segment.get("feedback")) and tutor.is_configured(),
+        answer_url=answer_url,
+        feedback_url=feedback_url,
+        feedback_available=bool(segment.get("feedback") and feedback_url) and tutor.is_configured(),
     )
     if not box.has_learner:
         return box
@@ -204,4 +256,7 @@ def build_question_box(
             box.answer = answer
         else:
             box.superseded.append(answer)
+    box.autostart_feedback = (
+        autostart_feedback and box.offers_feedback and box.answer is not None and not box.answer.feedback_is_current
+    )
     return box

@@ -3,8 +3,13 @@
 Sending is a quick POST that saves the learner's message and answers with the new message plus a reply
 placeholder; `static/js/chat.js` then POSTs to the reply URL and reads the tutor's reply as it streams
 (newline-delimited JSON). Without JavaScript the same forms post normally: the server waits for the
-whole reply and redirects back. Refusals (limits, a missing tutor) answer with a clear status and a
-message: a fragment for HTMX and the chat script, a small page for a plain form.
+whole reply and redirects back (to the page named by the form's `next`). Refusals (limits, a missing
+tutor) answer with a clear status and a message: a fragment for HTMX and the chat script, a small page
+for a plain form.
+
+`answer` and `feedback` are not routed here: whether an answer may still change depends on progress
+(its lens or test is completed), which chat never imports. The learner pages call them from views on
+their own URLs with `locked` decided (learn/views/answers.py).
 """
 
 import json
@@ -24,9 +29,11 @@ from django_htmx.middleware import HtmxDetails
 from chat import services, tutor
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from chat.panels import build_chat_panel, build_question_box, chat_segment, question_segment, require_learner
-from content_loader.models import ContentItem, ContentType
+from content_loader.models import ContentItem
 
 STREAM_CONTENT_TYPE = "application/x-ndjson"
+# Where a plain form goes back to when it posted no usable `next` (the forms always post one).
+FALLBACK_URL = "/"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -111,7 +118,7 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
     dom_id = f"chat-{lens.pk}-{segment_index}"
-    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk}))
+    back_url = safe_next(request, FALLBACK_URL)
     if not tutor.is_configured():
         return refusal(request, message=tutor.NOT_CONFIGURED_MESSAGE, status=503, dom_id=dom_id, back_url=back_url)
     try:
@@ -149,7 +156,7 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
     dom_id = f"chat-{lens.pk}-{segment_index}"
-    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk}))
+    back_url = safe_next(request, FALLBACK_URL)
     session = ChatSession.objects.for_chat_panel(
         user_id=user_id, session_token=session_token, content_id=lens.pk
     ).first()
@@ -219,7 +226,7 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
     if request.htmx:
         panel = build_chat_panel(request, lens=lens, segment=segment)
         return render(request, "chat/lens_chat.html#panel", {"chat": panel})
-    return HttpResponseRedirect(safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk})), status=303)
+    return HttpResponseRedirect(safe_next(request, FALLBACK_URL), status=303)
 
 
 @require_GET
@@ -231,35 +238,30 @@ def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
         pk=session_id,
     )
     lens = ContentItem.objects.filter(pk=session.content_id).first() if session.content_id else None
-    context = {"session": session, "messages": list(session.messages.all()), "lens": lens}
+    back = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+        back = ""
+    context = {"session": session, "messages": list(session.messages.all()), "lens": lens, "back_url": back}
     if request.htmx:
         return render(request, "chat/conversation.html#transcript", context)
     return render(request, "chat/conversation.html", context)
 
 
-@require_GET
-def lens_page(request: HttpRequest, lens_id: UUID) -> HttpResponse:
-    """A minimal page of a lens's text, chats and questions (the chat app's own page, used by its tests).
-
-    The learner pages include `chat/lens_chat.html` and `chat/question.html` in the module viewer.
-    """
-    lens = get_object_or_404(ContentItem, pk=lens_id, content_type__in=[ContentType.LENS, ContentType.TEST])
-    return render(request, "chat/lens.html", {"lens": lens, "segments": lens.body.get("segments", [])})
-
-
 # Questions
 
 
-@require_POST
-def answer(request: HtmxHttpRequest, item_id: UUID, question_key: str, *, locked: bool = False) -> HttpResponse:
-    """Save the learner's answer to a question.
+def answer(
+    request: HtmxHttpRequest, item_id: UUID, question_key: str, *, locked: bool, back_url: str, feedback_url: str
+) -> HttpResponse:
+    """Save the learner's answer to a question, unless `locked` (the lens or test is completed): then 409.
 
-    The learner pages may wrap this view and pass `locked=True` once the lens or test is completed.
+    Called by a view of the learner pages, which decides `locked`, and gives `back_url` (where a plain
+    form returns without a `next`) and `feedback_url` (its feedback view; "" for no "Get feedback").
     """
     item, question = question_segment(item_id, question_key)
     user_id, session_token = require_learner(request)
     dom_id = f"question-{item.pk}-{question_key}"
-    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": item.pk}))
+    back_url = safe_next(request, back_url)
     try:
         services.save_answer(
             user_id=user_id,
@@ -279,20 +281,22 @@ def answer(request: HtmxHttpRequest, item_id: UUID, question_key: str, *, locked
             segment=question,
             locked=locked,
             answer_url=request.path,
-            feedback_url=safe_next(request, "", name="feedback_url"),
+            feedback_url=feedback_url,
         )
         return render(request, "chat/question.html#box", {"box": box, "just_saved": True})
     return HttpResponseRedirect(back_url, status=303)
 
 
-@require_POST
-@transaction.non_atomic_requests
-def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: bool = False) -> HttpResponse:
-    """Save the answer (unless locked), then the tutor's feedback on it: streamed to chat.js, else waited for."""
+def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: bool, back_url: str) -> HttpResponse:
+    """Save the answer (unless `locked`), then the tutor's feedback on it: streamed to chat.js, else waited for.
+
+    Called by a view of the learner pages (decorated `transaction.non_atomic_requests`: no transaction may
+    stay open while the tutor answers), which decides `locked`; a locked answer gets feedback as saved.
+    """
     item, question = question_segment(item_id, question_key)
     user_id, session_token = require_learner(request)
     dom_id = f"question-{item.pk}-{question_key}"
-    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": item.pk}))
+    back_url = safe_next(request, back_url)
 
     def refuse(message: str, status: int, retry_after: int | None = None) -> HttpResponse:
         return refusal(

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from learn import views
+from learn.views import answers, pages
 
 
 class ModuleSlugConverter:
@@ -20,20 +20,19 @@ class ModuleSlugConverter:
 register_converter(ModuleSlugConverter, "module")
 
 app_name = "learn"
+MODULE = "courses/<slug:course_slug>/modules/<module:module_slug>/"
+LENS = MODULE + "lenses/<uuid:lens_id>/"
+QUESTION = LENS + "questions/<slug:question_key>/"
+
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("my-progress/", views.my_progress, name="my-progress"),
-    path("account-prompt/dismiss/", views.dismiss_account_prompt, name="dismiss-account-prompt"),
-    path("courses/<slug:course_slug>/", views.course_overview, name="course"),
-    path("courses/<slug:course_slug>/modules/<module:module_slug>/", views.module_start, name="module"),
-    path(
-        "courses/<slug:course_slug>/modules/<module:module_slug>/lenses/<uuid:lens_id>/",
-        views.module_viewer,
-        name="lens",
-    ),
-    path(
-        "courses/<slug:course_slug>/modules/<module:module_slug>/lenses/<uuid:lens_id>/complete/",
-        views.complete_lens,
-        name="complete-lens",
-    ),
+    path("", pages.home, name="home"),
+    path("my-progress/", pages.my_progress, name="my-progress"),
+    path("account-prompt/dismiss/", pages.dismiss_account_prompt, name="dismiss-account-prompt"),
+    path("courses/<slug:course_slug>/", pages.course_overview, name="course"),
+    path(MODULE, pages.module_start, name="module"),
+    path(LENS, pages.module_viewer, name="lens"),
+    path(LENS + "complete/", pages.complete_lens, name="complete-lens"),
+    path(LENS + "submit/", answers.submit_test, name="submit-test"),
+    path(QUESTION + "answer/", answers.answer, name="answer"),
+    path(QUESTION + "feedback/", answers.feedback, name="feedback"),
 ]

@@ -30,7 +30,13 @@ def question_box(
     answers=None,
     next_url: str = "",
 ) -> QuestionBox:
-    """`{% question_box item segment locked=... as box %}`: the learner's answer to a question segment."""
+    """`{% question_box item segment locked=... answer_url=... as box %}`: the learner's answer to a question.
+
+    The page must say where answers go (`answer_url`, a view of the page that decides locking): the chat
+    app has no unlocked answer URL of its own.
+    """
+    if not answer_url:
+        raise ValueError("chat/question.html needs an `answer_url` (a view that decides whether the answer is locked).")
     return build_question_box(
         context["request"],
         item=item,

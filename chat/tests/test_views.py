@@ -1,4 +1,8 @@
-"""The chat and question views: HTMX fragments, the streamed reply, plain forms, refusals."""
+"""The chat and question views: HTMX fragments, the streamed reply, plain forms, refusals.
+
+Pages and the answer and feedback routes come from the test URLconf `chat.tests.urls` (the learner
+pages route answers themselves, deciding locking; learn/tests test that).
+"""
 
 import json
 import uuid
@@ -19,6 +23,8 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/lea
 STREAM = {"HTTP_ACCEPT": "application/x-ndjson"}
 KEY = "0123456789abcdef"
 
+pytestmark = pytest.mark.urls("chat.tests.urls")
+
 
 @pytest.fixture
 def lens(db):
@@ -38,8 +44,8 @@ def client(learner):
 
 
 def url(name, lens, **kwargs):
-    if name in {"answer", "feedback"}:
-        return reverse(f"chat:{name}", kwargs={"item_id": lens.pk, "question_key": kwargs.get("key", KEY)})
+    if name in {"answer", "feedback", "answer-locked", "feedback-locked"}:
+        return reverse(f"chat-test:{name}", kwargs={"item_id": lens.pk, "question_key": kwargs.get("key", KEY)})
     return reverse(f"chat:{name}", kwargs={"lens_id": lens.pk, "segment_index": kwargs.get("segment", 1)})
 
 
@@ -88,9 +94,9 @@ def test_a_plain_form_send_waits_for_the_reply_and_redirects_back(client, lens, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_plain_form_never_redirects_off_site(client, lens, tutor_server):
-    """A `next` pointing at another site is ignored: the redirect goes to the chat's own lens page."""
+    """A `next` pointing at another site is ignored: the redirect goes to the site's home page."""
     response = client.post(url("send", lens), {"text": "Hi", "next": "https://evil.example/"})
-    assert response["Location"] == reverse("chat:lens", kwargs={"lens_id": lens.pk})
+    assert response["Location"] == "/"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -105,7 +111,7 @@ def test_a_failed_reply_shows_try_again_which_answers_the_saved_message(client, 
     assert f'action="{url("reply", lens)}"' in failed[-1]["html"]
     assert ChatMessage.objects.count() == 1
 
-    page = client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk}))
+    page = client.get(reverse("chat-test:lens", args=[lens.pk]))
     assert "The tutor has not answered your last message yet." in page.content.decode()
 
     retried = events(client.post(url("reply", lens), **STREAM))
@@ -140,7 +146,7 @@ def test_reply_with_nothing_waiting_is_a_conflict(client, lens, tutor_server):
 @pytest.mark.django_db
 def test_not_configured_shows_the_message_and_disables_the_input(client, lens, no_tutor):
     """Without a tutor the chat says so, its input is disabled, and sending answers 503."""
-    page = client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk})).content.decode()
+    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
     assert "The tutor is not available on this server" in page
     assert 'name="text" rows="3" required' in page and "disabled" in page.split('name="text" rows="3"')[1][:300]
 
@@ -247,6 +253,19 @@ def test_new_conversation_archives_and_lists_the_old_one_readable(client, lens, 
 
 
 @pytest.mark.django_db
+def test_a_past_conversation_page_links_back_to_the_page_it_came_from(client, learner, lens):
+    """Without JavaScript a past conversation opens as a page whose "Back" link is the `next` it was given
+    (on this site only)."""
+    old = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk, archived_at="2026-01-01T00:00Z")
+    url = reverse("chat:conversation", kwargs={"session_id": old.pk})
+    assert (
+        'href="/courses/c/modules/m/lenses/x/"'
+        in client.get(url + "?next=/courses/c/modules/m/lenses/x/").content.decode()
+    )
+    assert "evil.example" not in client.get(url + "?next=https://evil.example/").content.decode()
+
+
+@pytest.mark.django_db
 def test_someone_elses_conversation_is_404(client):
     """A learner cannot read another learner's conversation."""
     other = ChatSessionFactory()
@@ -259,7 +278,7 @@ def test_the_chat_panel_takes_a_fixed_number_of_queries(client, lens, learner, t
 
     def queries_for_page() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk})).status_code == 200
+            assert client.get(reverse("chat-test:lens", args=[lens.pk])).status_code == 200
         return len(captured)
 
     active = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk)
@@ -296,6 +315,33 @@ def test_an_answer_over_max_chars_is_refused(client, lens):
 
 
 @pytest.mark.django_db
+@pytest.mark.urls("courseplatform.urls")
+def test_the_chat_app_routes_no_unlocked_answer_or_feedback_url(client, lens, tutor_server):
+    """Answers and feedback cannot be posted to the chat app's own URLs (they would bypass locking)."""
+    for action in ("answer", "feedback"):
+        assert client.post(f"/chat/items/{lens.pk}/questions/{KEY}/{action}/", {"text": "late"}).status_code == 404
+    assert not QuestionAnswer.objects.exists()
+    assert tutor_server.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locked_answer_is_refused_and_feedback_uses_the_saved_answer(client, lens, learner, tutor_server):
+    """With `locked`, saving answers 409 and keeps the answer; feedback ignores the posted text, uses the saved one."""
+    from chat.tests.factories import QuestionAnswerFactory
+
+    QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=KEY, text="Final")
+    refused = client.post(url("answer-locked", lens), {"text": "Changed"}, **HTMX)
+    assert refused.status_code == 409 and "can no longer be changed" in refused.content.decode()
+    tutor_server.script.append(Stream(["Fine."]))
+    streamed = events(client.post(url("feedback-locked", lens), {"text": "Changed"}, **STREAM))
+    assert streamed[-1]["event"] == "done"
+    assert "My answer:\nFinal" in tutor_server.requests[0]["messages"][1]["content"]
+    assert list(QuestionAnswer.objects.values_list("text", "feedback")) == [("Final", "Fine.")]
+    page = client.get(reverse("chat-test:lens", args=[lens.pk]) + "?locked=1").content.decode()
+    assert "readonly" in page.split('name="text" rows="5"')[1][:400] and "Save answer" not in page
+
+
+@pytest.mark.django_db
 def test_a_wrapping_view_can_lock_answers(rf, learner, lens):
     """The learner pages can wrap the answer view with `locked=True`: the answer is then refused with 409."""
     from chat import views
@@ -304,7 +350,7 @@ def test_a_wrapping_view_can_lock_answers(rf, learner, lens):
     request.user = learner
     request.htmx = False
     request._dont_enforce_csrf_checks = True
-    response = views.answer(request, item_id=lens.pk, question_key=KEY, locked=True)
+    response = views.answer(request, item_id=lens.pk, question_key=KEY, locked=True, back_url="/", feedback_url="")
     assert response.status_code == 409
     assert not QuestionAnswer.objects.exists()
 
@@ -321,7 +367,7 @@ def test_a_learner_object_from_the_progress_middleware_is_used(rf, lens):
     request.learner = SimpleNamespace(user_id=None, session_token=token)
     request.htmx = False
     request._dont_enforce_csrf_checks = True
-    views.answer(request, item_id=lens.pk, question_key=KEY)
+    views.answer(request, item_id=lens.pk, question_key=KEY, locked=False, back_url="/", feedback_url="")
     assert QuestionAnswer.objects.get().session_token == token
 
 
@@ -337,7 +383,7 @@ def test_get_feedback_saves_the_answer_and_streams_feedback(client, lens, tutor_
     assert (answer.text, answer.feedback) == ("It must stay on to reach its goal.", "Nice point.")
     assert "Look for instrumental convergence." in tutor_server.requests[0]["messages"][0]["content"]
 
-    page = client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk})).content.decode()
+    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
     assert "Tutor feedback" in page and "Nice point." in page
 
 
@@ -345,7 +391,7 @@ def test_get_feedback_saves_the_answer_and_streams_feedback(client, lens, tutor_
 def test_feedback_needs_an_answer_and_a_tutor(client, lens, settings, no_tutor):
     """Without a tutor, feedback answers 503; the "Get feedback" button is not shown."""
     assert client.post(url("feedback", lens), {"text": "x"}, **STREAM).status_code == 503
-    page = client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk})).content.decode()
+    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
     assert "Get feedback" not in page
 
 
@@ -380,6 +426,6 @@ def test_an_answer_superseded_at_login_is_shown_under_the_question(client, lens,
         text="From my phone",
         superseded_at="2026-01-01T00:00Z",
     )
-    page = client.get(reverse("chat:lens", kwargs={"lens_id": lens.pk})).content.decode()
+    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
     assert ">Kept</textarea>" in page
     assert "from before you logged in" in page and "From my phone" in page

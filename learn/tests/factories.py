@@ -1,5 +1,7 @@
 """Lens bodies with every segment type, for page tests that run without a vault."""
 
+import hashlib
+
 import factory
 
 from content_loader.tests.factories import LensFactory
@@ -97,3 +99,46 @@ class RichLensFactory(LensFactory):
 
     title = "Why the sky is blue"
     body = factory.LazyFunction(segment_body)
+
+
+# Lenses and tests with chats and questions -------------------------------------------------------------
+
+
+def text_segment(index: int, text: str) -> dict:
+    return {"type": "text", "index": index, "line": 5, "optional": False, "html": f"<p>{text}</p>", "text": text}
+
+
+def chat_segment(index: int, *, hide_from_user: bool = False, instructions: str = "Discuss it.") -> dict:
+    return {
+        "type": "chat",
+        "index": index,
+        "line": 9,
+        "optional": False,
+        "instructions": instructions,
+        "hide_previous_content_from_user": hide_from_user,
+        "hide_previous_content_from_tutor": False,
+    }
+
+
+def question_segment(
+    index: int, prompt: str, *, feedback: bool = False, max_chars: int | None = None, optional: bool = False
+) -> dict:
+    """A `#### Question`; its key is derived from the prompt, as the loader derives it."""
+    return {
+        "type": "question",
+        "index": index,
+        "line": 14,
+        "optional": optional,
+        "key": hashlib.sha256(prompt.encode()).hexdigest()[:16],
+        "content_html": f"<p>{prompt}</p>",
+        "content_text": prompt,
+        "assessment_instructions": "Look for a concrete example.",
+        "max_chars": max_chars,
+        "max_time": "",
+        "enforce_voice": False,
+        "feedback": feedback,
+    }
+
+
+def body_of(*segments: dict) -> dict:
+    return {"tldr": "", "segments": list(segments)}

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,13 +17,6 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 PASSWORD = "a-long-password-1"
 COURSE = "learning-that-sticks"
 MODULE = "why-we-forget"
-
-
-@pytest.fixture
-def demo(live_server):
-    """The demo course of content/, synced by `sync_content` as `make run` does; yields the server URL."""
-    call_command("sync_content", str(Path(settings.BASE_DIR) / "content"), verbosity=0)
-    return live_server.url
 
 
 def open_module(page, base: str) -> None:

@@ -178,8 +178,8 @@ def test_lens_renders_every_segment_type(client, course):
     assert 'src="https://www.youtube-nocookie.com/embed/abcdefghijk?start=12&amp;end=96"' in page
     assert "Sky colours explained" in page and "Watch on YouTube" in page
     assert "<summary>Transcript</summary>" in page and "Here we see the sky." in page
-    assert "The tutor chat is not available yet" in page
-    assert "Why are sunsets red?" in page and "disabled" in page
+    assert "Discuss with the tutor" in page and "The tutor is not available on this server" in page
+    assert "Why are sunsets red?" in page and "Save answer" in page
     assert "Roleplay is not supported on this platform yet" in page
     assert "Why the sky looks blue." in page
 

@@ -97,3 +97,38 @@ def test_completion_queries_do_not_grow(client):
         return queries(client, "post", url, headers={"HX-Request": "true"})
 
     assert completion(large_module) == completion(small_module)
+
+
+def test_chats_and_questions_cost_the_same_few_queries_however_many(client):
+    """A lens's chats load the learner's conversation once (3 queries) and its questions their answers once
+    (1 query): a lens with two chats, five answered questions and a long conversation with past ones costs
+    the same as a lens with one chat (one message) and one question, 4 queries more than a lens with neither."""
+    from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
+    from content_loader.tests.factories import LensFactory
+    from learn.tests.factories import body_of, chat_segment, question_segment, text_segment
+
+    module = make_module(lenses=1, slug="m")
+    course = make_course(units=[[module]], slug="q")
+    plain = lens_ids(module)[0]
+    small = LensFactory(body=body_of(text_segment(0, "Read."), chat_segment(1), question_segment(2, "Why?")))
+    questions = [question_segment(i, f"Question {i}?", feedback=True) for i in range(1, 6)]
+    large = LensFactory(body=body_of(chat_segment(0), *questions, chat_segment(6, hide_from_user=True)))
+    for position, item in enumerate([small, large], start=1):
+        ModuleEntry.objects.create(module=module, position=position, item=item)
+
+    client.get("/")
+    token = client.cookies["learner_token"].value
+    ChatMessageFactory(session=ChatSessionFactory(session_token=token, content_id=small.pk))
+    session = ChatSessionFactory(session_token=token, content_id=large.pk)
+    ChatMessageFactory.create_batch(6, session=session)
+    for _ in range(2):
+        past = ChatSessionFactory(session_token=token, content_id=large.pk, archived_at="2026-01-01T00:00Z")
+        ChatMessageFactory.create_batch(2, session=past)
+    for question in questions:
+        QuestionAnswerFactory(session_token=token, content_id=large.pk, question_key=question["key"])
+
+    def lens_queries(lens_id) -> int:
+        url = reverse("learn:lens", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id})
+        return queries(client, "get", url)
+
+    assert lens_queries(large.pk) == lens_queries(small.pk) == lens_queries(plain) + 4

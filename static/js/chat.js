@@ -12,11 +12,15 @@
  *     {"event": "done", "html": "<li>...</li>"}   the saved reply, replacing the placeholder
  *     {"event": "error", "message": "...", "html": "..."}  a failure; the html holds "Try again"
  *   "Try again" (`form[data-chat-retry]`) posts to the same reply URL, which answers the saved message
- *   again without saving it twice. "Get feedback" (`button[data-chat-feedback]`) streams the same way.
+ *   again without saving it twice. "Get feedback" (`button[data-chat-feedback]`) streams the same way;
+ *   buttons marked `data-chat-feedback-autostart` (a test just submitted) are "pressed" on load, one
+ *   question after another.
  * - Refusals (message too long, rate limit, no tutor) come back with a 4xx/5xx status and the header
  *   `X-Chat-Refusal`; their message is shown in the chat's status line (`#<id>-status`).
  * - It dispatches `courseplatform:activity` (bubbling, so listeners on `document` hear it) while the
  *   learner types, when they send, and while a reply streams, so static/js/activity.js counts the time.
+ * - After a message is sent it dispatches `courseplatform:chat-sent` (bubbling) from the chat, so the page
+ *   can react to a conversation starting (the module viewer folds away what a chat hides).
  * - The CSRF token is read from each form's hidden `csrfmiddlewaretoken` field.
  */
 (function () {
@@ -225,12 +229,13 @@
     startReply(placeholder);
   }
 
+  // Stream the tutor's feedback on the button's answer; returns the stream's promise (null: no box).
   function feedback(button) {
     var widget = widgetOf(button);
     var form = button.form;
     var target = widget && document.getElementById(widget.id + "-feedback");
     if (!target) {
-      return false;
+      return null;
     }
     var live = document.createElement("div");
     live.className = "question-feedback question-feedback--streaming";
@@ -249,7 +254,7 @@
       render();
       setBusy(widget, false);
     }
-    stream(button.formAction, new FormData(form), csrfFrom(form), {
+    return stream(button.formAction, new FormData(form), csrfFrom(form), {
       element: widget,
       delta: function (piece) {
         text.textContent += piece;
@@ -257,7 +262,13 @@
       done: function (html) {
         end(function () {
           target.innerHTML = html;
-          showStatus(widget, '<p class="question-box__saved">Saved.</p>');
+          if (widget.classList.contains("question-box--locked")) {
+            // The answer is final and has its feedback now: nothing more to ask (as after a reload).
+            showStatus(widget, "");
+            button.remove();
+          } else {
+            showStatus(widget, '<p class="question-box__saved">Saved.</p>');
+          }
         });
       },
       error: function (html) {
@@ -283,7 +294,22 @@
         });
       },
     });
-    return true;
+  }
+
+  // Feedback that the page asks for at once (a submitted test): one question after another, so that a
+  // test of many questions never holds many tutor requests open together.
+  function autostartFeedback(root) {
+    var buttons = root.querySelectorAll ? root.querySelectorAll("button[data-chat-feedback-autostart]") : [];
+    Array.prototype.reduce.call(
+      buttons,
+      function (previous, button) {
+        button.removeAttribute("data-chat-feedback-autostart");
+        return previous.then(function () {
+          return button.isConnected ? feedback(button) : null;
+        });
+      },
+      Promise.resolve()
+    );
   }
 
   function updateCount(textarea) {
@@ -364,6 +390,7 @@
         startNew.hidden = false;
       }
       updateCount(form.querySelector("textarea"));
+      widgetOf(form).dispatchEvent(new CustomEvent("courseplatform:chat-sent", { bubbles: true }));
     } else {
       setBusy(widgetOf(form), false);
     }
@@ -392,7 +419,7 @@
     }
   });
 
-  // A reply placeholder swapped in by htmx starts streaming at once.
+  // A reply placeholder swapped in by htmx starts streaming at once; so does feedback asked for on load.
   document.addEventListener("htmx:load", function (event) {
     var root = event.detail.elt || event.target;
     if (root.matches && root.matches("[data-chat-reply]")) {
@@ -400,5 +427,6 @@
     } else if (root.querySelectorAll) {
       root.querySelectorAll("[data-chat-reply]").forEach(startReply);
     }
+    autostartFeedback(root);
   });
 })();

@@ -7,6 +7,13 @@
  * cannot be sent or the server answers with an error, the lens stays "Mark complete", a message says
  * so, and the click is retried when the connection returns (the `online` event) or after a growing
  * delay, whichever comes first.
+ *
+ * A test has "Submit test" instead (`data-test-submit-form`, handled the same way): answers typed but not
+ * saved yet are sent along with it as `answer-<question key>` fields, so the learner need not press
+ * "Save answer" on each question first.
+ *
+ * Segments that a chat hides from the learner once its discussion starts (`details[data-chat-fold]`,
+ * hidePreviousContentFromUser) fold away when the first message is sent (`courseplatform:chat-sent`).
  */
 (function () {
   "use strict";
@@ -21,6 +28,11 @@
 
   function currentForm() {
     return document.querySelector("[data-complete-form]");
+  }
+
+  // "this lens is not marked complete yet", or the form's own wording (a test is "not submitted").
+  function notDone(form) {
+    return (form && form.getAttribute("data-not-done")) || "this lens is not marked complete yet";
   }
 
   function say(text) {
@@ -51,10 +63,11 @@
     if (!isCompleteForm(event.detail.elt)) {
       return;
     }
+    var pending = notDone(event.detail.elt);
     say(
       navigator.onLine === false
-        ? "You are offline, so this lens is not marked complete yet. It will be saved when the connection returns."
-        : "The server could not be reached, so this lens is not marked complete yet. Trying again shortly…"
+        ? "You are offline, so " + pending + ". It will be saved when the connection returns."
+        : "The server could not be reached, so " + pending + ". Trying again shortly…"
     );
     scheduleRetry();
   });
@@ -64,13 +77,14 @@
       return;
     }
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    var pending = notDone(event.detail.elt);
     if (status >= 500) {
-      say("The server had a problem saving this, so this lens is not marked complete yet. Trying again shortly…");
+      say("The server had a problem saving this, so " + pending + ". Trying again shortly…");
       scheduleRetry();
     } else if (status === 403) {
-      say("This page has expired, so the lens was not marked complete. Reload the page and try again.");
+      say("This page has expired, so " + pending + ". Reload the page and try again.");
     } else {
-      say("This lens could not be marked complete (error " + status + "). Reload the page and try again.");
+      say("That did not work (error " + status + "), so " + pending + ". Reload the page and try again.");
     }
   });
 
@@ -80,6 +94,31 @@
       retryTimer = null;
       retryCount = 0;
     }
+  });
+
+  // "Submit test" sends the answers typed but not saved yet along (the server saves them first).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("[data-test-submit-form]")) {
+      return;
+    }
+    document.querySelectorAll("[data-question] textarea:not([readonly])").forEach(function (textarea) {
+      var key = textarea.closest("[data-question]").getAttribute("data-question");
+      if (key && textarea.value !== textarea.defaultValue) {
+        event.detail.parameters["answer-" + key] = textarea.value;
+      }
+    });
+  });
+
+  // A chat's discussion started: fold away the segments it hides from the learner (they can reopen them).
+  document.addEventListener("courseplatform:chat-sent", function () {
+    document.querySelectorAll("details[data-chat-fold]:not(.segment-fold--folded)").forEach(function (fold) {
+      fold.classList.add("segment-fold--folded");
+      fold.removeAttribute("open");
+    });
+    document.querySelectorAll("[data-chat-fold-note]").forEach(function (note) {
+      note.remove();
+    });
   });
 
   window.addEventListener("online", function () {

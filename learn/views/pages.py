@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,18 +17,19 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.middleware import HtmxDetails
 
 from accounts.views import safe_next_url
-from content_loader.models import ContentItem, ContentType, CourseEntry, SlugAlias
+from chat import tutor
+from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
+from learn.segments import lens_blocks
 from progress.queries import course_progress, module_progress
 from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
-# until dismissed; the module dialog is a one-shot flag for the page a no-JavaScript completion lands on.
+# until dismissed; the module dialog is a one-shot flag for the page a no-JavaScript completion lands on
+# (or that "Continue" leads to after a test's feedback); a refused test submission without JavaScript
+# leaves its message for the page it returns to.
 ACCOUNT_PROMPT_KEY = "learn_account_prompt"
 MODULE_DIALOG_KEY = "learn_module_dialog"
-
-# One template per segment type (`learn/templates/learn/segments/<type>.html`); see content_loader/body.py.
-SEGMENT_TYPES = {"text", "article", "video", "chat", "question", "roleplay"}
-UNKNOWN = "learn/segments/unknown.html"
+TEST_REFUSAL_KEY = "learn_test_refusal"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -114,6 +116,23 @@ def _placement_or_alias(course: ContentItem, module_slug: str) -> CourseEntry | 
     if canonical is None:
         raise Http404("This course has no module at this address.")
     return canonical
+
+
+def lens_placement(course_slug: str, module_slug: str, lens_id: UUID) -> tuple[ContentItem, CourseEntry, ModuleEntry]:
+    """The course, the module's course entry and the lens's (or test's) module entry, item loaded; else 404.
+
+    For the views that act on a lens (complete, answer, submit); slug aliases are not followed for a POST.
+    """
+    course = _course_or_alias(course_slug)
+    if isinstance(course, str):
+        raise Http404("There is no course at this address.")
+    entry = _placement_or_alias(course, module_slug)
+    if isinstance(entry, str):
+        raise Http404("This course has no module at this address.")
+    placement = entry.module.module_entries.filter(item_id=lens_id).select_related("item").first()
+    if placement is None:
+        raise Http404("This module has no such lens.")
+    return course, entry, placement
 
 
 def _lens_url(course: ContentItem, module: ContentItem, lens_id: UUID) -> str:
@@ -311,9 +330,78 @@ def _dialog_context(course: ContentItem, entry: CourseEntry, progress) -> dict:
     }
 
 
+def lens_page_context(
+    request: HttpRequest,
+    course: ContentItem,
+    entry: CourseEntry,
+    progress,
+    lens_id: UUID,
+    *,
+    autostart_feedback: bool = False,
+    **extra,
+) -> dict:
+    """The module viewer's context for one lens or test: stage bar, drawer, segments and the end block."""
+    context = _module_context(request, course, entry, progress, lens_id, **extra)
+    lens = context["current"].entry.item  # its body deferred: loaded here without the rest
+    body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
+    segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
+    is_test = lens.content_type == ContentType.TEST
+    locked = context["current_completed"]
+    kwargs = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
+
+    def question_urls(key: str) -> tuple[str, str]:
+        urls = {**kwargs, "question_key": key}
+        # A test's feedback comes once it is submitted; before that its questions offer none.
+        feedback_url = reverse("learn:feedback", kwargs=urls) if locked or not is_test else ""
+        return reverse("learn:answer", kwargs=urls), feedback_url
+
+    has_chat = any(segment.get("type") == "chat" for segment in segments)
+    context.update(
+        blocks=lens_blocks(
+            request,
+            lens=lens,
+            segments=segments,
+            page_url=context["page_url"],
+            locked=locked,
+            question_urls=question_urls,
+            autostart_feedback=autostart_feedback,
+        ),
+        tldr=body.get("tldr", ""),
+        heartbeat_seconds=settings.PROGRESS_HEARTBEAT_SECONDS,
+        inactivity_seconds=(
+            settings.PROGRESS_CHAT_INACTIVITY_SECONDS if has_chat else settings.PROGRESS_INACTIVITY_SECONDS
+        ),
+        is_test=is_test,
+    )
+    if is_test:
+        context.update(
+            submit_url=reverse("learn:submit-test", kwargs=kwargs),
+            test_has_feedback=any(s.get("type") == "question" and s.get("feedback") for s in segments),
+            tutor_available=tutor.is_configured(),
+            autostart_feedback=autostart_feedback,
+        )
+        if locked and not context.get("advance_url"):
+            context["continue_url"] = _continue_url(request, course, entry, progress, lens_id)
+    return context
+
+
+def _continue_url(request: HttpRequest, course: ContentItem, entry: CourseEntry, progress, lens_id: UUID) -> str:
+    """Where "Continue" leads from a submitted test: the next step to do; else the "Module completed"
+    dialog when it is due (it opens on the test's own page), else the next module or the course."""
+    step = _next_step(progress.steps, lens_id)
+    if step is not None:
+        return _lens_url(course, entry.module, step.entry.item_id)
+    if request.session.get(MODULE_DIALOG_KEY) == str(entry.module_id):
+        return _lens_url(course, entry.module, lens_id)
+    next_module = _next_module(course, entry)
+    if next_module is not None:
+        return reverse("learn:module", kwargs={"course_slug": course.slug, "module_slug": next_module.slug})
+    return reverse("learn:course", args=[course.slug])
+
+
 @require_GET
 def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
-    """One lens of a module, with the stage bar, the drawer and the "Mark complete" button."""
+    """One lens (or test) of a module, with the stage bar, the drawer and "Mark complete" ("Submit test")."""
     course = _course_or_alias(course_slug)
     if isinstance(course, str):
         return redirect("learn:lens", course_slug=course, module_slug=module_slug, lens_id=lens_id, permanent=True)
@@ -323,47 +411,25 @@ def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
     progress = module_progress(learner=request.learner, module=entry.module)
     if not any(step.entry.item_id == lens_id for step in progress.steps):
         raise Http404("This module has no such lens.")
-    body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
-    segments = [
-        (segment, f"learn/segments/{segment.get('type')}.html" if segment.get("type") in SEGMENT_TYPES else UNKNOWN)
-        for segment in body.get("segments", [])
-        if isinstance(segment, dict)
-    ]
 
     extra = {}
     if request.session.get(MODULE_DIALOG_KEY) == str(entry.module_id):
         del request.session[MODULE_DIALOG_KEY]
         extra = {"dialog": True, **_dialog_context(course, entry, progress)}
-    has_chat = any(segment.get("type") == "chat" for segment, _ in segments)
-    context = _module_context(
-        request,
-        course,
-        entry,
-        progress,
-        lens_id,
-        segments=segments,
-        tldr=body.get("tldr", ""),
-        heartbeat_seconds=settings.PROGRESS_HEARTBEAT_SECONDS,
-        inactivity_seconds=(
-            settings.PROGRESS_CHAT_INACTIVITY_SECONDS if has_chat else settings.PROGRESS_INACTIVITY_SECONDS
-        ),
-        **extra,
-    )
+    refusal = request.session.get(TEST_REFUSAL_KEY)
+    if refusal and refusal.get("item") == str(lens_id):
+        del request.session[TEST_REFUSAL_KEY]
+        extra["submit_refusal"] = refusal.get("message", "")
+    context = lens_page_context(request, course, entry, progress, lens_id, **extra)
     return _render(request, "learn/module.html", context, partial="viewer")
 
 
 @require_POST
 def complete_lens(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
     """Mark a lens complete; HTMX gets the button and out-of-band updates, others a redirect."""
-    course = _course_or_alias(course_slug)
-    if isinstance(course, str):
-        raise Http404("There is no course at this address.")
-    entry = _placement_or_alias(course, module_slug)
-    if isinstance(entry, str):
-        raise Http404("This course has no module at this address.")
-    placement = entry.module.module_entries.filter(item_id=lens_id).select_related("item").first()
-    if placement is None:
-        raise Http404("This module has no such lens.")
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    if placement.item.content_type == ContentType.TEST:
+        raise PermissionDenied("A test is completed by submitting it, once every question has an answer.")
 
     result = complete_content(
         learner=request.learner,

@@ -1,0 +1,131 @@
+"""What the module viewer shows of a lens or test: each segment with its template, chat panel or answer box.
+
+The learner's conversation about the lens and their answers on it are loaded once for the whole page
+(3 queries for the chats, 1 for the questions, none when the lens has neither), however many chat and
+question segments it has.
+
+`hidePreviousContentFromUser` on a chat: the learner discusses what came before from memory. The
+segments between the previous chat (or the start of the lens) and that chat are shown as usual until
+the learner starts the conversation; from then on they are folded away (a closed <details>, which the
+learner can still open). The format's original staged player showed a chat with the preceding stage
+blurred; on one scrolling page the learner must first be able to read it, hence "fold once the
+discussion starts". A chat is never folded: it is where the learner works, and every chat of a lens
+shows the same conversation.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest
+
+from chat.models import QuestionAnswer
+from chat.panels import (
+    ChatPanel,
+    Conversation,
+    QuestionBox,
+    build_chat_panel,
+    build_question_box,
+    learner_of,
+    load_conversation,
+)
+from content_loader.models import ContentItem
+
+# One template per segment type (`learn/templates/learn/segments/<type>.html`); see content_loader/body.py.
+SEGMENT_TYPES = {"text", "article", "video", "chat", "question", "roleplay"}
+UNKNOWN = "learn/segments/unknown.html"
+
+
+@dataclass
+class SegmentView:
+    """One segment as the page shows it."""
+
+    segment: dict
+    template: str
+    chat: ChatPanel | None = None
+    box: QuestionBox | None = None
+    folds_previous: bool = False  # a chat whose preceding segments fold away once the conversation starts
+
+    is_fold = False
+
+
+@dataclass
+class Fold:
+    """Segments put away while the learner discusses them with the tutor (`hidePreviousContentFromUser`)."""
+
+    segments: list[SegmentView] = field(default_factory=list)
+    folded: bool = False  # the conversation has started
+
+    is_fold = True
+
+
+def lens_blocks(
+    request: HttpRequest,
+    *,
+    lens: ContentItem,
+    segments: list[dict],
+    page_url: str,
+    locked: bool,
+    question_urls: Callable[[str], tuple[str, str]],
+    autostart_feedback: bool = False,
+) -> list[SegmentView | Fold]:
+    """The page's segments in order, with their chat panels and answer boxes, folds applied.
+
+    `locked`: the lens or test is completed, so answers are read-only. `question_urls(key)` gives a
+    question's (answer URL, feedback URL), the feedback URL "" when the page offers no feedback.
+    `autostart_feedback` asks the page's script to fetch the tutor's feedback at once (a test just
+    submitted).
+    """
+    user_id, session_token = learner_of(request)
+    has_learner = user_id is not None or session_token is not None
+    types = {segment.get("type") for segment in segments}
+    conversation = Conversation()
+    answers: list[QuestionAnswer] = []
+    if has_learner and "chat" in types:
+        conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
+    if has_learner and "question" in types:
+        answers = list(
+            QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=lens.pk)
+        )
+
+    views = []
+    for segment in segments:
+        kind = segment.get("type")
+        view = SegmentView(segment, f"learn/segments/{kind}.html" if kind in SEGMENT_TYPES else UNKNOWN)
+        if kind == "chat":
+            view.chat = build_chat_panel(
+                request, lens=lens, segment=segment, next_url=page_url, conversation=conversation
+            )
+        elif kind == "question" and segment.get("key"):
+            answer_url, feedback_url = question_urls(segment["key"])
+            view.box = build_question_box(
+                request,
+                item=lens,
+                segment=segment,
+                locked=locked,
+                answer_url=answer_url,
+                feedback_url=feedback_url,
+                next_url=page_url,
+                answers=answers,
+                autostart_feedback=autostart_feedback,
+            )
+        views.append(view)
+    return fold_previous_content(views, started=conversation.started)
+
+
+def fold_previous_content(views: list[SegmentView], *, started: bool) -> list[SegmentView | Fold]:
+    """Group the segments that a `hidePreviousContentFromUser` chat hides (since the previous chat)."""
+    blocks: list[SegmentView | Fold] = []
+    since_chat: list[SegmentView] = []
+    for view in views:
+        if view.segment.get("type") != "chat":
+            since_chat.append(view)
+            continue
+        if view.segment.get("hide_previous_content_from_user") and since_chat:
+            blocks.append(Fold(segments=since_chat, folded=started))
+            view.folds_previous = True
+        else:
+            blocks.extend(since_chat)
+        since_chat = []
+        blocks.append(view)
+    blocks.extend(since_chat)
+    return blocks

@@ -1,0 +1,139 @@
+"""Answers to questions in the module viewer, and submitting a test.
+
+The chat app saves answers and asks the tutor for feedback, but it cannot know whether a lens or test is
+completed (it never imports progress), so it routes no answer URL of its own. These views, on the lens's
+own URLs, decide `locked` from progress and call `chat.views.answer` and `chat.views.feedback`: an answer
+stops changing once its lens or test is completed. A test's questions get feedback once it is submitted.
+"""
+
+from uuid import UUID
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import reswap, retarget
+
+from chat import views as chat_views
+from content_loader.models import ContentType
+from learn import services
+from learn.views.pages import (
+    ACCOUNT_PROMPT_KEY,
+    MODULE_DIALOG_KEY,
+    TEST_REFUSAL_KEY,
+    HtmxHttpRequest,
+    _dialog_context,
+    _lens_url,
+    _next_step,
+    _render,
+    lens_page_context,
+    lens_placement,
+)
+from progress.queries import module_progress
+
+
+@require_POST
+def answer(
+    request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
+) -> HttpResponse:
+    """Save the learner's answer to a question of the lens or test; refused (409) once it is completed."""
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    item = placement.item
+    locked = services.is_completed(learner=request.learner, item_id=item.pk)
+    urls = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
+    offers_feedback = item.content_type != ContentType.TEST or locked
+    return chat_views.answer(
+        request,
+        item.pk,
+        question_key,
+        locked=locked,
+        back_url=_lens_url(course, entry.module, lens_id),
+        feedback_url=(
+            reverse("learn:feedback", kwargs={**urls, "question_key": question_key}) if offers_feedback else ""
+        ),
+    )
+
+
+@require_POST
+@transaction.non_atomic_requests
+def feedback(
+    request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
+) -> HttpResponse:
+    """The tutor's feedback on the learner's answer (saving it first unless the lens or test is completed).
+
+    A test's answers get feedback only once the test is submitted.
+    """
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    item = placement.item
+    locked = services.is_completed(learner=request.learner, item_id=item.pk)
+    if item.content_type == ContentType.TEST and not locked:
+        raise PermissionDenied("The tutor gives feedback on a test's answers once the test is submitted.")
+    return chat_views.feedback(
+        request, item.pk, question_key, locked=locked, back_url=_lens_url(course, entry.module, lens_id)
+    )
+
+
+@require_POST
+def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
+    """Submit a test: saved when every question has an answer; then its answers are final.
+
+    The page's script sends answers typed but not saved yet (`answer-<question key>` fields) along, and
+    they are saved first. Refused, naming the unanswered questions, while one is missing. When some
+    questions ask for the tutor's feedback, HTMX gets the test back read-only with that feedback
+    streaming in and a "Continue" link; otherwise the test moves on like "Mark complete" does. Without
+    JavaScript the post redirects: to the test's page when there is feedback to ask for, else onwards.
+    """
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    test = placement.item
+    if test.content_type != ContentType.TEST:
+        raise Http404("Only a test is submitted; a lens is marked complete.")
+    if request.learner is None:
+        raise PermissionDenied("We could not tell who you are. Reload the page (cookies must be allowed) or log in.")
+    module = entry.module
+    answers = {
+        name.removeprefix("answer-"): value for name, value in request.POST.items() if name.startswith("answer-")
+    }
+    try:
+        result = services.submit_test(
+            learner=request.learner,
+            test=test,
+            title=placement.display_title,
+            module_slug=module.slug,
+            answers=answers,
+        )
+    except services.TestNotReady as refusal:
+        if not request.htmx:
+            request.session[TEST_REFUSAL_KEY] = {"item": str(lens_id), "message": refusal.message}
+            return redirect(_lens_url(course, module, lens_id) + "#complete")
+        progress = module_progress(learner=request.learner, module=module)
+        context = lens_page_context(request, course, entry, progress, lens_id, submit_refusal=refusal.message)
+        response = _render(request, "learn/module.html", context, partial="complete-button")
+        return reswap(retarget(response, "#complete"), "outerHTML")
+
+    if result.newly_completed and not request.user.is_authenticated:
+        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
+    progress = result.module or module_progress(learner=request.learner, module=module)
+    module_done = bool(result.module_newly_completed)
+    wants_feedback = any(question.get("feedback") for question in services.questions_of(test))
+
+    if wants_feedback:
+        if request.htmx:
+            if module_done:  # "Continue", after the feedback, opens the "Module completed" dialog
+                request.session[MODULE_DIALOG_KEY] = str(module.pk)
+            context = lens_page_context(request, course, entry, progress, lens_id, autostart_feedback=True)
+            return _render(request, "learn/module.html", context, partial="submitted")
+        return redirect(_lens_url(course, module, lens_id) + "#complete")
+
+    next_step = None if module_done else _next_step(progress.steps, lens_id)
+    if not request.htmx:
+        if module_done:
+            request.session[MODULE_DIALOG_KEY] = str(module.pk)
+        target = next_step.entry.item_id if next_step else lens_id
+        return redirect(_lens_url(course, module, target))
+    extra = {"advance_url": _lens_url(course, module, next_step.entry.item_id) if next_step else ""}
+    if module_done:
+        extra.update({"dialog": True, **_dialog_context(course, entry, progress)})
+    context = lens_page_context(request, course, entry, progress, lens_id, **extra)
+    return _render(request, "learn/module.html", context, partial="submitted")
