@@ -27,6 +27,7 @@ from chat.panels import build_chat_panel, build_question_box, chat_segment, ques
 from content_loader.models import ContentItem, ContentType
 
 STREAM_CONTENT_TYPE = "application/x-ndjson"
+WRITE_FIRST = "Write an answer first; the tutor gives feedback on it."
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -304,6 +305,8 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     if not tutor.is_configured():
         return refuse(tutor.NOT_CONFIGURED_MESSAGE, 503)
     owner = {"user_id": user_id, "session_token": session_token}
+    if "text" in request.POST and not locked and not request.POST["text"].strip():
+        return refuse(WRITE_FIRST, 400)  # refused before anything is saved
     try:
         services.check_rate_limit(**owner)
         if "text" in request.POST and not locked:
@@ -325,7 +328,7 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     except services.ChatError as error:
         return refuse(error.message, error.status, getattr(error, "retry_after", None))
     if saved is None or not saved.text.strip():
-        return refuse("Write an answer first; the tutor gives feedback on it.", 400)
+        return refuse(WRITE_FIRST, 400)
     services.request_feedback(answer_id=saved.pk)
 
     if not wants_stream(request):

@@ -9,3 +9,7 @@ urlpatterns = [
     path("", include("ops.urls")),
     path("", include("progress.urls")),
 ]
+
+handler400 = "ops.views.bad_request"
+handler404 = "ops.views.page_not_found"
+handler500 = "ops.views.server_error"

@@ -23,6 +23,9 @@ from django.views.decorators.csrf import csrf_exempt
 from progress.identity import Via, identify
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_TITLE_LENGTH = 500
+MAX_CLIENT_SECONDS = 24 * 60 * 60
+MAX_TIME_DELTA_S = 3600
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 

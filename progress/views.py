@@ -5,19 +5,26 @@ import uuid
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_safe
 
 from chat.models import ChatMessage, ChatSession
 from content_loader.models import ContentType
-from progress.api import ApiError, int_field, str_field, uuid_field
+from progress import openapi
+from progress.api import (
+    MAX_CLIENT_SECONDS,
+    MAX_TIME_DELTA_S,
+    MAX_TITLE_LENGTH,
+    ApiError,
+    int_field,
+    str_field,
+    uuid_field,
+)
 from progress.api import api_view as api
 from progress.identity import TOKEN_HEADER, parse_token
 from progress.middleware import ROTATED_TOKEN_ATTR
 from progress.models import PROGRESS_CONTENT_TYPES
 from progress.queries import completed_content_ids, course_progress, find_by_slug, module_progress
 from progress.services import claim_progress, complete_content, record_heartbeat
-
-MAX_TITLE_LENGTH = 500
-MAX_CLIENT_SECONDS = 24 * 60 * 60
 
 
 @api("POST")
@@ -52,7 +59,7 @@ def heartbeat(request, learner, payload):
     record_heartbeat(
         learner=learner,
         content_id=uuid_field(payload, "content_id"),
-        time_delta_s=int_field(payload, "time_delta_s", low=1, high=3600),
+        time_delta_s=int_field(payload, "time_delta_s", low=1, high=MAX_TIME_DELTA_S),
     )
     return HttpResponse(status=204)
 
@@ -169,3 +176,9 @@ def course(request, learner, payload, *, slug: str):
             ],
         }
     )
+
+
+@require_safe
+def openapi_document(request):
+    """GET /api/openapi.json: the OpenAPI 3.1 description of this API."""
+    return JsonResponse(openapi.spec())
