@@ -16,6 +16,7 @@ each), 1/30 of a course page (back to the overview every half hour).
 """
 
 import argparse
+import io
 import os
 import platform
 import subprocess
@@ -71,7 +72,7 @@ def seed(directory: Path, *, learners: int) -> Seeded:
     from progress.services import complete_content
 
     vault = real_vault() or ROOT / "content"
-    call_command("sync_content", str(vault), verbosity=0)
+    call_command("sync_content", str(vault), verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
     course = (
         ContentItem.objects.courses()
         .annotate(lenses=Count("course_entries__module__module_entries"))
