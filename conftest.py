@@ -6,6 +6,7 @@ at the end. Django's test runner then creates its `test_*` database inside it as
 """
 
 import os
+import re
 
 import dj_database_url
 import pytest
@@ -39,3 +40,56 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, p
     # The handler may already hold a wrapper of the previous backend (SQLite): drop it.
     connections["default"].close()
     del connections["default"]
+
+
+# Browser tests ---------------------------------------------------------------------------------------
+# Playwright's Python package drives Debian's Chromium (never a downloaded browser build). Mark tests that
+# use these fixtures `@pytest.mark.browser`; pair them with `live_server` and a transactional database.
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture
+def chromium(monkeypatch):
+    """A headless Chromium for one test (Debian's /usr/bin/chromium unless CHROMIUM is set).
+
+    Playwright's sync API keeps an event loop running on the test's thread while it is open, so Django
+    would refuse ORM calls made on that thread (the live server answers from its own thread). Request
+    this fixture after the fixtures that write to the database; the check is lifted for the test.
+    """
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(executable):
+        pytest.fail(f"No Chromium at {executable}: install Debian's `chromium` (make test does, as root).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context_factory(chromium):
+    """Make fresh browser contexts (separate cookie jars: separate learners); closed after the test."""
+    contexts = []
+
+    def make(**kwargs):
+        context = chromium.new_context(**{"viewport": {"width": 1280, "height": 900}, **kwargs})
+        context.set_default_timeout(10_000)
+        # The YouTube embed is the one third-party element; tests never leave the machine.
+        context.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost)"), lambda route: route.abort())
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()

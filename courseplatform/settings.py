@@ -253,6 +253,13 @@ LOGGING = {
     },
 }
 
+# Activity tracking on the learner pages (rendered into the module page; `static/js/activity.js` reads them):
+# how often the browser sends the active seconds, and after how long without activity time stops counting
+# (longer on a lens with a tutor chat, where reading a reply or thinking counts).
+PROGRESS_HEARTBEAT_SECONDS = env_int("PROGRESS_HEARTBEAT_SECONDS", 60)
+PROGRESS_INACTIVITY_SECONDS = env_int("PROGRESS_INACTIVITY_SECONDS", 180)
+PROGRESS_CHAT_INACTIVITY_SECONDS = env_int("PROGRESS_CHAT_INACTIVITY_SECONDS", 300)
+
 # Content: the vault that `manage.py sync_content` reads when given no path.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
 

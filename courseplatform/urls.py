@@ -8,6 +8,8 @@ urlpatterns = [
     path("chat/", include("chat.urls")),
     path("", include("ops.urls")),
     path("", include("progress.urls")),
+    path("accounts/", include("accounts.urls")),
+    path("", include("learn.urls")),
 ]
 
 handler400 = "ops.views.bad_request"

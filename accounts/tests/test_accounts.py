@@ -1,0 +1,67 @@
+"""Sign-up, log-in and log-out."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-password-1"
+
+
+def signup(client, username: str = "ada", next_url: str | None = None):
+    data = {"username": username, "email": "", "password1": PASSWORD, "password2": PASSWORD}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post("/accounts/signup/", data)
+
+
+def test_signup_creates_the_account_and_logs_in(client):
+    """After signing up the learner is logged in and sent to the page they came from."""
+    response = signup(client, next_url="/courses/x/")
+    assert response.status_code == 302
+    assert response["Location"] == "/courses/x/"
+    assert get_user_model().objects.filter(username="ada").exists()
+    assert "Log out" in client.get("/").content.decode()
+
+
+def test_signup_refuses_open_redirects(client):
+    """A `next` pointing at another site is ignored."""
+    assert signup(client, next_url="https://evil.example/steal")["Location"] == "/"
+    client.logout()
+    assert signup(client, username="bob", next_url="//evil.example/")["Location"] == "/"
+
+
+def test_signup_shows_form_errors(client):
+    """Mismatched passwords re-render the form with the error, creating nothing."""
+    response = client.post(
+        "/accounts/signup/", {"username": "ada", "password1": PASSWORD, "password2": "something-else-2"}
+    )
+    assert response.status_code == 200
+    assert "password fields didn" in response.content.decode()
+    assert not get_user_model().objects.exists()
+
+
+def test_login_with_safe_next(client):
+    """Logging in redirects to a same-site `next`, never to another site."""
+    get_user_model().objects.create_user("ada", password=PASSWORD)
+    good = client.post("/accounts/login/", {"username": "ada", "password": PASSWORD, "next": "/my-progress/"})
+    assert good["Location"] == "/my-progress/"
+    client.logout()
+    bad = client.post("/accounts/login/", {"username": "ada", "password": PASSWORD, "next": "https://evil.example/"})
+    assert bad["Location"] == "/"
+
+
+def test_login_page_renders(client):
+    """The log-in page has the form and a way to sign up that keeps `next`."""
+    page = client.get("/accounts/login/?next=/courses/x/").content.decode()
+    assert 'name="username"' in page and 'name="password"' in page
+    assert "/accounts/signup/?next=/courses/x/" in page
+
+
+def test_logout_is_post_only(client):
+    """Logging out needs a POST (a link or prefetch cannot log a learner out)."""
+    user = get_user_model().objects.create_user("ada", password=PASSWORD)
+    client.force_login(user)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.post("/accounts/logout/").status_code == 302
+    assert "Log in" in client.get("/").content.decode()

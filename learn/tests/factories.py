@@ -1,0 +1,99 @@
+"""Lens bodies with every segment type, for page tests that run without a vault."""
+
+import factory
+
+from content_loader.tests.factories import LensFactory
+
+
+def segment_body() -> dict:
+    """A lens body with one segment of each type, shaped as content_loader/body.py describes."""
+    return {
+        "tldr": "Why the sky looks blue.",
+        "segments": [
+            {
+                "type": "text",
+                "index": 0,
+                "line": 5,
+                "optional": False,
+                "html": "<p>Light <strong>scatters</strong>.</p>",
+                "text": "Light scatters.",
+            },
+            {
+                "type": "article",
+                "index": 1,
+                "line": 9,
+                "optional": False,
+                "article": {
+                    "title": "On Scattering",
+                    "authors": ["Ada Rayleigh", "Jo Mie"],
+                    "source_url": "https://example.org/scattering",
+                    "published": "2021-03-04",
+                    "path": "articles/scattering.md",
+                },
+                "before_html": "<p>Opening words skipped.</p>",
+                "excerpt_html": "<p>Short wavelengths scatter more.</p>",
+                "after_html": "<p>The rest of the article.</p>",
+                "text": "Short wavelengths scatter more.",
+                "word_count": 4,
+            },
+            {
+                "type": "video",
+                "index": 2,
+                "line": 14,
+                "optional": True,
+                "video": {
+                    "title": "Sky colours explained",
+                    "channel": "Physics Channel",
+                    "url": "https://www.youtube.com/watch?v=abcdefghijk",
+                    "youtube_id": "abcdefghijk",
+                    "path": "video_transcripts/sky.md",
+                },
+                "start_s": 12.0,
+                "end_s": 95.5,
+                "transcript": "Here we see the sky. It is blue.",
+            },
+            {
+                "type": "chat",
+                "index": 3,
+                "line": 20,
+                "optional": False,
+                "instructions": "Ask the learner why sunsets are red.",
+                "hide_previous_content_from_user": False,
+                "hide_previous_content_from_tutor": False,
+            },
+            {
+                "type": "question",
+                "index": 4,
+                "line": 24,
+                "optional": False,
+                "key": "0123456789abcdef",
+                "content_html": "<p>Why are sunsets red?</p>",
+                "content_text": "Why are sunsets red?",
+                "assessment_instructions": "",
+                "max_chars": 500,
+                "max_time": "",
+                "enforce_voice": False,
+                "feedback": False,
+            },
+            {
+                "type": "roleplay",
+                "index": 5,
+                "line": 30,
+                "optional": False,
+                "id": "rp-1",
+                "content_html": "<p>You are a sceptical journalist.</p>",
+                "content_text": "You are a sceptical journalist.",
+                "ai_instructions": "",
+                "opening_message": "",
+                "assessment_instructions": "",
+                "feedback": False,
+            },
+        ],
+    }
+
+
+class RichLensFactory(LensFactory):
+    """A lens showing every segment type."""
+
+    title = "Why the sky is blue"
+    body = factory.LazyFunction(segment_body)

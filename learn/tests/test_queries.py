@@ -1,0 +1,99 @@
+"""Every learner page uses a number of queries that does not grow with modules, lenses or completions."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from content_loader.models import CourseEntry, ModuleEntry
+from content_loader.tests.factories import make_course, make_module
+
+pytestmark = pytest.mark.django_db
+
+
+def queries(client, method: str, url: str, **kwargs) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = getattr(client, method)(url, **kwargs)
+    assert response.status_code in {200, 302}, response
+    return len(captured)
+
+
+def lens_ids(module) -> list:
+    return list(ModuleEntry.objects.filter(module=module).order_by("position").values_list("item_id", flat=True))
+
+
+def page_counts(client, course, module) -> dict[str, int]:
+    """Queries per page for the current state of `course`; `module`'s last lens is left incomplete."""
+    kwargs = {"course_slug": course.slug, "module_slug": module.slug}
+    last = lens_ids(module)[-1]
+    lens = reverse("learn:lens", kwargs={**kwargs, "lens_id": last})
+    return {
+        "home": queries(client, "get", reverse("learn:home")),
+        "overview": queries(client, "get", reverse("learn:course", args=[course.slug])),
+        "module start": queries(client, "get", reverse("learn:module", kwargs=kwargs)),
+        "lens": queries(client, "get", lens),
+        "lens (htmx)": queries(client, "get", lens, headers={"HX-Request": "true"}),
+        "my progress": queries(client, "get", reverse("learn:my-progress")),
+    }
+
+
+def complete(client, course, module, lens_id) -> None:
+    url = reverse(
+        "learn:complete-lens", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id}
+    )
+    assert client.post(url, headers={"HX-Request": "true"}).status_code == 200
+
+
+def grow(course, module, *, modules: int, lenses: int) -> list:
+    """Add `modules` modules of `lenses` lenses to the course, and `lenses` more lenses to `module`."""
+    last = CourseEntry.objects.filter(course=course).order_by("-position").first().position
+    added = []
+    for number in range(modules):
+        extra = make_module(lenses=lenses, optional=1, slug=f"{course.slug}-extra-{number}")
+        CourseEntry.objects.create(course=course, position=last + 1 + number, kind="module", module=extra)
+        added.append(extra)
+    start = ModuleEntry.objects.filter(module=module).order_by("-position").first().position
+    existing = ModuleEntry.objects.filter(module__in=added).values_list("item", flat=True)[:lenses]
+    for offset, item in enumerate(existing, start=1):
+        ModuleEntry.objects.create(module=module, position=start + offset, item_id=item)
+    return added
+
+
+def test_page_queries_do_not_grow_with_modules_lenses_or_completions(client):
+    """Growing the course from 1 module of 3 lenses to 13 modules of 20 lenses, with half of it
+    completed, leaves each page's query count unchanged."""
+    module = make_module(lenses=3, slug="small")
+    course = make_course(units=[[module]], slug="growing")
+    client.get("/")
+    complete(client, course, module, lens_ids(module)[0])
+    small = page_counts(client, course, module)
+
+    added = grow(course, module, modules=12, lenses=20)
+    for extra in added[:6]:
+        for lens_id in lens_ids(extra)[:10]:
+            complete(client, course, extra, lens_id)
+    for lens_id in lens_ids(module)[:-1]:
+        complete(client, course, module, lens_id)
+    large = page_counts(client, course, module)
+
+    assert large == small
+
+
+def test_completion_queries_do_not_grow(client):
+    """Marking a lens complete (HTMX) costs the same number of queries in a small and a large module."""
+    small_module = make_module(lenses=3, slug="s")
+    large_module = make_module(lenses=40, slug="l")
+    course = make_course(units=[[small_module, large_module]], slug="c")
+    client.get("/")
+    complete(client, course, small_module, lens_ids(small_module)[0])
+    for lens_id in lens_ids(large_module)[:20]:
+        complete(client, course, large_module, lens_id)
+
+    def completion(module) -> int:
+        url = reverse(
+            "learn:complete-lens",
+            kwargs={"course_slug": "c", "module_slug": module.slug, "lens_id": lens_ids(module)[-2]},
+        )
+        return queries(client, "post", url, headers={"HX-Request": "true"})
+
+    assert completion(large_module) == completion(small_module)

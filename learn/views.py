@@ -1,0 +1,426 @@
+"""The learner pages: course list, course overview, module viewer, mark complete, My progress.
+
+Pages compose the registry (`content_loader`), the progress engine (`progress`) and, inside lenses, the
+tutor chat (`chat`); they never compute a status or a fraction themselves, they show the engine's.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from accounts.views import safe_next_url
+from content_loader.models import ContentItem, ContentType, CourseEntry, SlugAlias
+from progress.queries import course_progress, module_progress
+from progress.services import complete_content
+
+# Session keys. The prompt to create an account is shown from an anonymous learner's first completion
+# until dismissed; the module dialog is a one-shot flag for the page a no-JavaScript completion lands on.
+ACCOUNT_PROMPT_KEY = "learn_account_prompt"
+MODULE_DIALOG_KEY = "learn_module_dialog"
+
+# One template per segment type (`learn/templates/learn/segments/<type>.html`); see content_loader/body.py.
+SEGMENT_TYPES = {"text", "article", "video", "chat", "question", "roleplay"}
+UNKNOWN = "learn/segments/unknown.html"
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+@dataclass(frozen=True)
+class LensLink:
+    """One step of a module as the stage bar and the drawer show it."""
+
+    step: object  # progress.queries.StepProgress
+    number: int
+    url: str
+    current: bool
+
+    @property
+    def title(self) -> str:
+        return self.step.entry.display_title
+
+    @property
+    def completed(self) -> bool:
+        return self.step.completed_at is not None
+
+    @property
+    def optional(self) -> bool:
+        return self.step.optional
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    """A course on the home page with the learner's overall progress over its required modules."""
+
+    course: ContentItem
+    modules_completed: int
+    modules_total: int
+    lenses_completed: int
+    lenses_total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.lenses_completed / self.lenses_total) if self.lenses_total else 0
+
+    @property
+    def started(self) -> bool:
+        return self.lenses_completed > 0
+
+
+# Lookups ---------------------------------------------------------------------------------------------
+
+
+def _course_or_alias(slug: str) -> ContentItem | str:
+    """The active course with this slug, or the canonical slug it was renamed to (raise Http404)."""
+    course = ContentItem.objects.courses().filter(slug=slug).first()
+    if course is not None:
+        return course
+    alias = SlugAlias.objects.filter(content_type=ContentType.COURSE, slug=slug, item__retired_at__isnull=True)
+    canonical = alias.values_list("item__slug", flat=True).first()
+    if canonical is None:
+        raise Http404("There is no course at this address.")
+    return canonical
+
+
+def _placement_or_alias(course: ContentItem, module_slug: str) -> CourseEntry | str:
+    """The course's entry for this module (module and parent loaded), or the module's canonical slug."""
+    entry = (
+        CourseEntry.objects.filter(
+            course=course,
+            kind=CourseEntry.Kind.MODULE,
+            module__slug=module_slug,
+            module__retired_at__isnull=True,
+        )
+        .select_related("module", "module__parent")
+        .first()
+    )
+    if entry is not None:
+        return entry
+    alias = SlugAlias.objects.filter(
+        content_type=ContentType.MODULE,
+        slug=module_slug,
+        item__retired_at__isnull=True,
+        item__course_placements__course=course,
+    )
+    canonical = alias.values_list("item__slug", flat=True).first()
+    if canonical is None:
+        raise Http404("This course has no module at this address.")
+    return canonical
+
+
+def _lens_url(course: ContentItem, module: ContentItem, lens_id: UUID) -> str:
+    return reverse("learn:lens", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id})
+
+
+def _lens_links(course: ContentItem, module: ContentItem, steps: list, current_id: UUID | None) -> list[LensLink]:
+    """The visible (not hidden) steps of a module, numbered, with their URLs."""
+    visible = [step for step in steps if not step.hide]
+    return [
+        LensLink(
+            step=step,
+            number=number,
+            url=_lens_url(course, module, step.entry.item_id),
+            current=step.entry.item_id == current_id,
+        )
+        for number, step in enumerate(visible, start=1)
+    ]
+
+
+def _resume_step(steps: list):
+    """Where "Continue" lands: the first incomplete required step, else the first visible step."""
+    visible = [step for step in steps if not step.hide]
+    for step in visible:
+        if not step.optional and step.completed_at is None:
+            return step
+    if not any(not step.optional for step in visible):
+        for step in visible:
+            if step.completed_at is None:
+                return step
+    return visible[0] if visible else None
+
+
+def _next_step(steps: list, current_id: UUID):
+    """After completing `current_id`: the next incomplete required step (after it, then from the start);
+    failing that, the next incomplete optional step after it; None to stay."""
+    visible = [step for step in steps if not step.hide]
+    index = next((i for i, step in enumerate(visible) if step.entry.item_id == current_id), -1)
+    after, before = visible[index + 1 :], visible[: max(index, 0)]
+    for step in [*after, *before]:
+        if not step.optional and step.completed_at is None:
+            return step
+    for step in after:
+        if step.completed_at is None:
+            return step
+    return None
+
+
+def _next_module(course: ContentItem, entry: CourseEntry) -> ContentItem | None:
+    """The module after this one in the course's order."""
+    following = (
+        CourseEntry.objects.filter(
+            course=course,
+            kind=CourseEntry.Kind.MODULE,
+            position__gt=entry.position,
+            module__retired_at__isnull=True,
+        )
+        .select_related("module")
+        .order_by("position")
+        .first()
+    )
+    return following.module if following else None
+
+
+def _module_labels(modules: list[ContentItem]) -> dict:
+    """Titles for submodules that name their parent too, in one query whatever the number of modules."""
+    parent_ids = {module.parent_id for module in modules if module.parent_id}
+    if not parent_ids:
+        return {}
+    parents = dict(ContentItem.objects.filter(pk__in=parent_ids).values_list("pk", "title"))
+    return {
+        module.pk: f"{parents[module.parent_id]}: {module.title}" for module in modules if module.parent_id in parents
+    }
+
+
+def _account_prompt_visible(request: HttpRequest) -> bool:
+    return not request.user.is_authenticated and request.session.get(ACCOUNT_PROMPT_KEY) == "show"
+
+
+def _render(request: HtmxHttpRequest, template: str, context: dict, *, partial: str | None = None) -> HttpResponse:
+    """Render the page, or only its `partial` for an HTMX request; responses vary on HX-Request."""
+    fragment = partial and request.htmx and not request.htmx.history_restore_request
+    name = f"{template}#{partial}" if fragment else template
+    context.setdefault("show_account_prompt", _account_prompt_visible(request))
+    response = render(request, name, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+# Pages -----------------------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    """The published courses, each with the learner's overall progress."""
+    cards = []
+    for course in ContentItem.objects.courses():
+        progress = course_progress(learner=request.learner, course=course)
+        required = [summary for unit in progress.units for summary in unit.modules if not summary.optional]
+        cards.append(
+            CourseCard(
+                course=course,
+                modules_completed=sum(summary.status == "completed" for summary in required),
+                modules_total=len(required),
+                lenses_completed=sum(summary.completed for summary in required),
+                lenses_total=sum(summary.total for summary in required),
+            )
+        )
+    return _render(request, "learn/home.html", {"cards": cards})
+
+
+@require_GET
+def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
+    """The course's units (modules, then the meeting) with each module's status and fraction."""
+    course = _course_or_alias(course_slug)
+    if isinstance(course, str):
+        return redirect("learn:course", course_slug=course, permanent=True)
+    progress = course_progress(learner=request.learner, course=course)
+    summaries = [summary for unit in progress.units for summary in unit.modules]
+    continue_module = next(
+        (s.module for s in summaries if not s.optional and s.status != "completed"),
+        None,
+    )
+    started = any(s.completed or s.status != "not_started" for s in summaries)
+    return _render(
+        request,
+        "learn/course.html",
+        {
+            "course": course,
+            "progress": progress,
+            "continue_module": continue_module,
+            "started": started,
+            "labels": _module_labels([summary.module for summary in summaries]),
+        },
+    )
+
+
+@require_GET
+def module_start(request: HtmxHttpRequest, course_slug: str, module_slug: str) -> HttpResponse:
+    """Open a module where the learner left off (its first incomplete required lens)."""
+    course = _course_or_alias(course_slug)
+    if isinstance(course, str):
+        return redirect("learn:module", course_slug=course, module_slug=module_slug, permanent=True)
+    entry = _placement_or_alias(course, module_slug)
+    if isinstance(entry, str):
+        return redirect("learn:module", course_slug=course.slug, module_slug=entry, permanent=True)
+    progress = module_progress(learner=request.learner, module=entry.module)
+    step = _resume_step(progress.steps)
+    if step is None:
+        raise Http404("This module has no lenses yet.")
+    return redirect(_lens_url(course, entry.module, step.entry.item_id))
+
+
+def _module_context(
+    request: HttpRequest, course: ContentItem, entry: CourseEntry, progress, lens_id: UUID, **extra
+) -> dict:
+    module = entry.module
+    links = _lens_links(course, module, progress.steps, lens_id)
+    index = next((i for i, link in enumerate(links) if link.current), None)
+    current_step = next((step for step in progress.steps if step.entry.item_id == lens_id), None)
+    return {
+        "course": course,
+        "module": module,
+        "progress": progress,
+        "links": links,
+        "current": current_step,
+        "current_completed": current_step is not None and current_step.completed_at is not None,
+        "previous_link": links[index - 1] if index else None,
+        "next_link": links[index + 1] if index is not None and index + 1 < len(links) else None,
+        "percent": round(100 * progress.completed / progress.total) if progress.total else 0,
+        "complete_url": reverse(
+            "learn:complete-lens",
+            kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id},
+        ),
+        "show_account_prompt": _account_prompt_visible(request),
+        "page_url": _lens_url(course, module, lens_id),
+        **extra,
+    }
+
+
+def _dialog_context(course: ContentItem, entry: CourseEntry, progress) -> dict:
+    """What the "Module completed" dialog offers."""
+    links = _lens_links(course, entry.module, progress.steps, None)
+    remaining_optional = [link for link in links if link.optional and not link.completed]
+    next_module = _next_module(course, entry)
+    return {
+        "optional_remaining": len(remaining_optional),
+        "optional_url": remaining_optional[0].url if remaining_optional else "",
+        "next_module_url": (
+            reverse("learn:module", kwargs={"course_slug": course.slug, "module_slug": next_module.slug})
+            if next_module
+            else ""
+        ),
+        "next_module": next_module,
+    }
+
+
+@require_GET
+def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
+    """One lens of a module, with the stage bar, the drawer and the "Mark complete" button."""
+    course = _course_or_alias(course_slug)
+    if isinstance(course, str):
+        return redirect("learn:lens", course_slug=course, module_slug=module_slug, lens_id=lens_id, permanent=True)
+    entry = _placement_or_alias(course, module_slug)
+    if isinstance(entry, str):
+        return redirect("learn:lens", course_slug=course.slug, module_slug=entry, lens_id=lens_id, permanent=True)
+    progress = module_progress(learner=request.learner, module=entry.module)
+    if not any(step.entry.item_id == lens_id for step in progress.steps):
+        raise Http404("This module has no such lens.")
+    body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
+    segments = [
+        (segment, f"learn/segments/{segment.get('type')}.html" if segment.get("type") in SEGMENT_TYPES else UNKNOWN)
+        for segment in body.get("segments", [])
+        if isinstance(segment, dict)
+    ]
+
+    extra = {}
+    if request.session.get(MODULE_DIALOG_KEY) == str(entry.module_id):
+        del request.session[MODULE_DIALOG_KEY]
+        extra = {"dialog": True, **_dialog_context(course, entry, progress)}
+    has_chat = any(segment.get("type") == "chat" for segment, _ in segments)
+    context = _module_context(
+        request,
+        course,
+        entry,
+        progress,
+        lens_id,
+        segments=segments,
+        tldr=body.get("tldr", ""),
+        heartbeat_seconds=settings.PROGRESS_HEARTBEAT_SECONDS,
+        inactivity_seconds=(
+            settings.PROGRESS_CHAT_INACTIVITY_SECONDS if has_chat else settings.PROGRESS_INACTIVITY_SECONDS
+        ),
+        **extra,
+    )
+    return _render(request, "learn/module.html", context, partial="viewer")
+
+
+@require_POST
+def complete_lens(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
+    """Mark a lens complete; HTMX gets the button and out-of-band updates, others a redirect."""
+    course = _course_or_alias(course_slug)
+    if isinstance(course, str):
+        raise Http404("There is no course at this address.")
+    entry = _placement_or_alias(course, module_slug)
+    if isinstance(entry, str):
+        raise Http404("This course has no module at this address.")
+    placement = entry.module.module_entries.filter(item_id=lens_id).select_related("item").first()
+    if placement is None:
+        raise Http404("This module has no such lens.")
+
+    result = complete_content(
+        learner=request.learner,
+        content_id=lens_id,
+        content_type=placement.item.content_type,
+        content_title=placement.display_title,
+        module_slug=entry.module.slug,
+    )
+    if result.newly_completed and not request.user.is_authenticated:
+        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
+    progress = result.module or module_progress(learner=request.learner, module=entry.module)
+    module_done = bool(result.module_newly_completed)
+    next_step = None if module_done else _next_step(progress.steps, lens_id)
+
+    if not request.htmx:
+        if module_done:
+            request.session[MODULE_DIALOG_KEY] = str(entry.module_id)
+            return redirect(_lens_url(course, entry.module, lens_id))
+        target = next_step.entry.item_id if next_step else lens_id
+        return redirect(_lens_url(course, entry.module, target))
+
+    advance_url = _lens_url(course, entry.module, next_step.entry.item_id) if next_step else ""
+    extra = {"just_completed": True, "advance_url": advance_url}
+    if module_done:
+        extra.update({"dialog": True, **_dialog_context(course, entry, progress)})
+    context = _module_context(request, course, entry, progress, lens_id, **extra)
+    return _render(request, "learn/module.html", context, partial="completion")
+
+
+@require_POST
+def dismiss_account_prompt(request: HtmxHttpRequest) -> HttpResponse:
+    """Hide the "Create an account" prompt for the rest of this browser session."""
+    if not request.user.is_authenticated:
+        request.session[ACCOUNT_PROMPT_KEY] = "dismissed"
+    if request.htmx:
+        return _render(request, "learn/_account_prompt.html", {"show_account_prompt": False})
+    return redirect(safe_next_url(request, reverse("learn:home")))
+
+
+@require_GET
+def my_progress(request: HtmxHttpRequest) -> HttpResponse:
+    """Per course and module: completion and active time (the sum of the lenses' time)."""
+    rows = []
+    for course in ContentItem.objects.courses():
+        progress = course_progress(learner=request.learner, course=course)
+        summaries = [summary for unit in progress.units for summary in unit.modules]
+        total_time = sum(summary.time_spent_s for summary in summaries)
+        if total_time or any(summary.completed or summary.status != "not_started" for summary in summaries):
+            rows.append({"course": course, "modules": summaries, "time_spent_s": total_time})
+    labels = _module_labels([summary.module for row in rows for summary in row["modules"]])
+    return _render(
+        request,
+        "learn/my_progress.html",
+        {
+            "rows": rows,
+            "labels": labels,
+            "inactivity_minutes": settings.PROGRESS_INACTIVITY_SECONDS // 60,
+            "chat_inactivity_minutes": settings.PROGRESS_CHAT_INACTIVITY_SECONDS // 60,
+        },
+    )
