@@ -155,6 +155,9 @@ AXES_DISABLE_ACCESS_LOG = True
 AXES_CLIENT_STR_CALLABLE = "ops.logs.login_attempt_str"
 AXES_VERBOSE = False  # no version banner at every start
 
+# Under /api/ a failed CSRF check answers JSON like every other API refusal.
+CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -4,7 +4,7 @@ import logging
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
+from django.views import csrf, defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -49,3 +49,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _api(request):
         return JsonResponse({"error": "Something went wrong on the server; it has been logged."}, status=500)
     return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A failed CSRF check (settings.CSRF_FAILURE_VIEW): JSON under /api/, Django's page elsewhere."""
+    if _api(request):
+        return JsonResponse({"error": f"CSRF verification failed: {reason}"}, status=403)
+    return csrf.csrf_failure(request, reason=reason)

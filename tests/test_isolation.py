@@ -193,6 +193,40 @@ def test_chat_writes_go_to_the_attackers_own_conversation(attacker, course, vict
     assert ChatSession.objects.filter(pk__in=[v.chat_session.pk for v in victims], archived_at=None).count() == 2
 
 
+# The learner pages
+
+
+def learner_pages(course) -> list[str]:
+    lens = course.lenses[0]
+    slugs = {"course_slug": course.course.slug, "module_slug": course.module.slug}
+    return [
+        reverse("learn:home"),
+        reverse("learn:my-progress"),
+        reverse("learn:course", kwargs={"course_slug": course.course.slug}),
+        reverse("learn:lens", kwargs={**slugs, "lens_id": lens.pk}),
+    ]
+
+
+def test_learner_pages_show_the_attacker_nothing_of_the_victims(attacker, course, victims):
+    """Home, My progress, the course overview and the module viewer (with its chat and question) show
+    the attacker's own (empty) progress: none of the victims' text, no completed lens."""
+    for path in learner_pages(course):
+        response = attacker.get(path)
+        assert response.status_code == 200, path
+        assert shows_no_secret(response, victims), path
+    module = attacker.get(learner_pages(course)[-1])
+    assert module.context["progress"].completed == 0
+
+
+def test_completing_a_victims_lens_on_the_page_writes_the_attackers_row(attacker, course, victims, snapshots):
+    """The page's "Mark complete" on the victims' lens completes it for the attacker only."""
+    slugs = {"course_slug": course.course.slug, "module_slug": course.module.slug}
+    for lens in course.lenses:
+        response = attacker.post(reverse("learn:complete-lens", kwargs={**slugs, "lens_id": lens.pk}))
+        assert response.status_code in {200, 302, 303}
+    assert snapshots()
+
+
 # Admin and staff pages
 
 
