@@ -214,13 +214,15 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
     """ "Start a new conversation": archive the active one (still readable) and start an empty one."""
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
+    # Read the form before writing: a body that cannot be parsed is refused with nothing changed.
+    back_url = safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk}))
     services.start_new_conversation(
         user_id=user_id, session_token=session_token, content_id=lens.pk, content_type=lens.content_type
     )
     if request.htmx:
         panel = build_chat_panel(request, lens=lens, segment=segment)
         return render(request, "chat/lens_chat.html#panel", {"chat": panel})
-    return HttpResponseRedirect(safe_next(request, reverse("chat:lens", kwargs={"lens_id": lens.pk})), status=303)
+    return HttpResponseRedirect(back_url, status=303)
 
 
 @require_GET

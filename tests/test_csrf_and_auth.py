@@ -212,3 +212,21 @@ def test_chat_forms_never_redirect_off_site(target, course, victims):
         response = client.post(path, data, **csrf_header(client))
         assert response.status_code == 303
         assert response["Location"] == reverse("chat:lens", kwargs={"lens_id": lens.pk})
+
+
+@pytest.mark.parametrize("target", HOSTILE_NEXT)
+def test_signup_never_redirects_off_site(target):
+    """Signing up with a `next` pointing at another site lands on this site's home page."""
+    client = Client(enforce_csrf_checks=True)
+    url = reverse("signup")
+    client.get(url)
+    data = {
+        "username": "newcomer",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "next": target,
+        "csrfmiddlewaretoken": client.cookies["csrftoken"].value,
+    }
+    response = client.post(f"{url}?next={target}", data)
+    assert response.status_code == 302
+    assert response["Location"] == "/"

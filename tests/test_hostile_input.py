@@ -265,7 +265,7 @@ def test_chat_endpoints_never_fail_on_hostile_requests(
     assert response.status_code in CHAT_STATUSES, (response.status_code, content[:300])
     assert b'"event": "error"' not in content or b"tutor" in content.lower()
     if response.status_code >= 400:
-        assert snapshot() == before
+        assert snapshot() == before, (name, response.status_code, content[:300], body[:200], token, htmx, stream)
 
 
 @pytest.mark.django_db(transaction=True)
