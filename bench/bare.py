@@ -16,6 +16,7 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
 
+from courseplatform import urls as project_urls
 from progress import sql
 from progress.identity import Learner
 from progress.queries import course_progress, find_by_slug
@@ -84,9 +85,7 @@ urlpatterns = [
     path("api/progress/completed", lambda request: HttpResponse()),  # the harness's readiness probe
 ]
 
-try:  # the learner pages, where this build has them
-    import learn.urls  # noqa: F401 (registers the module slug converter)
-
+try:  # the learner pages, where this build has them (courseplatform.urls registered their converter)
     from learn import views as learn_views
 except ImportError:
     learn_views = None
@@ -98,3 +97,5 @@ if learn_views is not None:
             page(learn_views.module_viewer),
         ),
     ]
+# After the bare views, so that those win: the project's URLs, which the pages' templates reverse.
+urlpatterns += project_urls.urlpatterns

@@ -207,7 +207,7 @@ def main() -> None:
                     if status != 200 or bare_status != 200:
                         notes.append(
                             f"{scenario.name}: skipped, {scenario.path or 'no URL'} answered {status} "
-                            f"(bare {bare_status}): the learner pages are not in this build"
+                            f"(bare {bare_status})" + (": no learner pages in this build" if status == 404 else "")
                         )
                         continue
                 for count in clients:
