@@ -131,6 +131,11 @@ class Server:
     threads: int = 1
     worker_class: str = "sync"
     ready_path: str = "/api/progress/completed"
+    # True: gunicorn with the repository's gunicorn.conf.py (workers, threads, connections from its
+    # defaults or the environment) instead of the options above, as production runs it.
+    production_config: bool = False
+    # Where the server's output goes (None: this terminal). The request log writes a line per request.
+    output: int | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -139,6 +144,10 @@ class Server:
 
     @property
     def description(self) -> str:
+        if self.production_config:
+            workers = os.environ.get("WEB_CONCURRENCY") or "2"
+            threads = os.environ.get("GUNICORN_THREADS") or "8"
+            return f"gunicorn with gunicorn.conf.py ({workers} gthread workers x {threads} threads)"
         threads = f" x {self.threads} threads" if self.worker_class == "gthread" else ""
         return f"gunicorn {self.worker_class}, {self.workers} workers{threads}"
 
@@ -149,18 +158,22 @@ class Server:
         return [self.process.pid, self.database.postmaster_pid]
 
     def __enter__(self) -> Server:
-        command = [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "courseplatform.wsgi:application",
-            f"--bind=127.0.0.1:{self.port}",
-            f"--workers={self.workers}",
-            f"--worker-class={self.worker_class}",
-            f"--threads={self.threads}",
-            "--backlog=2048",
-            "--log-level=warning",
-        ]
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        if self.production_config:
+            command = [gunicorn, f"--config={ROOT / 'gunicorn.conf.py'}", f"--bind=127.0.0.1:{self.port}"]
+        else:
+            command = [
+                gunicorn,
+                "courseplatform.wsgi:application",
+                f"--bind=127.0.0.1:{self.port}",
+                f"--workers={self.workers}",
+                f"--worker-class={self.worker_class}",
+                f"--threads={self.threads}",
+                "--backlog=2048",
+                "--log-level=warning",
+            ]
         env = base_env(self.database.url, DJANGO_SETTINGS_MODULE=self.settings)
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self.output, stderr=self.output)
         deadline = time.monotonic() + 30
         while True:
             try:

@@ -50,6 +50,16 @@ class AnswerTooLong(ChatError):
     pass
 
 
+class UnstorableText(ChatError):
+    pass
+
+
+def check_storable(text: str) -> None:
+    """Refuse text PostgreSQL cannot store (a NUL character) before it reaches the database."""
+    if "\x00" in text:
+        raise UnstorableText("Your text contains a NUL character, which cannot be saved. Remove it and try again.")
+
+
 def _owner_fields(*, user_id: int | None, session_token: UUID | None) -> dict:
     if user_id is not None:
         return {"user_id": user_id, "session_token": None}
@@ -127,6 +137,7 @@ def check_message(text: str) -> str:
     text = text.strip()
     if not text:
         raise EmptyMessage("Type a message for the tutor first.")
+    check_storable(text)
     limit = settings.CHAT_MAX_MESSAGE_CHARS
     if len(text) > limit:
         raise MessageTooLong(
@@ -244,6 +255,7 @@ def save_answer(
     """
     if locked:
         raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
+    check_storable(text)
     max_chars = question.get("max_chars")
     if max_chars and len(text) > max_chars:
         raise AnswerTooLong(

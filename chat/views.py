@@ -34,6 +34,7 @@ from content_loader.models import ContentItem
 STREAM_CONTENT_TYPE = "application/x-ndjson"
 # Where a plain form goes back to when it posted no usable `next` (the forms always post one).
 FALLBACK_URL = "/"
+WRITE_FIRST = "Write an answer first; the tutor gives feedback on it."
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -220,13 +221,15 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
     """ "Start a new conversation": archive the active one (still readable) and start an empty one."""
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
+    # Read the form before writing: a body that cannot be parsed is refused with nothing changed.
+    back_url = safe_next(request, FALLBACK_URL)
     services.start_new_conversation(
         user_id=user_id, session_token=session_token, content_id=lens.pk, content_type=lens.content_type
     )
     if request.htmx:
         panel = build_chat_panel(request, lens=lens, segment=segment)
         return render(request, "chat/lens_chat.html#panel", {"chat": panel})
-    return HttpResponseRedirect(safe_next(request, FALLBACK_URL), status=303)
+    return HttpResponseRedirect(back_url, status=303)
 
 
 @require_GET
@@ -308,6 +311,8 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     if not tutor.is_configured():
         return refuse(tutor.NOT_CONFIGURED_MESSAGE, 503)
     owner = {"user_id": user_id, "session_token": session_token}
+    if "text" in request.POST and not locked and not request.POST["text"].strip():
+        return refuse(WRITE_FIRST, 400)  # refused before anything is saved
     try:
         services.check_rate_limit(**owner)
         if "text" in request.POST and not locked:
@@ -329,7 +334,7 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     except services.ChatError as error:
         return refuse(error.message, error.status, getattr(error, "retry_after", None))
     if saved is None or not saved.text.strip():
-        return refuse("Write an answer first; the tutor gives feedback on it.", 400)
+        return refuse(WRITE_FIRST, 400)
     services.request_feedback(answer_id=saved.pk)
 
     if not wants_stream(request):

@@ -13,3 +13,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("learn.urls")),
 ]
+
+handler400 = "ops.views.bad_request"
+handler404 = "ops.views.page_not_found"
+handler500 = "ops.views.server_error"

@@ -28,3 +28,8 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def login_attempt_str(username: str, ip_address: str, user_agent: str, path_info: str, request) -> str:
+    """How django-axes names a login attempt in its log lines: by path only, never by person."""
+    return f"{{path: {path_info}}}"

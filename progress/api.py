@@ -14,7 +14,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DataError
 from django.http import JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
@@ -23,6 +23,9 @@ from django.views.decorators.csrf import csrf_exempt
 from progress.identity import Via, identify
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_TITLE_LENGTH = 500
+MAX_CLIENT_SECONDS = 24 * 60 * 60
+MAX_TIME_DELTA_S = 3600
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -111,8 +114,8 @@ def api_view(*methods: str, user_only: bool = False):
                 return error_response(exc.status, exc.message)
             except DataError:
                 return error_response(400, "A value is out of range.")
-            except (OperationalError, InterfaceError):
-                return error_response(503, "The database is unavailable; try again shortly.")
+            # OperationalError and InterfaceError (the database is down) propagate to
+            # ops.middleware.DatabaseUnavailableMiddleware: one 503 answer, with Retry-After, for the whole site.
 
         return wrapped
 

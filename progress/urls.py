@@ -4,6 +4,7 @@ from progress import views
 
 app_name = "progress"
 urlpatterns = [
+    path("api/openapi.json", views.openapi_document, name="openapi"),
     path("api/progress/complete", views.complete, name="complete"),
     path("api/progress/time", views.heartbeat, name="time"),
     path("api/progress/claim", views.claim, name="claim"),

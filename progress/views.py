@@ -5,19 +5,26 @@ import uuid
 from django.conf import settings
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from chat.models import ChatMessage, ChatSession
 from content_loader.models import ContentType
-from progress.api import ApiError, int_field, str_field, uuid_field
+from progress import openapi
+from progress.api import (
+    MAX_CLIENT_SECONDS,
+    MAX_TIME_DELTA_S,
+    MAX_TITLE_LENGTH,
+    ApiError,
+    int_field,
+    str_field,
+    uuid_field,
+)
 from progress.api import api_view as api
-from progress.identity import parse_token
+from progress.identity import TOKEN_HEADER, parse_token
 from progress.middleware import ROTATED_TOKEN_ATTR
 from progress.models import PROGRESS_CONTENT_TYPES
 from progress.queries import completed_content_ids, course_progress, find_by_slug, module_progress
 from progress.services import claim_progress, complete_content, record_heartbeat
-
-MAX_TITLE_LENGTH = 500
-MAX_CLIENT_SECONDS = 24 * 60 * 60
 
 
 @api("POST")
@@ -52,15 +59,37 @@ def heartbeat(request, learner, payload):
     record_heartbeat(
         learner=learner,
         content_id=uuid_field(payload, "content_id"),
-        time_delta_s=int_field(payload, "time_delta_s", low=1, high=3600),
+        time_delta_s=int_field(payload, "time_delta_s", low=1, high=MAX_TIME_DELTA_S),
     )
     return HttpResponse(status=204)
 
 
 @api("POST", user_only=True)
 def claim(request, learner, payload):
-    """POST /api/progress/claim: move an anonymous token's progress and chats to the logged-in account."""
-    token = uuid_field(payload, "session_token")
+    """POST /api/progress/claim: move the requester's own anonymous progress and chats to their account.
+
+    Only a token the request itself carries (the X-Session-Token header or the learner cookie) can be
+    claimed: a token merely named in the body could be someone else's, and claiming it would move their
+    progress, chats and answers into this account (and show the account their later writes).
+    """
+    held = {
+        token
+        for token in (
+            parse_token(request.META.get(TOKEN_HEADER)),
+            parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME)),
+        )
+        if token is not None
+    }
+    if payload.get("session_token") is None:
+        if len(held) != 1:
+            raise ApiError(400, "session_token is required: the request carries no single anonymous token.")
+        token = next(iter(held))
+    else:
+        token = uuid_field(payload, "session_token")
+        if token not in held:
+            raise ApiError(
+                403, "session_token must be the token this request carries (X-Session-Token header or learner cookie)."
+            )
     receipt = claim_progress(user=request.user, session_token=token)
     if parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME)) == token:
         setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())  # the browser's token is spent: give it a fresh one
@@ -147,3 +176,13 @@ def course(request, learner, payload, *, slug: str):
             ],
         }
     )
+
+
+@csrf_exempt  # nothing to protect, and a POST gets the API's JSON 405 rather than a CSRF page
+def openapi_document(request):
+    """GET /api/openapi.json: the OpenAPI 3.1 description of this API."""
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse({"error": "This URL accepts GET only."}, status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
+    return JsonResponse(openapi.spec())

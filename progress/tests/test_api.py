@@ -79,7 +79,7 @@ def test_claim_records(logged_in, client):
     """Records completed under a token are claimed by the logged-in account."""
     token = uuid.uuid4()
     post(client, "/api/progress/complete", lens_body(), token=token)
-    response = post(logged_in, "/api/progress/claim", {"session_token": str(token)}, **csrf(logged_in))
+    response = post(logged_in, "/api/progress/claim", {"session_token": str(token)}, token=token, **csrf(logged_in))
     assert response.status_code == 200
     assert response.json()["progress_records_claimed"] >= 1
     assert response.json()["chat_sessions_claimed"] == 0
@@ -306,6 +306,38 @@ def test_claim_needs_a_valid_token(logged_in):
     """A claim without a UUID session_token is a 400."""
     response = post(logged_in, "/api/progress/claim", {"session_token": "nope"}, **csrf(logged_in))
     assert response.status_code == 400
+
+
+def test_claim_refuses_a_token_the_request_does_not_carry(logged_in, client):
+    """Naming another learner's token in the body claims nothing: 403, and their progress stays theirs."""
+    victim = uuid.uuid4()
+    post(client, "/api/progress/complete", lens_body(), token=victim)
+    body = {"session_token": str(victim)}
+
+    response = post(logged_in, "/api/progress/claim", body, token=uuid.uuid4(), **csrf(logged_in))
+
+    assert response.status_code == 403 and "session_token" in response.json()["error"]
+    assert UserContentProgress.objects.get().session_token == victim
+    assert not UserContentProgress.objects.filter(user=logged_in.user).exists()
+
+
+def test_claim_without_a_body_token_claims_the_cookie_token(logged_in, client):
+    """An empty claim takes the learner cookie's token, claims it and rotates the cookie."""
+    token = uuid.uuid4()
+    post(client, "/api/progress/complete", lens_body(), token=token)
+    logged_in.cookies["learner_token"] = str(token)
+
+    response = post(logged_in, "/api/progress/claim", {}, **csrf(logged_in))
+
+    assert response.status_code == 200 and response.json()["progress_records_claimed"] == 1
+    assert UserContentProgress.objects.get().user_id == logged_in.user.pk
+    assert response.cookies["learner_token"].value != str(token)
+
+
+def test_claim_without_any_token_is_a_400(logged_in):
+    """With no token in the body, the header or the cookie, there is nothing to claim."""
+    response = post(logged_in, "/api/progress/claim", {}, **csrf(logged_in))
+    assert response.status_code == 400 and response.json()["error"]
 
 
 # CSRF

@@ -1,0 +1,280 @@
+"""The platform's benchmark in one command: `.venv/bin/python bench/run.py` (about 8 minutes).
+
+Starts a throwaway PostgreSQL (fsync off unless --durable), migrates, and seeds the real vault's largest
+course (`../shared/corpora/lens-edu-relay`, or LENS_VAULT; else the demo course in content/) with an
+anonymous learner who completed half of its required lenses, and a pool of 1,000 anonymous learners for
+the writes. Serves it twice with gunicorn and the repository's gunicorn.conf.py (2 gthread workers x 8
+threads): the application, and the bare-Django floor (bench/bare.py: no middleware; the same SQL for the
+API, the pages' own views rendering the same templates with the same data). wrk loads heartbeat,
+completion, module page and course page at 1, 4 and 16 clients, each in alternating rounds against
+both; then a mix of what learners send, at rising concurrency, until p99 passes 50 ms. Prints one table
+and the number of learners one server sustains.
+
+The learner model (per minute of reading, --mix): 1 heartbeat (activity.js sends one a minute), 1/6 of a
+completion and 1/6 of a module page (a lens takes about six minutes: one page view and one completion
+each), 1/30 of a course page (back to the overview every half hour).
+"""
+
+import argparse
+import io
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.harness import (
+    LUA,
+    Comparison,
+    Scenario,
+    Server,
+    bench_database,
+    compare,
+    load_average,
+    print_table,
+    setup_django,
+    wrk,
+)
+from devtools.corpus import real_vault
+
+ROOT = Path(__file__).resolve().parent.parent
+P99_LIMIT_MS = 50.0
+CAPACITY_STEPS = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128]
+
+
+@dataclass
+class Seeded:
+    vault: Path
+    course_slug: str
+    modules: int
+    lenses: int
+    completed: int
+    module_path: str | None  # the module viewer on a lens of the course's largest module
+    course_path: str | None  # the course overview
+    page_token: str
+
+
+def seed(directory: Path, *, learners: int) -> Seeded:
+    """Sync the vault, pick its largest course, complete half of it for one learner; write wrk's inputs."""
+    from django.core.management import call_command
+    from django.db.models import Count
+    from django.urls import NoReverseMatch, reverse
+
+    from content_loader.models import ContentItem, CourseEntry, ModuleEntry
+    from progress.identity import Learner
+    from progress.services import complete_content
+
+    vault = real_vault() or ROOT / "content"
+    call_command("sync_content", str(vault), verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
+    course = (
+        ContentItem.objects.courses()
+        .annotate(lenses=Count("course_entries__module__module_entries"))
+        .order_by("-lenses", "slug")
+        .first()
+    )
+    if course is None:
+        raise SystemExit(f"{vault} holds no course.")
+    module_ids = list(
+        CourseEntry.objects.filter(course=course, kind=CourseEntry.Kind.MODULE)
+        .order_by("position")
+        .values_list("module_id", flat=True)
+    )
+    entries = list(
+        ModuleEntry.objects.filter(module_id__in=module_ids).select_related("module", "item").defer("item__body")
+    )
+    entries.sort(key=lambda entry: (module_ids.index(entry.module_id), entry.position))
+    required = [entry for entry in entries if not entry.optional]
+    token = uuid.uuid4()
+    for entry in required[: len(required) // 2]:
+        complete_content(
+            learner=Learner(session_token=token),
+            content_id=entry.item_id,
+            content_type=entry.item.content_type,
+            module_slug=entry.module.slug,
+        )
+
+    (directory / "items.txt").write_text("".join(f"{entry.item_id} {entry.module.slug}\n" for entry in entries))
+    (directory / "tokens.txt").write_text("".join(f"{uuid.uuid4()}\n" for _ in range(learners)))
+    (directory / "page_token.txt").write_text(f"{token}\n")
+
+    sizes = {module_id: sum(entry.module_id == module_id for entry in entries) for module_id in module_ids}
+    largest = max(module_ids, key=lambda module_id: (sizes[module_id], -module_ids.index(module_id)))
+    lens = next(entry for entry in entries if entry.module_id == largest)
+    try:
+        course_path = reverse("learn:course", args=[course.slug])
+        module_path = reverse(
+            "learn:lens", kwargs={"course_slug": course.slug, "module_slug": lens.module.slug, "lens_id": lens.item_id}
+        )
+    except NoReverseMatch:
+        course_path = module_path = None  # no learner pages in this build
+    return Seeded(
+        vault, course.slug, len(module_ids), len(entries), len(required) // 2, module_path, course_path, str(token)
+    )
+
+
+def answers(base: str, path: str, token: str) -> int:
+    request = urllib.request.Request(base + path, headers={"X-Session-Token": token})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def machine() -> str:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0]
+    memory = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line).split()[1])
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {memory / 2**20:.0f} GiB, Python {platform.python_version()}, "
+        f"{wrk_version.strip()}"
+    )
+
+
+def capacity(app: Server, env: dict[str, str], *, seconds: float) -> list[tuple[int, object]]:
+    """The learners' mix at rising concurrency, until p99 passes the limit (or the steps run out)."""
+    scenario = Scenario("mix", "mix.lua", "/", env)
+    wrk(app, scenario, connections=4, seconds=2)
+    steps = []
+    for connections in CAPACITY_STEPS:
+        run = wrk(app, scenario, connections=connections, seconds=seconds)
+        steps.append((connections, run))
+        print(
+            f"  mix at {connections:>3} clients: {run.rps:7.0f} req/s, "
+            f"p50 {run.p50_ms:6.2f} ms, p99 {run.p99_ms:7.2f} ms"
+        )
+        if run.p99_ms >= P99_LIMIT_MS:
+            break
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=3, help="length of each measured round")
+    parser.add_argument("--warmup", type=float, default=1)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating app/bare rounds; medians are reported")
+    parser.add_argument("--clients", default="1,4,16", help="comma-separated client counts")
+    parser.add_argument("--learners", type=int, default=1000, help="anonymous tokens the writes pick from")
+    parser.add_argument("--mix", default="1,0.1667,0.1667,0.0333", help="heartbeat,complete,module,course a minute")
+    parser.add_argument("--step-seconds", type=float, default=5, help="length of each capacity step")
+    parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync and synchronous commit")
+    args = parser.parse_args()
+    clients = [int(number) for number in args.clients.split(",")]
+    # Production settings otherwise, but plain HTTP on loopback and static files without a manifest.
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    os.environ.setdefault("STATICFILES_MANIFEST", "false")
+    load_before = load_average()
+    print(f"Load average before: {load_before:.2f} (2 cores; other jobs on them lower and scatter the figures)")
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, bench_database(durable=args.durable) as db:
+        setup_django(db.url)
+        seeded = seed(Path(tmp), learners=args.learners)
+        print(
+            f"Seeded {seeded.vault.name}: course {seeded.course_slug!r}, {seeded.modules} modules, {seeded.lenses} "
+            f"lenses and tests, {seeded.completed} completed by the page learner"
+        )
+        env = {
+            "BENCH_LUA_DIR": str(LUA),
+            "BENCH_TOKENS": str(Path(tmp) / "tokens.txt"),
+            "BENCH_ITEMS": str(Path(tmp) / "items.txt"),
+        }
+        page_env = {**env, "BENCH_TOKENS": str(Path(tmp) / "page_token.txt")}
+        scenarios = [
+            Scenario("heartbeat", "heartbeat.lua", "/api/progress/time", env),
+            Scenario("completion", "complete.lua", "/api/progress/complete", env),
+            Scenario("module page", "get.lua", seeded.module_path or "", page_env),
+            Scenario("course page", "get.lua", seeded.course_path or "", page_env),
+        ]
+        quiet = subprocess.DEVNULL
+        with (
+            Server(db, production_config=True, output=quiet) as app,
+            Server(db, settings="bench.bare_settings", production_config=True, output=quiet) as bare,
+        ):
+            rows: list[Comparison] = []
+            notes = []
+            for scenario in scenarios:
+                if scenario.name.endswith("page"):
+                    status = answers(app.url, scenario.path, seeded.page_token) if scenario.path else 404
+                    bare_status = answers(bare.url, scenario.path, seeded.page_token) if scenario.path else 404
+                    if status != 200 or bare_status != 200:
+                        notes.append(
+                            f"{scenario.name}: skipped, {scenario.path or 'no URL'} answered {status} "
+                            f"(bare {bare_status})" + (": no learner pages in this build" if status == 404 else "")
+                        )
+                        continue
+                for count in clients:
+                    print(f"  {scenario.name} at {count} clients ...", flush=True)
+                    row = compare(
+                        scenario,
+                        scenario,
+                        app=app,
+                        bare=bare,
+                        connections=count,
+                        seconds=args.seconds,
+                        warmup=args.warmup,
+                        rounds=args.rounds,
+                    )
+                    rows.append(row)
+            mix_env = {
+                **env,
+                "BENCH_MIX": args.mix,
+                "BENCH_MODULE_PATH": seeded.module_path if not any("module" in n for n in notes) else "-",
+                "BENCH_COURSE_PATH": seeded.course_path if not any("course" in n for n in notes) else "-",
+                "BENCH_PAGE_TOKEN": seeded.page_token,
+            }
+            print("Capacity: the learners' mix at rising concurrency")
+            steps = capacity(app, mix_env, seconds=args.step_seconds)
+            described = app.description
+
+    print(f"\nMachine: {machine()}")
+    print(
+        f"Server: {described}, DEBUG off, request log on; bare floor: bench/bare.py, same gunicorn config. "
+        f"PostgreSQL throwaway cluster ({'durable' if args.durable else 'fsync off'}). Median of {args.rounds} "
+        f"alternating {args.seconds:g} s rounds. Load average before {load_before:.2f}, after {load_average():.2f}.\n"
+    )
+    print_table(rows)
+    for note in notes:
+        print(f"  {note}")
+    print(
+        "\nratio: application req/s over bare req/s (median of paired rounds); CPU µs: gunicorn + PostgreSQL CPU "
+        "per request;\nCPU ratio: bare CPU over application CPU per request, the throughput ratio on an idle machine."
+    )
+
+    weights = [float(weight) for weight in args.mix.split(",")]
+    if any("module" in note for note in notes):
+        weights[2] = 0
+    if any("course" in note for note in notes):
+        weights[3] = 0
+    per_minute = sum(weights)
+    under = [(connections, run) for connections, run in steps if run.p99_ms < P99_LIMIT_MS]
+    if not under:
+        print(f"\nCapacity: p99 is over {P99_LIMIT_MS:.0f} ms even at 1 client.")
+        return
+    connections, best = max(under, key=lambda step: step[1].rps)
+    crossed = next(((c, r) for c, r in steps if r.p99_ms >= P99_LIMIT_MS), None)
+    learners = best.rps / per_minute * 60
+    print(
+        f"\nLearners one server sustains with p99 < {P99_LIMIT_MS:.0f} ms: about {learners:,.0f}.\n"
+        f"  Model: a learner sends, per minute, {weights[0]:g} heartbeat + {weights[1]:g} completion + "
+        f"{weights[2]:g} module page + {weights[3]:g} course page = {per_minute:.3f} requests.\n"
+        f"  The mix ran at {best.rps:,.0f} req/s with p99 {best.p99_ms:.1f} ms at {connections} clients "
+        f"({best.rps * weights[0] / per_minute:,.0f} heartbeats/s)"
+        + (
+            f"; at {crossed[0]} clients p99 reached {crossed[1].p99_ms:.1f} ms ({crossed[1].rps:,.0f} req/s)."
+            if crossed
+            else f"; p99 stayed under {P99_LIMIT_MS:.0f} ms up to {CAPACITY_STEPS[-1]} clients."
+        )
+        + f"\n  learners = {best.rps:,.0f} req/s / {per_minute:.3f} requests a learner-minute x 60 s."
+    )
+
+
+if __name__ == "__main__":
+    main()
