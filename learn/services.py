@@ -4,30 +4,14 @@ Everything else the pages write goes straight to `progress.services` or `chat.se
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
-from django.utils.text import Truncator
-
 from chat import services as chat_services
-from chat.models import QuestionAnswer
+from chat.questions import Unanswered, current_answers, questions_of, unanswered_questions
 from content_loader.models import ContentItem, ContentType
 from progress.identity import Learner
 from progress.queries import progress_by_item
 from progress.services import CompletionResult, complete_content
-
-
-@dataclass(frozen=True)
-class Unanswered:
-    """A question of a test that has no answer yet, as the refusal names it."""
-
-    number: int  # 1-based, among the test's questions
-    key: str
-    prompt: str  # the start of the question's text
-
-    @property
-    def label(self) -> str:
-        return f"question {self.number} (“{self.prompt}”)"
 
 
 class TestNotReady(Exception):
@@ -47,11 +31,6 @@ def is_completed(*, learner: Learner | None, item_id: UUID) -> bool:
     return progress is not None and progress.completed_at is not None
 
 
-def questions_of(test: ContentItem) -> list[dict]:
-    """The question segments of a test, in order (roleplays are not answered in writing)."""
-    return [s for s in test.body.get("segments", []) if isinstance(s, dict) and s.get("type") == "question"]
-
-
 def submit_test(
     *, learner: Learner, test: ContentItem, title: str, module_slug: str, answers: dict[str, str]
 ) -> CompletionResult:
@@ -66,10 +45,7 @@ def submit_test(
         raise ValueError(f"{test.pk} is a {test.content_type}, not a test.")
     questions = questions_of(test)
     owner = {"user_id": learner.user_id, "session_token": learner.session_token}
-    current = {
-        answer.question_key: answer.text
-        for answer in QuestionAnswer.objects.current().owned_by(**owner).filter(content_id=test.pk)
-    }
+    current = current_answers(**owner, item=test)
     if not is_completed(learner=learner, item_id=test.pk):
         for question in questions:
             text = answers.get(question["key"])
@@ -88,11 +64,7 @@ def submit_test(
                 raise TestNotReady(error.message) from error
             current[question["key"]] = text
 
-        unanswered = [
-            Unanswered(number, question["key"], Truncator(question.get("content_text", "")).chars(60))
-            for number, question in enumerate(questions, start=1)
-            if not question.get("optional") and not current.get(question["key"], "").strip()
-        ]
+        unanswered = unanswered_questions(test, current)
         if unanswered:
             names = ", ".join(missing.label for missing in unanswered)
             raise TestNotReady(

@@ -21,6 +21,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
 from progress.identity import Via, identify
+from progress.services import InvalidProgress
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TITLE_LENGTH = 500
@@ -112,6 +113,8 @@ def api_view(*methods: str, user_only: bool = False):
                 return view(request, learner, payload, **kwargs)
             except ApiError as exc:
                 return error_response(exc.status, exc.message)
+            except InvalidProgress as exc:  # the service refused the write; it says why
+                return error_response(400, str(exc))
             except DataError:
                 return error_response(400, "A value is out of range.")
             # OperationalError and InterfaceError (the database is down) propagate to

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_chat_sessions, claim_question_answers
 from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
 from progress import sql
@@ -112,6 +113,15 @@ def _registry_item(content_id: UUID) -> tuple[UUID, str, str] | None:
     return found[0] if found else None
 
 
+def _require_answers(learner: Learner, test_id: UUID) -> None:
+    """Refuse to complete a test while a required question of it has no answer (2 queries)."""
+    test = ContentItem.objects.only("id", "body").get(pk=test_id)
+    answers = current_answers(user_id=learner.user_id, session_token=learner.session_token, item=test)
+    if missing := unanswered_questions(test, answers):
+        names = ", ".join(question.label for question in missing)
+        raise InvalidProgress(f"Answer every question of this test before completing it. Not answered yet: {names}.")
+
+
 def complete_content(
     *,
     learner: Learner,
@@ -125,7 +135,8 @@ def complete_content(
 
     In the same transaction, completes the row of every module containing the item (leaf modules and
     their parents) whose required steps are now all completed, and likewise the learning outcomes the
-    item came through. The registry's type and title win over the caller's when it knows the item.
+    item came through. The registry's type and title win over the caller's when it knows the item. A
+    test the registry knows is completed only once every required question of it has an answer.
     """
     if content_type not in PROGRESS_CONTENT_TYPES:
         raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
@@ -137,6 +148,8 @@ def complete_content(
             if item[1] not in PROGRESS_CONTENT_TYPES:
                 raise InvalidProgress(f"{content_id} is a {item[1]}, which is not completed directly.")
             content_id, content_type, content_title = item
+            if content_type == ContentType.TEST:
+                _require_answers(learner, content_id)
         module = find_by_slug(ContentType.MODULE, module_slug) if module_slug else None
 
         by_user = learner.is_authenticated

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
 from chat import views as chat_views
+from chat.questions import questions_of
 from content_loader.models import ContentType
 from learn import services
 from learn.views.pages import (
@@ -116,7 +117,7 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
         request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
     progress = result.module or module_progress(learner=request.learner, module=module)
     module_done = bool(result.module_newly_completed)
-    wants_feedback = any(question.get("feedback") for question in services.questions_of(test))
+    wants_feedback = any(question.get("feedback") for question in questions_of(test))
 
     if wants_feedback:
         if request.htmx:

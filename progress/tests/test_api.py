@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, question_segment
 from content_loader.models import SlugAlias
-from content_loader.tests.factories import LensFactory, make_course, make_module
+from content_loader.tests.factories import AssessmentFactory, LensFactory, make_course, make_module
 from progress.identity import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content
@@ -457,3 +457,29 @@ def test_completion_request_queries_do_not_grow_with_module_size(client):
             )
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_test_is_completed_only_once_its_questions_are_answered(client):
+    """The API refuses to complete a test with an unanswered question (400, nothing written), then accepts it."""
+    test = AssessmentFactory(body={"segments": [question_segment(index=0, key="aaaaaaaaaaaaaaaa")]})
+    token = uuid.uuid4()
+    body = {"content_id": str(test.pk), "content_type": "lens"}  # the registry's type wins: it is a test
+
+    refused = post(client, "/api/progress/complete", body, token=token)
+    assert refused.status_code == 400
+    assert "Answer every question of this test" in refused.json()["error"]
+    assert not UserContentProgress.objects.exists()
+
+    QuestionAnswerFactory(session_token=token, content_id=test.pk, content_type="test", question_key="aaaaaaaaaaaaaaaa")
+    accepted = post(client, "/api/progress/complete", body, token=token)
+    assert accepted.status_code == 200
+    assert UserContentProgress.objects.get().content_type == "test"
+
+
+def test_completing_a_course_is_a_400(client):
+    """A course's UUID is not completed directly: a clear 400, not a server error."""
+    course = make_course(units=[[make_module(lenses=1)]])
+    response = post(client, "/api/progress/complete", lens_body(course.pk), token=uuid.uuid4())
+    assert response.status_code == 400
+    assert "not completed directly" in response.json()["error"]
+    assert not UserContentProgress.objects.exists()
