@@ -21,6 +21,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.forms import DeleteMyDataForm, SignUpForm
+from chat.models import ChatSession
+from content_loader.models import ContentItem
 from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.middleware import ROTATED_TOKEN_ATTR
 
@@ -56,8 +58,19 @@ def _counts(request: HttpRequest) -> dict[str, int]:
 @never_cache
 @require_GET
 def my_data(request: HttpRequest) -> HttpResponse:
-    """What the site keeps about the learner, with "Download my data" and "Delete my data"."""
-    return render(request, "accounts/my_data.html", {"counts": _counts(request)})
+    """What the site keeps about the learner, their conversations, and "Download my data" / "Delete my data"."""
+    conversations = []
+    if request.learner is not None:
+        owner = {"user_id": request.learner.user_id, "session_token": request.learner.session_token}
+        conversations = list(ChatSession.objects.for_conversation_list(**owner))
+    titles = dict(
+        ContentItem.objects.filter(pk__in={c.content_id for c in conversations if c.content_id}).values_list(
+            "pk", "title"
+        )
+    )
+    for conversation in conversations:
+        conversation.title = titles.get(conversation.content_id, "")
+    return render(request, "accounts/my_data.html", {"counts": _counts(request), "conversations": conversations})
 
 
 @never_cache

@@ -58,6 +58,14 @@ class ChatSessionQuerySet(models.QuerySet):
             .prefetch_related("messages")
         )
 
+    def for_conversation_list(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "ChatSessionQuerySet":
+        """Every conversation of the learner, active and archived, most recent first, with message counts."""
+        return (
+            self.owned_by(user_id=user_id, session_token=session_token)
+            .annotate(message_count=Count("messages"))
+            .order_by("-last_active_at", "-id")
+        )
+
     def for_past_conversations(
         self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID | None
     ) -> "ChatSessionQuerySet":

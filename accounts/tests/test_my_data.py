@@ -10,6 +10,7 @@ from django.test import Client
 
 from chat.models import ChatSession
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
+from content_loader.tests.factories import ModuleFactory
 from progress.models import LearnerDataAudit, UserContentProgress
 from progress.tests.factories import ProgressFactory, UserFactory
 
@@ -35,6 +36,36 @@ def test_the_page_counts_what_is_kept_and_links_both_actions():
     html = anonymous_client(token).get("/accounts/my-data/").content.decode()
     assert "1 progress record " in html and "1 tutor conversation (1 message)" in html
     assert 'href="/accounts/my-data/download/"' in html and 'href="/accounts/my-data/delete/"' in html
+
+
+def test_the_page_lists_every_conversation_including_module_ones(django_assert_max_num_queries):
+    """Conversations about a lens or a whole module (imported from the old platform) are listed and
+    readable; other learners' are not; the page's queries do not grow with the number of conversations."""
+    user = UserFactory()
+    module = ModuleFactory(title="Why we forget")
+    legacy = ChatSessionFactory(session_token=None, user=user, content_id=module.pk, content_type="module")
+    ChatMessageFactory(session=legacy, text="an old question")
+    lens_chat = ChatSessionFactory(session_token=None, user=user, archived_at="2026-01-01T00:00Z")
+    ChatSessionFactory(session_token=uuid.uuid4())  # someone else's
+    client = Client()
+    client.force_login(user)
+
+    html = client.get("/accounts/my-data/").content.decode()
+    assert "Your tutor conversations" in html
+    assert f"/chat/conversations/{legacy.pk}/" in html and "Why we forget" in html
+    assert f"/chat/conversations/{lens_chat.pk}/" in html
+    assert html.count("/chat/conversations/") == 2
+    assert "an old question" in client.get(f"/chat/conversations/{legacy.pk}/").content.decode()
+
+    for _ in range(5):
+        ChatSessionFactory(session_token=None, user=user, archived_at="2026-01-01T00:00Z")
+    with django_assert_max_num_queries(12) as captured:
+        client.get("/accounts/my-data/")
+    few = len(captured)
+    for _ in range(10):
+        ChatSessionFactory(session_token=None, user=user, content_id=ModuleFactory().pk, content_type="module")
+    with django_assert_max_num_queries(few):
+        client.get("/accounts/my-data/")
 
 
 def test_my_progress_links_download_and_delete():
