@@ -17,6 +17,7 @@ from django.urls import path
 from django.utils import timezone
 
 from courseplatform import urls as project_urls
+from learn.views import pages
 from progress import sql
 from progress.identity import Learner
 from progress.queries import course_progress, find_by_slug
@@ -85,17 +86,9 @@ urlpatterns = [
     path("api/progress/completed", lambda request: HttpResponse()),  # the harness's readiness probe
 ]
 
-try:  # the learner pages, where this build has them (courseplatform.urls registered their converter)
-    from learn import views as learn_views
-except ImportError:
-    learn_views = None
-if learn_views is not None:
-    urlpatterns += [
-        path("courses/<slug:course_slug>/", page(learn_views.course_overview)),
-        path(
-            "courses/<slug:course_slug>/modules/<module:module_slug>/lenses/<uuid:lens_id>/",
-            page(learn_views.module_viewer),
-        ),
-    ]
+urlpatterns += [  # the learner pages (courseplatform.urls, imported above, registered the `module` converter)
+    path("courses/<slug:course_slug>/", page(pages.course_overview)),
+    path("courses/<slug:course_slug>/modules/<module:module_slug>/lenses/<uuid:lens_id>/", page(pages.module_viewer)),
+]
 # After the bare views, so that those win: the project's URLs, which the pages' templates reverse.
 urlpatterns += project_urls.urlpatterns

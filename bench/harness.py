@@ -307,9 +307,16 @@ def compare(
     warmup: float = 2,
     rounds: int = 5,
 ) -> Comparison:
-    """The same load against the application and the bare view, in short alternating rounds."""
-    wrk(app, app_scenario, connections=connections, seconds=warmup)
-    wrk(bare, bare_scenario, connections=connections, seconds=warmup)
+    """The same load against the application and the bare view, in short alternating rounds.
+
+    A floor that answers errors measures nothing: the warm-up of either side failing stops the run.
+    """
+    for server, scenario in ((app, app_scenario), (bare, bare_scenario)):
+        warm = wrk(server, scenario, connections=connections, seconds=warmup)
+        if warm.errors > warm.requests // 100:
+            side = "bare floor" if server is bare else "application"
+            failed = f"{warm.errors} of {warm.requests} {scenario.name} requests"
+            raise RuntimeError(f"the {side} answered {failed} with errors")
     app_runs, bare_runs = [], []
     for number in range(rounds):
         # Alternate which side goes first, so that a drift in the machine's load favours neither.
@@ -327,7 +334,7 @@ def load_average() -> float:
 def print_table(rows: list[Comparison]) -> None:
     header = (
         f"{'endpoint':<28} {'clients':>7} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'err':>4}"
-        f" | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7}"
+        f" | {'bare req/s':>10} {'p50 ms':>7} {'p99 ms':>7} {'CPU µs':>7} {'err':>4}"
         f" | {'ratio':>6} {'CPU ratio':>9} {'wrk cores':>9}"
     )
     print(header)
@@ -338,6 +345,7 @@ def print_table(rows: list[Comparison]) -> None:
             f"{row.scenario:<28} {row.connections:>7} {a.rps:>7.0f} {a.p50_ms:>7.2f} {a.p99_ms:>7.2f}"
             f" {_median([r.cpu_us for r in row.app_runs]):>7.0f} {a.errors:>4}"
             f" | {b.rps:>10.0f} {b.p50_ms:>7.2f} {b.p99_ms:>7.2f} {_median([r.cpu_us for r in row.bare_runs]):>7.0f}"
+            f" {b.errors:>4}"
             f" | {row.ratio:>6.0%} {row.cpu_ratio:>9.0%} {a.loadgen_cores:>9.2f}"
         )
 
