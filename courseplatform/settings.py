@@ -80,7 +80,7 @@ MIDDLEWARE = [
     "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "ops.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, with the policy built once
     # Outside the middleware that reads the session, so that their database errors become a 503 too.
     "ops.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -212,3 +212,24 @@ def test_admin_is_staff_only(client):
     staff = users.create_user("editor", "editor@example.org", "correct horse battery", is_staff=True)
     client.force_login(staff)
     assert client.get("/admin/").status_code == 200
+
+
+def test_the_site_policy_is_built_once_and_per_view_policies_still_apply(rf, settings):
+    """The cached header is the one django-csp builds; a view's own policy (its decorators) and a
+    replaced setting are honoured, not served from the cache."""
+    from csp.utils import build_policy
+    from django.http import HttpResponse
+
+    from ops.middleware import ContentSecurityPolicyMiddleware
+
+    middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
+    plain = middleware(rf.get("/"))
+    assert plain["Content-Security-Policy"] == build_policy()
+
+    own = HttpResponse()
+    own._csp_update = {"img-src": ["https://images.example.org"]}
+    customised = middleware.process_response(rf.get("/"), own)
+    assert "https://images.example.org" in parse_csp(customised["Content-Security-Policy"])["img-src"]
+
+    settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    assert middleware(rf.get("/"))["Content-Security-Policy"] == "default-src 'none'"
