@@ -89,7 +89,8 @@ def test_last_required_lens_opens_the_module_dialog(demo, browser_context_factor
     expect(dialog.get_by_role("link", name="View optional content (1 lens)")).to_be_visible()
     expect(dialog.get_by_role("link", name="Continue to next module")).to_be_visible()
     expect(dialog.get_by_role("link", name="Back to course overview")).to_be_visible()
-    assert page.evaluate("document.querySelector('dialog').matches(':modal')")
+    # Rendered open for pages without JavaScript; module.js then makes it modal: wait for that.
+    page.wait_for_function("document.querySelector('dialog').matches(':modal')", timeout=5000)
     page.screenshot(path=SCREENSHOTS / "module-dialog-desktop.png")
 
     page.keyboard.press("Escape")
