@@ -46,7 +46,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def base_env(database_url: str, **extra: str) -> dict[str, str]:
-    """Production-like settings: DEBUG off, a random secret, persistent database connections."""
+    """Production-like settings: DEBUG off, a random secret, persistent database connections.
+
+    Plain HTTP on loopback (in production TLS ends at the proxy, so the HTTPS redirect is off here), and
+    static files found without a collectstatic manifest (the pages only link to them).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     env.update(
         {
@@ -55,6 +59,8 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             "DB_CONN_MAX_AGE": "600",
+            "SECURE_SSL_REDIRECT": "false",
+            "STATICFILES_MANIFEST": "false",
             "DJANGO_SETTINGS_MODULE": "courseplatform.settings",
             "PYTHONPATH": str(ROOT),
         }
@@ -183,6 +189,7 @@ class Server:
                 break  # any HTTP answer (a 401 for the ready path) means it is serving
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()  # stop what was started: __exit__ does not run when __enter__ raises
                     raise RuntimeError(f"gunicorn ({self.settings}) did not start") from None
                 time.sleep(0.2)
         return self
@@ -356,3 +363,81 @@ def print_rounds(rows: list[Comparison]) -> None:
         app = " ".join(f"{run.rps:.0f}" for run in row.app_runs)
         bare = " ".join(f"{run.rps:.0f}" for run in row.bare_runs)
         print(f"  {row.scenario}: app rounds {app} | bare rounds {bare}")
+
+
+@dataclass
+class SeededCourse:
+    """The largest course of a synced vault, with one anonymous learner halfway through it."""
+
+    course: object  # ContentItem
+    module_ids: list
+    entries: list  # every ModuleEntry of the course, in learner order (item bodies deferred)
+    required: list  # the required ones among them
+    completed: int  # how many required steps the learner completed: the first half
+    token: str  # the learner's X-Session-Token
+
+    @property
+    def largest_module_entry(self):
+        """The first entry of the course's largest module (the heaviest module page)."""
+        sizes = {module_id: sum(e.module_id == module_id for e in self.entries) for module_id in self.module_ids}
+        largest = max(self.module_ids, key=lambda module_id: (sizes[module_id], -self.module_ids.index(module_id)))
+        return next(entry for entry in self.entries if entry.module_id == largest)
+
+
+def seed_largest_course(vault: Path) -> SeededCourse:
+    """Sync `vault`, pick the course with the most steps, and have one anonymous learner complete the first
+    half of its required steps, answering a test's questions before completing it, as the pages require."""
+    import io
+    import uuid
+
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from chat.questions import questions_of
+    from chat.services import save_answer
+    from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry
+    from progress.identity import Learner
+    from progress.services import complete_content
+
+    call_command("sync_content", str(vault), verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
+    course = (
+        ContentItem.objects.courses()
+        .annotate(steps=Count("course_entries__module__module_entries"))
+        .order_by("-steps", "slug")
+        .first()
+    )
+    if course is None:
+        raise SystemExit(f"{vault} holds no course.")
+    module_ids = list(
+        CourseEntry.objects.filter(course=course, kind=CourseEntry.Kind.MODULE)
+        .order_by("position")
+        .values_list("module_id", flat=True)
+    )
+    entries = list(
+        ModuleEntry.objects.filter(module_id__in=module_ids).select_related("module", "item").defer("item__body")
+    )
+    entries.sort(key=lambda entry: (module_ids.index(entry.module_id), entry.position))
+    required = [entry for entry in entries if not entry.optional]
+    token = uuid.uuid4()
+    learner = Learner(session_token=token)
+    for entry in required[: len(required) // 2]:
+        if entry.item.content_type == ContentType.TEST:
+            test = ContentItem.objects.get(pk=entry.item_id)
+            for question in questions_of(test):
+                answer = "An answer written for the benchmark."[: question.get("max_chars") or None]
+                save_answer(
+                    user_id=None,
+                    session_token=token,
+                    content_id=test.pk,
+                    content_type=test.content_type,
+                    question=question,
+                    text=answer,
+                    locked=False,
+                )
+        complete_content(
+            learner=learner,
+            content_id=entry.item_id,
+            content_type=entry.item.content_type,
+            module_slug=entry.module.slug,
+        )
+    return SeededCourse(course, module_ids, entries, required, len(required) // 2, str(token))

@@ -14,12 +14,11 @@ import os
 import sys
 import tempfile
 import urllib.request
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import LUA, Scenario, Server, bench_database, setup_django, wrk
+from bench.harness import LUA, Scenario, Server, bench_database, seed_largest_course, setup_django, wrk
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAULT = Path(os.environ.get("LENS_VAULT", ROOT.parent / "shared" / "corpora" / "lens-edu-relay"))
@@ -27,56 +26,19 @@ DEFAULT_VAULT = Path(os.environ.get("LENS_VAULT", ROOT.parent / "shared" / "corp
 
 def seed(vault: Path, tokens_file: Path) -> dict:
     """Sync the vault, pick its largest course and complete half of it for one anonymous learner."""
-    from django.core.management import call_command
-    from django.db.models import Count
     from django.urls import reverse
 
-    from content_loader.models import ContentItem, CourseEntry, ModuleEntry
-    from progress.identity import Learner
-    from progress.services import complete_content
-
-    call_command("sync_content", str(vault), verbosity=0)
-    course = (
-        ContentItem.objects.courses()
-        .annotate(lenses=Count("course_entries__module__module_entries"))
-        .order_by("-lenses", "slug")
-        .first()
-    )
-    if course is None:
-        raise SystemExit(f"{vault} holds no course.")
-    module_ids = list(
-        CourseEntry.objects.filter(course=course, kind=CourseEntry.Kind.MODULE)
-        .order_by("position")
-        .values_list("module_id", flat=True)
-    )
-    entries = list(
-        ModuleEntry.objects.filter(module_id__in=module_ids).select_related("module", "item").defer("item__body")
-    )
-    entries.sort(key=lambda entry: (module_ids.index(entry.module_id), entry.position))
-    required = [entry for entry in entries if not entry.optional]
-
-    token = uuid.uuid4()
-    learner = Learner(session_token=token)
-    for entry in required[: len(required) // 2]:
-        complete_content(
-            learner=learner,
-            content_id=entry.item_id,
-            content_type=entry.item.content_type,
-            module_slug=entry.module.slug,
-        )
-    tokens_file.write_text(f"{token}\n")
-
-    sizes = {module_id: sum(entry.module_id == module_id for entry in entries) for module_id in module_ids}
-    largest = max(module_ids, key=lambda module_id: (sizes[module_id], -module_ids.index(module_id)))
-    lens = next(entry for entry in entries if entry.module_id == largest)
+    seeded = seed_largest_course(vault)
+    tokens_file.write_text(f"{seeded.token}\n")
+    course, lens = seeded.course, seeded.largest_module_entry
     return {
         "course": course,
-        "modules": len(module_ids),
-        "lenses": len(entries),
-        "required": len(required),
-        "completed": len(required) // 2,
+        "modules": len(seeded.module_ids),
+        "lenses": len(seeded.entries),
+        "required": len(seeded.required),
+        "completed": seeded.completed,
         "largest": lens.module,
-        "largest_size": sizes[largest],
+        "largest_size": sum(entry.module_id == lens.module_id for entry in seeded.entries),
         "overview_path": reverse("learn:course", args=[course.slug]),
         "lens_path": reverse(
             "learn:lens",
@@ -106,10 +68,6 @@ def main() -> None:
     args = parser.parse_args()
     if not args.vault.is_dir():
         raise SystemExit(f"No vault at {args.vault}.")
-    # Production settings otherwise, but plain HTTP on loopback (no redirect to HTTPS) and static files
-    # found without a collectstatic manifest: the pages only link to them.
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("STATICFILES_MANIFEST", "false")
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, bench_database() as db:
         setup_django(db.url)

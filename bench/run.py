@@ -16,7 +16,6 @@ each), 1/30 of a course page (back to the overview every half hour).
 """
 
 import argparse
-import io
 import os
 import platform
 import subprocess
@@ -39,6 +38,7 @@ from bench.harness import (
     compare,
     load_average,
     print_table,
+    seed_largest_course,
     setup_django,
     wrk,
 )
@@ -62,60 +62,30 @@ class Seeded:
 
 
 def seed(directory: Path, *, learners: int) -> Seeded:
-    """Sync the vault, pick its largest course, complete half of it for one learner; write wrk's inputs."""
-    from django.core.management import call_command
-    from django.db.models import Count
-    from django.urls import NoReverseMatch, reverse
-
-    from content_loader.models import ContentItem, CourseEntry, ModuleEntry
-    from progress.identity import Learner
-    from progress.services import complete_content
+    """Sync the vault, have one learner complete half its largest course; write wrk's inputs."""
+    from django.urls import reverse
 
     vault = real_vault() or ROOT / "content"
-    call_command("sync_content", str(vault), verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
-    course = (
-        ContentItem.objects.courses()
-        .annotate(lenses=Count("course_entries__module__module_entries"))
-        .order_by("-lenses", "slug")
-        .first()
-    )
-    if course is None:
-        raise SystemExit(f"{vault} holds no course.")
-    module_ids = list(
-        CourseEntry.objects.filter(course=course, kind=CourseEntry.Kind.MODULE)
-        .order_by("position")
-        .values_list("module_id", flat=True)
-    )
-    entries = list(
-        ModuleEntry.objects.filter(module_id__in=module_ids).select_related("module", "item").defer("item__body")
-    )
-    entries.sort(key=lambda entry: (module_ids.index(entry.module_id), entry.position))
-    required = [entry for entry in entries if not entry.optional]
-    token = uuid.uuid4()
-    for entry in required[: len(required) // 2]:
-        complete_content(
-            learner=Learner(session_token=token),
-            content_id=entry.item_id,
-            content_type=entry.item.content_type,
-            module_slug=entry.module.slug,
-        )
-
-    (directory / "items.txt").write_text("".join(f"{entry.item_id} {entry.module.slug}\n" for entry in entries))
+    seeded = seed_largest_course(vault)
+    course, entries = seeded.course, seeded.entries
+    # Learners complete lenses under load; a test is completed by submitting its answers on its page.
+    lenses = [entry for entry in entries if entry.item.content_type == "lens"]
+    (directory / "items.txt").write_text("".join(f"{entry.item_id} {entry.module.slug}\n" for entry in lenses))
     (directory / "tokens.txt").write_text("".join(f"{uuid.uuid4()}\n" for _ in range(learners)))
-    (directory / "page_token.txt").write_text(f"{token}\n")
-
-    sizes = {module_id: sum(entry.module_id == module_id for entry in entries) for module_id in module_ids}
-    largest = max(module_ids, key=lambda module_id: (sizes[module_id], -module_ids.index(module_id)))
-    lens = next(entry for entry in entries if entry.module_id == largest)
-    try:
-        course_path = reverse("learn:course", args=[course.slug])
-        module_path = reverse(
-            "learn:lens", kwargs={"course_slug": course.slug, "module_slug": lens.module.slug, "lens_id": lens.item_id}
-        )
-    except NoReverseMatch:
-        course_path = module_path = None  # no learner pages in this build
+    (directory / "page_token.txt").write_text(f"{seeded.token}\n")
+    lens = seeded.largest_module_entry
+    module_path = reverse(
+        "learn:lens", kwargs={"course_slug": course.slug, "module_slug": lens.module.slug, "lens_id": lens.item_id}
+    )
     return Seeded(
-        vault, course.slug, len(module_ids), len(entries), len(required) // 2, module_path, course_path, str(token)
+        vault,
+        course.slug,
+        len(seeded.module_ids),
+        len(entries),
+        seeded.completed,
+        module_path,
+        reverse("learn:course", args=[course.slug]),
+        seeded.token,
     )
 
 
@@ -168,9 +138,6 @@ def main() -> None:
     parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync and synchronous commit")
     args = parser.parse_args()
     clients = [int(number) for number in args.clients.split(",")]
-    # Production settings otherwise, but plain HTTP on loopback and static files without a manifest.
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("STATICFILES_MANIFEST", "false")
     load_before = load_average()
     print(f"Load average before: {load_before:.2f} (2 cores; other jobs on them lower and scatter the figures)")
 
