@@ -1,4 +1,4 @@
-"""The platform's benchmark in one command: `.venv/bin/python bench/run.py` (about 8 minutes).
+"""The platform's benchmark in one command: `.venv/bin/python bench/run.py` (about 5 minutes).
 
 Starts a throwaway PostgreSQL (fsync off unless --durable), migrates, and seeds the real vault's largest
 course (`../shared/corpora/lens-edu-relay`, or LENS_VAULT; else the demo course in content/) with an
@@ -56,8 +56,8 @@ class Seeded:
     modules: int
     lenses: int
     completed: int
-    module_path: str | None  # the module viewer on a lens of the course's largest module
-    course_path: str | None  # the course overview
+    module_path: str  # the module viewer on a lens of the course's largest module
+    course_path: str  # the course overview
     page_token: str
 
 
@@ -157,8 +157,8 @@ def main() -> None:
         scenarios = [
             Scenario("heartbeat", "heartbeat.lua", "/api/progress/time", env),
             Scenario("completion", "complete.lua", "/api/progress/complete", env),
-            Scenario("module page", "get.lua", seeded.module_path or "", page_env),
-            Scenario("course page", "get.lua", seeded.course_path or "", page_env),
+            Scenario("module page", "get.lua", seeded.module_path, page_env),
+            Scenario("course page", "get.lua", seeded.course_path, page_env),
         ]
         quiet = subprocess.DEVNULL
         with (
@@ -166,17 +166,15 @@ def main() -> None:
             Server(db, settings="bench.bare_settings", production_config=True, output=quiet) as bare,
         ):
             rows: list[Comparison] = []
-            notes = []
             for scenario in scenarios:
                 if scenario.name.endswith("page"):
-                    status = answers(app.url, scenario.path, seeded.page_token) if scenario.path else 404
-                    bare_status = answers(bare.url, scenario.path, seeded.page_token) if scenario.path else 404
+                    status = answers(app.url, scenario.path, seeded.page_token)
+                    bare_status = answers(bare.url, scenario.path, seeded.page_token)
                     if status != 200 or bare_status != 200:
-                        notes.append(
-                            f"{scenario.name}: skipped, {scenario.path or 'no URL'} answered {status} "
-                            f"(bare {bare_status})" + (": no learner pages in this build" if status == 404 else "")
+                        raise SystemExit(
+                            f"{scenario.name}: {scenario.path} answered {status} (bare {bare_status}), not 200; "
+                            "a table without the page would mislead."
                         )
-                        continue
                 for count in clients:
                     print(f"  {scenario.name} at {count} clients ...", flush=True)
                     row = compare(
@@ -193,8 +191,8 @@ def main() -> None:
             mix_env = {
                 **env,
                 "BENCH_MIX": args.mix,
-                "BENCH_MODULE_PATH": seeded.module_path if not any("module" in n for n in notes) else "-",
-                "BENCH_COURSE_PATH": seeded.course_path if not any("course" in n for n in notes) else "-",
+                "BENCH_MODULE_PATH": seeded.module_path,
+                "BENCH_COURSE_PATH": seeded.course_path,
                 "BENCH_PAGE_TOKEN": seeded.page_token,
             }
             print("Capacity: the learners' mix at rising concurrency")
@@ -208,18 +206,12 @@ def main() -> None:
         f"alternating {args.seconds:g} s rounds. Load average before {load_before:.2f}, after {load_average():.2f}.\n"
     )
     print_table(rows)
-    for note in notes:
-        print(f"  {note}")
     print(
         "\nratio: application req/s over bare req/s (median of paired rounds); CPU µs: gunicorn + PostgreSQL CPU "
         "per request;\nCPU ratio: bare CPU over application CPU per request, the throughput ratio on an idle machine."
     )
 
     weights = [float(weight) for weight in args.mix.split(",")]
-    if any("module" in note for note in notes):
-        weights[2] = 0
-    if any("course" in note for note in notes):
-        weights[3] = 0
     per_minute = sum(weights)
     under = [(connections, run) for connections, run in steps if run.p99_ms < P99_LIMIT_MS]
     if not under:

@@ -1,6 +1,6 @@
 -- A learner's traffic, mixed by the weights in BENCH_MIX ("heartbeat,complete,module,course" per
 -- minute of reading): heartbeats and completions as anonymous learners of the pool, page views as the
--- seeded learner (BENCH_PAGE_TOKEN) on BENCH_MODULE_PATH and BENCH_COURSE_PATH. A path of "-" is skipped.
+-- seeded learner (BENCH_PAGE_TOKEN) on BENCH_MODULE_PATH and BENCH_COURSE_PATH.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 local tokens, items, weights, total
@@ -18,8 +18,6 @@ function init(args)
   for weight in string.gmatch(os.getenv("BENCH_MIX"), "[^,]+") do
     weights[#weights + 1] = tonumber(weight)
   end
-  if module_path == "-" then weights[3] = 0 end
-  if course_path == "-" then weights[4] = 0 end
   for _, weight in ipairs(weights) do total = total + weight end
 end
 
