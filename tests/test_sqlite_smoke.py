@@ -1,7 +1,6 @@
 """`make run` on the embedded SQLite default: migrate, sync the demo content, serve and render pages."""
 
 import http.cookiejar
-import os
 import subprocess
 import sys
 import time
@@ -11,42 +10,27 @@ from pathlib import Path
 import pytest
 
 from devtools.pgcluster import free_port
+from devtools.sqlite import manage, sqlite_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def sqlite_env(tmp_path):
-    """The environment `make run` gives the project, with the SQLite file in a temporary folder."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
-    return env | {
-        "DEBUG": "true",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "courseplatform.settings",
-    }
-
-
-def manage(env: dict, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
 @pytest.mark.slow
-def test_make_run_steps_work_on_sqlite(sqlite_env):
+def test_make_run_steps_work_on_sqlite(tmp_path):
     """Migrations, the demo content sync and the learner pages all work on the SQLite default."""
-    migrated = manage(sqlite_env, "migrate", "--noinput")
+    env = sqlite_env(tmp_path)
+    migrated = manage(env, "migrate", "--noinput")
     assert migrated.returncode == 0, migrated.stderr
-    synced = manage(sqlite_env, "sync_content")
+    synced = manage(env, "sync_content")
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert "0 error(s)" in synced.stdout
-    assert "0 changes" in manage(sqlite_env, "sync_content").stdout
+    assert "0 changes" in manage(env, "sync_content").stdout
 
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
-        env=sqlite_env,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

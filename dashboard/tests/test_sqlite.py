@@ -1,15 +1,11 @@
 """`make run` uses SQLite: the dashboard's SQL (a median without percentile_cont), the doctor, the learner
 data services and the legacy import from a file must work there as on PostgreSQL."""
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from devtools.sqlite import run_script
 
 SCRIPT = textwrap.dedent(
     """
@@ -87,17 +83,6 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.slow
 def test_dashboard_doctor_data_rights_and_import_work_on_sqlite(tmp_path):
     """The staff tools run on the SQLite default database with the same answers as on PostgreSQL."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
-    env |= {
-        "DEBUG": "true",
-        "ALLOWED_HOSTS": "testserver",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "courseplatform.settings",
-    }
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = run_script(tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")

@@ -1,12 +1,8 @@
 """`make run` uses SQLite: the hand-written upserts must work there as well as on PostgreSQL."""
 
-import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from devtools.sqlite import run_script
 
 SCRIPT = textwrap.dedent(
     """
@@ -73,17 +69,6 @@ SCRIPT = textwrap.dedent(
 
 def test_write_paths_and_api_work_on_sqlite(tmp_path):
     """Heartbeats, completion, module rows, claiming and the API run on the SQLite default database."""
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
-    env |= {
-        "DEBUG": "true",
-        "ALLOWED_HOSTS": "testserver",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "courseplatform.settings",
-    }
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    assert migrate.returncode == 0, migrate.stderr
-    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True)
+    result = run_script(tmp_path, SCRIPT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
