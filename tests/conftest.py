@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, chat_lens_body
-from chat.tests.fake_tutor import FakeTutorServer
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LensFactory, ModuleFactory, make_course
 from progress.identity import Learner
@@ -18,21 +17,6 @@ from progress.services import complete_content, record_heartbeat
 from progress.tests.factories import UserFactory
 
 QUESTION_KEY = "0123456789abcdef"
-
-
-@pytest.fixture
-def tutor_server(settings):
-    """A running fake tutor (a real HTTP server on 127.0.0.1), configured in settings."""
-    server = FakeTutorServer().start()
-    settings.TUTOR_BASE_URL = server.base_url
-    settings.TUTOR_API_KEY = "test-key"
-    settings.TUTOR_MODEL = "fake-model"
-    settings.TUTOR_TIMEOUT_SECONDS = 2
-    settings.TUTOR_MAX_REPLY_SECONDS = 5
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass
