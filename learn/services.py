@@ -3,15 +3,18 @@
 Everything else the pages write goes straight to `progress.services` or `chat.services`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from uuid import UUID
+
+from django.db import transaction
 
 from chat import services as chat_services
 from chat.questions import Unanswered, current_answers, questions_of, unanswered_questions
 from content_loader.models import ContentItem, ContentType
 from progress.identity import Learner
 from progress.queries import progress_by_item
-from progress.services import CompletionResult, complete_content
+from progress.services import CompletionResult, complete_content, lock_learners
 
 
 class TestNotReady(Exception):
@@ -23,6 +26,19 @@ class TestNotReady(Exception):
         super().__init__(message)
         self.message = message
         self.unanswered = list(unanswered)
+
+
+@contextmanager
+def completions_held(learner: Learner | None) -> Iterator[None]:
+    """A transaction in which none of the learner's completions can commit (they take the same lock).
+
+    What `is_completed` answers inside stays true until the end, so an answer saved because its lens
+    was not completed cannot land after a completion that locked it.
+    """
+    with transaction.atomic():
+        if learner is not None:
+            lock_learners(learner)
+        yield
 
 
 def is_completed(*, learner: Learner | None, item_id: UUID) -> bool:
@@ -43,38 +59,46 @@ def submit_test(
     """
     if test.content_type != ContentType.TEST:
         raise ValueError(f"{test.pk} is a {test.content_type}, not a test.")
-    questions = questions_of(test)
-    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
-    current = current_answers(**owner, item=test)
-    if not is_completed(learner=learner, item_id=test.pk):
-        for question in questions:
-            text = answers.get(question["key"])
-            if text is None or text == current.get(question["key"]):
-                continue
-            try:
-                chat_services.save_answer(
-                    **owner,
-                    content_id=test.pk,
-                    content_type=test.content_type,
-                    question=question,
-                    text=text,
-                    locked=False,
-                )
-            except chat_services.ChatError as error:
-                raise TestNotReady(error.message) from error
-            current[question["key"]] = text
-
-        unanswered = unanswered_questions(test, current)
-        if unanswered:
-            names = ", ".join(missing.label for missing in unanswered)
-            raise TestNotReady(
-                f"Answer every question before submitting the test. Not answered yet: {names}.",
-                unanswered=unanswered,
+    with completions_held(learner):
+        refusal = _save_answers(learner=learner, test=test, answers=answers)
+        if refusal is None:
+            return complete_content(
+                learner=learner,
+                content_id=test.pk,
+                content_type=ContentType.TEST,
+                content_title=title,
+                module_slug=module_slug,
             )
-    return complete_content(
-        learner=learner,
-        content_id=test.pk,
-        content_type=ContentType.TEST,
-        content_title=title,
-        module_slug=module_slug,
-    )
+    raise refusal  # after the transaction: the answers saved before the refusal are kept
+
+
+def _save_answers(*, learner: Learner, test: ContentItem, answers: dict[str, str]) -> TestNotReady | None:
+    """Save the answers sent with a submission; the refusal when a question still lacks one (or an
+    answer cannot be saved), None when the test can be completed (or was already)."""
+    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
+    if is_completed(learner=learner, item_id=test.pk):
+        return None
+    current = current_answers(**owner, item=test)
+    for question in questions_of(test):
+        text = answers.get(question["key"])
+        if text is None or text == current.get(question["key"]):
+            continue
+        try:
+            chat_services.save_answer(
+                **owner,
+                content_id=test.pk,
+                content_type=test.content_type,
+                question=question,
+                text=text,
+                locked=False,
+            )
+        except chat_services.ChatError as error:
+            return TestNotReady(error.message)
+        current[question["key"]] = text
+
+    if unanswered := unanswered_questions(test, current):
+        names = ", ".join(missing.label for missing in unanswered)
+        return TestNotReady(
+            f"Answer every question before submitting the test. Not answered yet: {names}.", unanswered=unanswered
+        )
+    return None

@@ -3,9 +3,15 @@ feedback after the submission, and what a chat hides from the learner."""
 
 import json
 import re
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
+from django.db import connection, transaction
 from django.urls import reverse
 
 from chat.models import QuestionAnswer
@@ -14,7 +20,9 @@ from chat.tests.fake_tutor import Stream
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import AssessmentFactory, LensFactory, ModuleFactory, make_course, make_module
 from learn.tests.factories import body_of, chat_segment, question_segment, text_segment
+from progress.identity import Learner
 from progress.models import UserContentProgress
+from progress.services import complete_content, lock_learners
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +141,45 @@ def test_an_answer_is_saved_and_locked_once_the_lens_is_completed(learner, cours
     box = html[html.index('class="question-box') :]
     assert re.search(r"<textarea[^>]*readonly[^>]*>Effort strengthens memory\.</textarea>", box)
     assert "Save answer" not in box and "this answer can no longer be changed" in box
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_answer_racing_mark_complete_never_lands_after_it(learner, course):
+    """Saving an answer waits while a completion of the learner holds their lock; once that completion of
+    the lens commits, the waiting save sees it and is refused, so the completed lens keeps its answer."""
+    learner.post(question_url("answer", course.lens, WHY), {"text": "Before completing"})
+    me = Learner(session_token=uuid.UUID(learner.cookies[settings.PROGRESS_COOKIE_NAME].value))
+    holding, release = threading.Event(), threading.Event()
+
+    def complete_in_another_tab():
+        try:
+            with transaction.atomic():
+                lock_learners(me)
+                holding.set()
+                release.wait(10)
+                complete_content(learner=me, content_id=course.lens.pk, content_type="lens", module_slug="practice")
+        finally:
+            connection.close()
+
+    def save_answer():
+        try:
+            return learner.post(question_url("answer", course.lens, WHY), {"text": "Changed meanwhile"}, headers=HTMX)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        completing = pool.submit(complete_in_another_tab)
+        assert holding.wait(10)
+        saving = pool.submit(save_answer)
+        time.sleep(0.5)
+        waited = not saving.done()
+        release.set()
+        completing.result(timeout=10)
+        response = saving.result(timeout=10)
+
+    assert waited, "the answer was saved while a completion held the learner's lock"
+    assert response.status_code == 409
+    assert answers(course.lens) == {WHY: "Before completing"}
 
 
 def test_the_chat_app_offers_no_way_around_the_lock(learner, course):

@@ -42,19 +42,22 @@ def answer(
     """Save the learner's answer to a question of the lens or test; refused (409) once it is completed."""
     course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
     item = placement.item
-    locked = services.is_completed(learner=request.learner, item_id=item.pk)
     urls = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
-    offers_feedback = item.content_type != ContentType.TEST or locked
-    return chat_views.answer(
-        request,
-        item.pk,
-        question_key,
-        locked=locked,
-        back_url=_lens_url(course, entry.module, lens_id),
-        feedback_url=(
-            reverse("learn:feedback", kwargs={**urls, "question_key": question_key}) if offers_feedback else ""
-        ),
-    )
+    # Checked and saved with the learner's completions held off: a "Mark complete" in another tab either
+    # committed before (the answer is refused) or waits until the answer is saved.
+    with services.completions_held(request.learner):
+        locked = services.is_completed(learner=request.learner, item_id=item.pk)
+        offers_feedback = item.content_type != ContentType.TEST or locked
+        return chat_views.answer(
+            request,
+            item.pk,
+            question_key,
+            locked=locked,
+            back_url=_lens_url(course, entry.module, lens_id),
+            feedback_url=(
+                reverse("learn:feedback", kwargs={**urls, "question_key": question_key}) if offers_feedback else ""
+            ),
+        )
 
 
 @require_POST
