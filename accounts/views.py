@@ -4,6 +4,9 @@ Logging in (also right after sign-up) sends Django's `user_logged_in` signal, on
 engine claims the anonymous learner's progress and leaves a receipt in `django.contrib.messages`; the
 base template shows messages.
 
+A login refused by the rate limit (django-axes) gets `locked_out`: the login page's layout, saying for how
+long and what to do, with a 429 and `Retry-After`.
+
 "My data" works for accounts and for anonymous learners alike (their data is their token's): the
 download is one JSON file, and deleting asks for a confirmation, then removes it all in one transaction
 (an account with the account, logging out), and gives the browser a fresh learner token.
@@ -12,6 +15,7 @@ download is one JSON file, and deleting asks for a confirmation, then removes it
 import json
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.http import HttpRequest, HttpResponse
@@ -33,6 +37,16 @@ def safe_next_url(request: HttpRequest, fallback: str = "/") -> str:
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return fallback
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
+    """django-axes's answer to a login past the limit (`AXES_LOCKOUT_CALLABLE`): 429, and how long to wait."""
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    # Back to the form that was posted (the learners' login or the admin's), with its `next`.
+    context = {"minutes": minutes, "back_url": request.get_full_path()}
+    response = render(request, "accounts/locked_out.html", context, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 @require_http_methods(["GET", "POST"])

@@ -155,6 +155,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_DISABLE_ACCESS_LOG = True
 AXES_CLIENT_STR_CALLABLE = "ops.logs.login_attempt_str"
 AXES_VERBOSE = False  # no version banner at every start
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # a page saying how long to wait, not plain text
 
 # Under /api/ a failed CSRF check answers JSON like every other API refusal.
 CSRF_FAILURE_VIEW = "ops.views.csrf_failure"

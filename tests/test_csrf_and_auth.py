@@ -155,6 +155,11 @@ def test_login_is_rate_limited_in_the_database(url):
 
     locked = login(Client(enforce_csrf_checks=True), url, user.username, PASSWORD)
     assert locked.status_code == 429
+    page = " ".join(locked.content.decode().split())
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    assert "Too many failed logins" in page and f"paused for {minutes} minutes" in page, page
+    assert locked["Retry-After"] == str(minutes * 60)
+    assert f'href="{url}"' in page  # back to the form that was posted
 
     elsewhere = login(Client(enforce_csrf_checks=True, REMOTE_ADDR="10.9.8.7"), url, user.username, PASSWORD)
     assert elsewhere.status_code == 302
