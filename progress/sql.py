@@ -7,6 +7,7 @@ names of the two-argument min and max, which `Dialect` supplies. Parameters are 
 prepared with the model fields, so UUIDs and datetimes are stored as Django stores them on each backend.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -268,15 +269,17 @@ def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
     return query, owner_params(learner) | params
 
 
-def course_steps(course_id: UUID) -> tuple[str, dict]:
-    """A query for (module id, item id, optional, position, estimated seconds) of a course's modules' steps."""
-    query = """
+def course_steps(course_ids: Sequence[UUID]) -> tuple[str, dict]:
+    """A query for (module id, item id, optional, position, estimated seconds) of the steps of the courses'
+    modules, each module once however many of the courses hold it."""
+    names = [f"course_{number}" for number in range(len(course_ids))]
+    query = f"""
         SELECT e.module_id, e.item_id, e.optional, e.position, i.estimated_seconds
         FROM content_loader_moduleentry e JOIN content_loader_contentitem i ON i.id = e.item_id
         WHERE e.module_id IN (
             SELECT c.module_id FROM content_loader_courseentry c
-            WHERE c.course_id = %(course_id)s AND c.module_id IS NOT NULL
+            WHERE c.course_id IN ({", ".join(f"%({name})s" for name in names)}) AND c.module_id IS NOT NULL
         )
         ORDER BY e.module_id, e.position
     """
-    return query, {"course_id": prep_uuid(course_id)}
+    return query, {name: prep_uuid(course_id) for name, course_id in zip(names, course_ids, strict=True)}

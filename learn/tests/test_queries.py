@@ -132,3 +132,28 @@ def test_chats_and_questions_cost_the_same_few_queries_however_many(client):
         return queries(client, "get", url)
 
     assert lens_queries(large.pk) == lens_queries(small.pk) == lens_queries(plain) + 4
+
+
+def test_home_and_my_progress_queries_do_not_grow_with_courses(client):
+    """Home and My progress show every course: one course or five, the same number of queries."""
+    client.get("/")
+
+    def counts() -> dict[str, int]:
+        return {
+            "home": queries(client, "get", reverse("learn:home")),
+            "my progress": queries(client, "get", reverse("learn:my-progress")),
+        }
+
+    def add_course(number: int) -> None:
+        module = make_module(lenses=3, slug=f"module-{number}")
+        course = make_course(units=[[module]], slug=f"course-{number}")
+        complete(client, course, module, lens_ids(module)[0])
+
+    add_course(0)
+    one = counts()
+    for number in range(1, 5):
+        add_course(number)
+    five = counts()
+
+    assert five == one
+    assert "course-4" in client.get(reverse("learn:home")).content.decode()

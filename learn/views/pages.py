@@ -20,7 +20,7 @@ from accounts.views import safe_next_url
 from chat import tutor
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
 from learn.segments import lens_blocks
-from progress.queries import course_progress, module_progress
+from progress.queries import course_progress, courses_progress, module_progress
 from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -229,8 +229,8 @@ def _render(request: HtmxHttpRequest, template: str, context: dict, *, partial: 
 def home(request: HtmxHttpRequest) -> HttpResponse:
     """The published courses, each with the learner's overall progress."""
     cards = []
-    for course in ContentItem.objects.courses():
-        progress = course_progress(learner=request.learner, course=course)
+    for progress in courses_progress(learner=request.learner, courses=list(ContentItem.objects.courses())):
+        course = progress.course
         required = [summary for unit in progress.units for summary in unit.modules if not summary.optional]
         cards.append(
             CourseCard(
@@ -473,8 +473,8 @@ def dismiss_account_prompt(request: HtmxHttpRequest) -> HttpResponse:
 def my_progress(request: HtmxHttpRequest) -> HttpResponse:
     """Per course and module: completion and active time (the sum of the lenses' time)."""
     rows = []
-    for course in ContentItem.objects.courses():
-        progress = course_progress(learner=request.learner, course=course)
+    for progress in courses_progress(learner=request.learner, courses=list(ContentItem.objects.courses())):
+        course = progress.course
         summaries = [summary for unit in progress.units for summary in unit.modules]
         total_time = sum(summary.time_spent_s for summary in summaries)
         if total_time or any(summary.completed or summary.status != "not_started" for summary in summaries):
