@@ -232,6 +232,7 @@ def test_a_test_has_submit_instead_of_mark_complete_and_no_feedback_before_it(le
 
     assert "Submit test" in html and "Mark complete" not in html
     assert f'action="{submit_url(course.test)}"' in html
+    assert re.search(r"<noscript>[^<]*<p[^>]*>Save each answer with its \"Save answer\" button first", html)
     assert "Get feedback" not in html
     assert learner.post(reverse("learn:complete-lens", kwargs=kwargs(course.test))).status_code == 403
     assert learner.post(question_url("feedback", course.test, WHY), {"text": "x"}, headers=STREAM).status_code == 403
