@@ -169,15 +169,11 @@ class Browser:
         return self.request(base, "POST", path, body=body, headers=headers, **kwargs)
 
 
-def login_path(base: str) -> str:
-    """The learners' login page when the accounts app serves one, else the admin's."""
-    probe = Browser().get(base, "/accounts/login/")
-    return "/accounts/login/" if probe.status == 200 else "/admin/login/"
+LOGIN_PATH = "/accounts/login/"
 
 
-def log_in(browser: Browser, base: str, username: str, password: str = PASSWORD, *, path: str | None = None) -> Answer:
+def log_in(browser: Browser, base: str, username: str, password: str = PASSWORD, *, path: str = LOGIN_PATH) -> Answer:
     """Fill in the real login form: GET it (CSRF cookie and token), then POST it."""
-    path = path or login_path(base)
     form = browser.get(base, path)
     match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', form.body)
     assert form.status == 200 and match, form.text[:500]
@@ -203,8 +199,8 @@ class Load:
     """Client threads, each an anonymous learner (X-Session-Token) alternating heartbeats of
     `delta` seconds on one lens with completions of fresh content ids, until `stop()`."""
 
-    def __init__(self, base: str | list[str], *, clients: int, lens: str, delta: int = 120, pause: float = 0.01):
-        self.bases = [base] if isinstance(base, str) else base
+    def __init__(self, base: str, *, clients: int, lens: str, delta: int = 120, pause: float = 0.01):
+        self.base = base
         self.lens = lens
         self.delta = delta
         self.pause = pause
@@ -230,7 +226,6 @@ class Load:
     def _run(self, token: str) -> None:
         number = 0
         while not self._stop.is_set():
-            base = self.bases[number % len(self.bases)]
             if number % 2 == 0:
                 kind, content_id = "heartbeat", self.lens
                 path, body = "/api/progress/time", {"content_id": content_id, "time_delta_s": self.delta}
@@ -239,7 +234,8 @@ class Load:
                 path, body = "/api/progress/complete", {"content_id": content_id, "content_type": "lens"}
             sent = time.monotonic()
             try:
-                answer = Browser(headers={"X-Session-Token": token}).request(base, "POST", path, body=body, timeout=10)
+                browser = Browser(headers={"X-Session-Token": token})
+                answer = browser.request(self.base, "POST", path, body=body, timeout=10)
                 status, data = answer.status, answer.body
             except (OSError, http.client.HTTPException):  # refused, reset, or cut off mid-response: no answer
                 status, data = None, b""

@@ -19,22 +19,8 @@ PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 @dataclass(frozen=True)
 class Route:
     route: str  # as written, e.g. "chat/conversations/<int:session_id>/"
-    callback: object
     converters: dict
     regex: bool  # a re_path: its parameters are filled only when `samples` name them
-
-    @property
-    def view(self):
-        """The innermost view function (through decorators that keep __wrapped__)."""
-        view = getattr(self.callback, "view_class", None) or self.callback
-        while hasattr(view, "__wrapped__"):
-            view = view.__wrapped__
-        return view
-
-    @property
-    def name(self) -> str:
-        view = self.view
-        return f"{getattr(view, '__module__', '?')}.{getattr(view, '__qualname__', view)}"
 
     def path(self, samples: dict[str, str]) -> str | None:
         """A concrete path, or None when a parameter cannot be filled."""
@@ -99,9 +85,9 @@ def routes(resolver: URLResolver | None = None, prefix: str = "", regex: bool = 
         if isinstance(entry, URLResolver):
             yield from _nested(entry, joined, regex or is_regex, converters)
         elif isinstance(entry, URLPattern):
-            yield Route(joined, entry.callback, converters, regex or is_regex)
+            yield Route(joined, converters, regex or is_regex)
 
 
 def _nested(resolver: URLResolver, prefix: str, regex: bool, converters: dict) -> Iterator[Route]:
     for route in routes(resolver, prefix, regex):
-        yield Route(route.route, route.callback, {**converters, **route.converters}, route.regex)
+        yield Route(route.route, {**converters, **route.converters}, route.regex)

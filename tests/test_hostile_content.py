@@ -161,6 +161,7 @@ def test_the_wikilink_alias_and_title_are_text(hostile_vault):
     """The hostile alias of a wikilink and a hostile title are kept as text, never as a tag."""
     assert hostile_vault.title.startswith("<script>")  # stored as written; templates escape it
     assert str(LENS_B) in json.dumps(hostile_vault.body)
+    assert "&lt;script&gt;alert('alias')&lt;/script&gt;</a>" in "".join(stored_html(hostile_vault.body))
 
 
 def lens_pages(item: ContentItem) -> list[str]:

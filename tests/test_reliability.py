@@ -125,18 +125,12 @@ def descendants(pid: int) -> list[int]:
 def test_sigkill_of_the_application_server_loses_no_acknowledged_write(site):
     """The master and every worker get SIGKILL in the middle of the load: every completion answered 200
     is in the database, completed, and every learner's heartbeat 204s are credited."""
-    app = server(site).start()
-    try:
-        with Load(app.url, clients=CLIENTS, lens=site.lenses[0], pause=0) as load:
-            time.sleep(3)
-            for pid in descendants(app.process.pid):
-                os.kill(pid, signal.SIGKILL)
-            killed = time.monotonic()
-            time.sleep(1)
-    finally:
-        app.stop()
-        if app.log_path is not None:
-            app.log_path.unlink(missing_ok=True)
+    with server(site) as app, Load(app.url, clients=CLIENTS, lens=site.lenses[0], pause=0) as load:
+        time.sleep(3)
+        for pid in descendants(app.process.pid):
+            os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        time.sleep(1)
 
     before: list[Record] = [r for r in load.records if r.received < killed]
     assert len(load.acknowledged("complete")) > 20 and len(load.acknowledged("heartbeat")) > 20
