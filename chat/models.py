@@ -252,3 +252,17 @@ class QuestionAnswer(models.Model):
     def feedback_is_current(self) -> bool:
         """Whether the feedback was given on the answer as it is now (not an earlier version)."""
         return bool(self.feedback) and self.feedback_at is not None and self.feedback_at >= self.updated_at
+
+
+class FeedbackRequest(models.Model):
+    """One request for the tutor's feedback on an answer: what the rate limit counts, since one answer may
+    be asked about again and again (its `feedback_requested_at` keeps only the latest)."""
+
+    answer = models.ForeignKey(QuestionAnswer, on_delete=models.CASCADE, related_name="feedback_requests")
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Feedback asked on answer {self.answer_id} at {self.requested_at:%Y-%m-%d %H:%M}"

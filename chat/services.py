@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
-from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer
 
 
 class ChatError(Exception):
@@ -109,11 +109,10 @@ def check_rate_limit(*, user_id: int | None, session_token: UUID | None) -> None
         created_at__gte=since,
         session__in=ChatSession.objects.owned_by(user_id=user_id, session_token=session_token),
     ).aggregate(count=Count("id"), oldest=Min("created_at"))
-    feedback = (
-        QuestionAnswer.objects.owned_by(user_id=user_id, session_token=session_token)
-        .filter(feedback_requested_at__gte=since)
-        .aggregate(count=Count("id"), oldest=Min("feedback_requested_at"))
-    )
+    feedback = FeedbackRequest.objects.filter(
+        requested_at__gte=since,
+        answer__in=QuestionAnswer.objects.owned_by(user_id=user_id, session_token=session_token),
+    ).aggregate(count=Count("id"), oldest=Min("requested_at"))
     if messages["count"] + feedback["count"] < limit:
         return
     oldest = min(t for t in (messages["oldest"], feedback["oldest"]) if t is not None)
@@ -282,8 +281,10 @@ def save_answer(
 
 
 def request_feedback(*, answer_id: int) -> None:
-    """Record that the learner asked the tutor for feedback (counted by the rate limit)."""
-    QuestionAnswer.objects.filter(pk=answer_id).update(feedback_requested_at=timezone.now())
+    """Record that the learner asked the tutor for feedback: each request counts for the rate limit."""
+    now = timezone.now()
+    FeedbackRequest.objects.create(answer_id=answer_id, requested_at=now)
+    QuestionAnswer.objects.filter(pk=answer_id).update(feedback_requested_at=now)
 
 
 def save_feedback(*, answer_id: int, text: str) -> None:

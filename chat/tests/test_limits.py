@@ -69,7 +69,21 @@ def test_feedback_requests_count_towards_the_rate_limit(settings):
     """Asking for feedback on answers uses the same allowance as chat messages."""
     settings.CHAT_RATE_LIMIT_MESSAGES = 2
     token = uuid.uuid4()
-    QuestionAnswerFactory(session_token=token, feedback_requested_at=timezone.now())
+    services.request_feedback(answer_id=QuestionAnswerFactory(session_token=token).pk)
     send(token)
+    with pytest.raises(services.RateLimited):
+        services.check_rate_limit(user_id=None, session_token=token)
+
+
+def test_each_feedback_request_on_the_same_answer_counts(settings):
+    """Asking again and again about one answer is as many tutor requests, not one."""
+    settings.CHAT_RATE_LIMIT_MESSAGES = 3
+    token = uuid.uuid4()
+    answer = QuestionAnswerFactory(session_token=token)
+    for _request in range(2):
+        services.check_rate_limit(user_id=None, session_token=token)
+        services.request_feedback(answer_id=answer.pk)
+    services.check_rate_limit(user_id=None, session_token=token)  # two requests: under the limit of three
+    services.request_feedback(answer_id=answer.pk)
     with pytest.raises(services.RateLimited):
         services.check_rate_limit(user_id=None, session_token=token)
