@@ -132,8 +132,11 @@ def test_a_timeout_without_javascript_shows_a_page_with_try_again(client, lens, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_reply_with_nothing_waiting_is_a_conflict(client, lens, tutor_server):
+def test_reply_with_nothing_waiting_is_a_conflict(client, learner, lens, tutor_server):
     """Asking for a reply when the last message is already answered is refused with 409, not a 500."""
+    session = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk)
+    ChatMessageFactory(session=session, role="user", text="Hello?")
+    ChatMessageFactory(session=session, role="assistant", text="Hello!")
     response = client.post(url("reply", lens), **STREAM)
     assert response.status_code == 409
     assert response["X-Chat-Refusal"] == "1"
