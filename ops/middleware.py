@@ -23,9 +23,8 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
-from django.utils.functional import SimpleLazyObject, empty
 
-from progress.identity import parse_token
+from progress.identity import TOKEN_HEADER, parse_token, session_user_id
 
 request_logger = logging.getLogger("ops.requests")
 database_logger = logging.getLogger("ops.database")
@@ -35,10 +34,6 @@ UNAVAILABLE_MESSAGE = "The database is unavailable; please retry shortly."
 RETRY_AFTER_SECONDS = 5
 # Set on the request when its database error was seen (by the signal or by process_exception).
 DATABASE_ERROR_ATTR = "_ops_database_error"
-
-# The anonymous learner's token travels as progress.identity reads it: this header (API clients), else
-# the learner cookie. Anything that is not a UUID counts as absent (progress.identity.parse_token).
-TOKEN_HEADER = "HTTP_X_SESSION_TOKEN"
 
 
 def remember_database_error(sender, request: HttpRequest | None = None, **kwargs) -> None:
@@ -92,15 +87,11 @@ def token_hash(token: uuid.UUID) -> str:
 
 
 def _user_id(request: HttpRequest) -> int | None:
-    """The logged-in user's id, without a query unless the request carries a session nobody read yet."""
-    user = getattr(request, "user", None)
-    if user is None or getattr(request, DATABASE_ERROR_ATTR, None) is not None:
-        return None
-    never_read = isinstance(user, SimpleLazyObject) and user._wrapped is empty
-    if never_read and settings.SESSION_COOKIE_NAME not in request.COOKIES:
+    """The logged-in user's id (progress.identity's rule), or None when the database failed this request."""
+    if getattr(request, DATABASE_ERROR_ATTR, None) is not None:
         return None
     try:
-        return user.pk if user.is_authenticated else None
+        return session_user_id(request)
     except DatabaseError:
         return None
 
