@@ -49,6 +49,16 @@ def test_one_line_per_request_with_its_fields(client, request_lines):
     assert "someone@example.org" not in raw
 
 
+def test_a_first_page_view_is_logged_as_the_learner_its_new_cookie_names(client, request_lines):
+    """A visitor without a cookie gets the learner cookie on a page; the line names that new learner."""
+    response = client.get("/ops-test/users")
+    token = response.cookies["learner_token"].value
+    [(raw, line)] = request_lines()
+    assert line["learner"] == "anonymous"
+    assert line["token_hash"] == hashlib.sha256(token.encode()).hexdigest()[:12]
+    assert token not in raw
+
+
 def test_anonymous_learner_is_a_short_hash_of_the_token(client, request_lines):
     """A token in X-Session-Token is logged as 12 hex digits of its SHA-256, never the token itself."""
     token = uuid.uuid4()

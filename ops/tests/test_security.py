@@ -214,17 +214,23 @@ def test_admin_is_staff_only(client):
     assert client.get("/admin/").status_code == 200
 
 
-def test_the_site_policy_is_built_once_and_per_view_policies_still_apply(rf, settings):
-    """The cached header is the one django-csp builds; a view's own policy (its decorators) and a
-    replaced setting are honoured, not served from the cache."""
+def test_the_site_policy_is_built_once_and_per_view_policies_still_apply(rf, settings, monkeypatch):
+    """The cached header is the one django-csp builds, built once for many responses; a view's own policy
+    (its decorators) and a replaced setting are honoured, not served from the cache."""
     from csp.utils import build_policy
     from django.http import HttpResponse
 
+    from ops import middleware as ops_middleware
     from ops.middleware import ContentSecurityPolicyMiddleware
 
+    builds = []
+    monkeypatch.setattr(ContentSecurityPolicyMiddleware, "_built", (None, ""))
+    monkeypatch.setattr(ops_middleware, "build_policy", lambda: builds.append(1) or build_policy())
     middleware = ContentSecurityPolicyMiddleware(lambda request: HttpResponse())
     plain = middleware(rf.get("/"))
     assert plain["Content-Security-Policy"] == build_policy()
+    assert middleware(rf.get("/other/"))["Content-Security-Policy"] == plain["Content-Security-Policy"]
+    assert len(builds) == 1
 
     own = HttpResponse()
     own._csp_update = {"img-src": ["https://images.example.org"]}
