@@ -20,6 +20,7 @@ from chat.models import ChatSession, QuestionAnswer
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, ReplacedId
 from progress import sql
 from progress.identity import Learner
+from progress.learner_data import learner_label
 from progress.models import LearnerDataAudit, UserContentProgress
 from progress.queries import Status, derive_status
 
@@ -373,11 +374,6 @@ def for_learner_page(learner: Learner) -> LearnerActivity:
     chats = list(ChatSession.objects.owned_by(**owner).prefetch_related("messages").order_by("-last_active_at", "-id"))
     answers = list(QuestionAnswer.objects.owned_by(**owner).order_by("-updated_at", "-id"))
     wanted = {chat.content_id for chat in chats if chat.content_id} | {a.content_id for a in answers}
-    wanted |= {row.current_id for row in other_rows}
     titles = dict(ContentItem.objects.filter(pk__in=wanted).values_list("id", "title"))
-    records = list(LearnerDataAudit.objects.filter(learner=_label(learner)))
+    records = list(LearnerDataAudit.objects.filter(learner=learner_label(learner)))
     return LearnerActivity(learner, list(courses.values()), other_rows, chats, answers, titles, records)
-
-
-def _label(learner: Learner) -> str:
-    return f"user {learner.user_id}" if learner.user_id is not None else f"token {learner.session_token}"
