@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import LUA, Scenario, Server, bench_database, seed_largest_course, setup_django, wrk
+from devtools.corpus import real_vault
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_VAULT = Path(os.environ.get("LENS_VAULT", ROOT.parent / "shared" / "corpora" / "lens-edu-relay"))
 
 
 def seed(vault: Path, tokens_file: Path) -> dict:
@@ -59,15 +59,15 @@ def check_pages(base: str, info: dict, token: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("vault", nargs="?", type=Path, default=DEFAULT_VAULT)
+    parser.add_argument("vault", nargs="?", type=Path, default=real_vault())
     parser.add_argument("--seconds", type=float, default=10, help="length of each measured round")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=2, help="measured rounds per page; the best is kept")
     parser.add_argument("--connections", type=int, default=16, help="concurrent clients")
     parser.add_argument("--workers", type=int, default=3)
     args = parser.parse_args()
-    if not args.vault.is_dir():
-        raise SystemExit(f"No vault at {args.vault}.")
+    if args.vault is None or not args.vault.is_dir():
+        raise SystemExit(f"No vault at {args.vault} (give a path, or set LENS_VAULT).")
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp, bench_database() as db:
         setup_django(db.url)

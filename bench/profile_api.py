@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import base_env, bench_database
+from bench.harness import bench_database, setup_django
 
 
 def environ(path: str, method: str, body: bytes, token: str) -> dict:
@@ -52,13 +52,8 @@ def main() -> None:
     args = parser.parse_args()
 
     with bench_database() as db:
-        import os
-
-        os.environ.update(base_env(db.url))
-        import django
+        setup_django(db.url)
         from django.conf import settings
-
-        django.setup()
         from django.core.handlers.wsgi import WSGIHandler
         from django.test.utils import override_settings
 
