@@ -330,7 +330,12 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
         finally:
             _WORK = None
     compiled: dict[int, CompiledLens] = {}
+    side_reports: set[str] = set()
     for path, index, lens_result, diagnostics in results:
+        if index == -1:  # a timestamps file: every worker that read it reported the same problems
+            if path in side_reports:
+                continue
+            side_reports.add(path)
         vault.reports.setdefault(path, FileReport(path)).diagnostics.extend(diagnostics)
         if lens_result is not None:
             compiled[id(lenses_of(vault.documents[path])[index])] = lens_result
