@@ -160,3 +160,36 @@ def test_estimated_seconds(make_vault):
     files["Lenses/L.md"] += "#### Question\ncontent:: " + "ask " * 100 + "\n"
     lens = body_of(make_vault, files)
     assert lens.estimated_seconds == round((200 / 200 * 60 + 60) * 1.5)
+
+
+def test_compiling_in_workers_reports_a_transcript_problem_once(make_vault):
+    """Lenses compiled by several forked workers that share a transcript report its problems once, as
+    compiling them in this process does."""
+    files = transcript_files()
+    phrases = json.loads(files["video_transcripts/v.timestamps.json"])
+    phrases[3]["start"] = "soon"
+    files["video_transcripts/v.timestamps.json"] = json.dumps(phrases)
+    for number in range(240):
+        files[f"Lenses/L{number}.md"] = (
+            f"---\nid: {uuid.uuid4()}\n---\n#### Video\nsource:: [[../video_transcripts/v]]\n"
+        )
+    root = make_vault(files)
+
+    def problems(workers: int) -> list[str]:
+        return sorted(str(d) for d in build_catalog(read_vault(root), workers=workers).diagnostics)
+
+    alone = problems(1)
+    assert any("v.timestamps.json" in problem for problem in alone), alone
+    assert problems(2) == alone
+
+
+def test_an_excerpt_keeps_the_footnotes_it_cites(make_vault):
+    """A footnote cited inside the excerpt but defined after `to::` is rendered with the excerpt."""
+    article = "---\ntitle: Notes\n---\nBefore.\n\nThe claim[^1] stands.\n\nAfter.\n\n[^1]: The source of it.\n"
+    files = {
+        "articles/n.md": article,
+        "Lenses/L.md": f"---\nid: {L1}\n---\n#### Article\nsource:: [[../articles/n]]\n"
+        "from:: The claim\nto:: stands.\n",
+    }
+    [segment] = body_of(make_vault, files).body["segments"]
+    assert 'class="footnotes"' in segment["excerpt_html"] and "The source of it." in segment["excerpt_html"]

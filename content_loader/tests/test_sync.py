@@ -338,25 +338,6 @@ def test_optional_lens_change_does_not_count_as_required_change(make_vault, fake
     assert report.impact.changed_module_ids == set() and report.impact.learners == 0
 
 
-def test_module_and_course_pages_need_a_constant_number_of_queries(make_vault, django_assert_num_queries):
-    """A course page (its units, their modules and all their lenses) is three queries, whatever its size."""
-    files = basic_vault()
-    for n in range(5):
-        files[f"modules/more{n}.md"] = module(
-            "".join(f"# Lens:\nsource:: [[../Lenses/{x}]]\n" for x in "ABC"),
-            content_id=str(uuid.uuid5(uuid.UUID(MODULE_ID), str(n))),
-            slug=f"more{n}",
-        )
-    files["courses/course.md"] = course("".join(f"# Module: [[../modules/more{n}]]\n" for n in range(5)))
-    sync_content(make_vault(files))
-    with django_assert_num_queries(3):
-        entries = list(CourseEntry.objects.filter(course_id=COURSE_ID).select_related("module").order_by("position"))
-        placements = ModuleEntry.objects.filter(module__in=[e.module_id for e in entries if e.module_id])
-        rows = list(placements.select_related("item", "learning_outcome").order_by("module", "position"))
-        list(ContentItem.objects.filter(id=COURSE_ID))
-    assert len(entries) == 5 and len(rows) == 15
-
-
 def test_unchanged_files_cost_no_writes_even_with_a_changed_neighbour(make_vault):
     """Changing one lens updates exactly that row."""
     files = basic_vault()
