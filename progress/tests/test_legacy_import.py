@@ -15,8 +15,8 @@ from psycopg.types.json import Json
 
 from chat.models import ChatMessage, ChatSession
 from chat.tests.factories import ChatSessionFactory
-from content_loader.models import SlugAlias
-from content_loader.tests.factories import make_module
+from content_loader.models import ModuleEntry, SlugAlias
+from content_loader.tests.factories import LensFactory, make_module
 from devtools.pgcluster import ThrowawayPostgres
 from progress.doctor import diagnose
 from progress.identity import Learner
@@ -265,12 +265,15 @@ def test_an_earlier_legacy_completion_wins_over_a_later_one(legacy_db, course):
 
 
 def test_the_doctor_keeps_imported_completions(legacy_db, course):
-    """A completion carried over from the old platform is not a mismatch."""
+    """A completion carried over from the old platform is not a mismatch, even once the module has a
+    required lens the learner never completed."""
     url, insert = legacy_db
+    _forget, spacing = course
     ada = UserFactory()
     insert(user_id=ada.pk, slug="spacing", messages=[], started=at(1), last_active=at(1), completed=at(1))
     run("--database-url", url, "--user-map", "id")
     assert UserContentProgress.objects.get(content_type="module").completed_at == at(1)
+    ModuleEntry.objects.create(module=spacing, position=99, item=LensFactory())  # a lens added since
     assert diagnose() == []
 
 
