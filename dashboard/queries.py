@@ -20,7 +20,6 @@ from chat.models import ChatSession, QuestionAnswer
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, ReplacedId
 from progress import sql
 from progress.identity import Learner
-from progress.learner_data import learner_label
 from progress.models import LearnerDataAudit, UserContentProgress
 from progress.queries import Status, derive_status
 
@@ -375,5 +374,5 @@ def for_learner_page(learner: Learner) -> LearnerActivity:
     answers = list(QuestionAnswer.objects.owned_by(**owner).order_by("-updated_at", "-id"))
     wanted = {chat.content_id for chat in chats if chat.content_id} | {a.content_id for a in answers}
     titles = dict(ContentItem.objects.filter(pk__in=wanted).values_list("id", "title"))
-    records = list(LearnerDataAudit.objects.filter(learner=learner_label(learner)))
+    records = list(LearnerDataAudit.objects.filter(learner=learner.label))
     return LearnerActivity(learner, list(courses.values()), other_rows, chats, answers, titles, records)

@@ -29,10 +29,6 @@ def _snapshot(row: UserContentProgress, fields) -> dict[str, Any]:
     return {name: _json(getattr(row, name)) for name in fields}
 
 
-def _learner_label(row: UserContentProgress) -> str:
-    return f"user {row.user_id}" if row.user_id else f"token {row.session_token}"
-
-
 def _apply(
     *, row: UserContentProgress, changes: dict[str, Any], actor, reason: str, action: str, undoes=None
 ) -> ProgressAudit:
@@ -44,7 +40,7 @@ def _apply(
     row.save(update_fields=list(changes))
     return ProgressAudit.objects.create(
         progress_id=row.pk,
-        learner=_learner_label(row),
+        learner=row.owner_label,
         content_id=row.content_id,
         actor=actor,
         actor_username=actor.get_username(),

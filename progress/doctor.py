@@ -126,11 +126,6 @@ def subject(owner: Owner | None, names: dict[int, str]) -> str:
     return f"token {token}"
 
 
-def learner_label(user_id: int | None, token: UUID | None) -> str:
-    """The owner label audit records use."""
-    return f"user {user_id}" if user_id is not None else f"token {token}"
-
-
 @dataclass
 class _Structure:
     steps: dict[UUID, list[tuple[UUID, bool]]]  # active module (leaf or parent) -> (item, optional)
@@ -423,7 +418,7 @@ def _snapshot(row: UserContentProgress | None) -> dict:
 def _audit(*, row_id: int, owner: Owner, content_id: UUID, action: str, reason: str, before, after, actor_username):
     return ProgressAudit(
         progress_id=row_id,
-        learner=learner_label(*owner),
+        learner=Learner(*owner).label,
         content_id=content_id,
         actor=None,
         actor_username=actor_username,

@@ -33,6 +33,11 @@ class Learner:
         return self.user_id is not None
 
     @property
+    def label(self) -> str:
+        """The learner as audit records name (and are looked up by): "user 12" or "token <uuid>", never a name."""
+        return f"user {self.user_id}" if self.user_id is not None else f"token {self.session_token}"
+
+    @property
     def lock_key(self) -> tuple[int, int]:
         """Two 32-bit integers naming this learner for PostgreSQL advisory locks."""
         if self.user_id is not None:

@@ -122,7 +122,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
         }
         for answer in QuestionAnswer.objects.filter(data.owned()).order_by("created_at", "id")
     ]
-    labels = [learner_label(learner)] + [f"token {token}" for token in data.tokens if token != learner.session_token]
+    labels = [learner.label] + [Learner(session_token=t).label for t in data.tokens if t != learner.session_token]
     document["corrections"] = [
         {
             "content_id": str(record.content_id),
@@ -189,13 +189,8 @@ def record_data_request(*, learner: Learner, action: str, actor=None, counts: di
     """Write the audit record of an export or an erasure of a learner's data."""
     return LearnerDataAudit.objects.create(
         action=action,
-        learner=learner_label(learner),
+        learner=learner.label,
         actor=actor,
         actor_username=actor.get_username() if actor is not None else "",
         counts=counts or {},
     )
-
-
-def learner_label(learner: Learner) -> str:
-    """The learner as audit records name them: "user 12" or "token <uuid>", never a name."""
-    return f"user {learner.user_id}" if learner.user_id is not None else f"token {learner.session_token}"

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from content_loader.models import ContentType
+from progress.identity import Learner
 
 PROGRESS_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
 
@@ -99,7 +100,7 @@ class UserContentProgress(models.Model):
 
     @property
     def owner_label(self) -> str:
-        return f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        return Learner(user_id=self.user_id, session_token=self.session_token).label
 
     @property
     def is_completed(self) -> bool:
