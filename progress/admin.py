@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from content_loader.admin import ReadOnlyAdmin
 from content_loader.models import ContentItem
 from progress import audit
 from progress.identity import parse_token
@@ -212,7 +213,7 @@ class UserContentProgressAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgressAudit)
-class ProgressAuditAdmin(admin.ModelAdmin):
+class ProgressAuditAdmin(ReadOnlyAdmin):  # append-only: records are added by services, undone by new ones
     list_display = ["created_at", "actor_username", "action", "progress_id", "learner", "reason", "undone"]
     list_filter = ["action"]
     search_fields = ["actor_username", "learner", "reason"]
@@ -229,15 +230,6 @@ class ProgressAuditAdmin(admin.ModelAdmin):
     def undone(self, record):
         return record.is_undone
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # append-only
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # append-only
-
     def has_undo_permission(self, request):
         return request.user.has_perm("progress.change_usercontentprogress")
 
@@ -253,7 +245,7 @@ class ProgressAuditAdmin(admin.ModelAdmin):
 
 
 @admin.register(LearnerDataAudit)
-class LearnerDataAuditAdmin(admin.ModelAdmin):
+class LearnerDataAuditAdmin(ReadOnlyAdmin):
     """Exports and erasures of learners' data: append-only, like the correction records."""
 
     list_display = ["created_at", "action", "learner", "actor_display", "counts"]
@@ -263,12 +255,3 @@ class LearnerDataAuditAdmin(admin.ModelAdmin):
     @admin.display(description="by", ordering="actor_username")
     def actor_display(self, record):
         return record.actor_username or "the learner"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,4 +1,4 @@
-"""Wiring: the loader's dry-run hook gets the progress counter once `content_loader.impact` exists."""
+"""Wiring: the loader's dry-run hook (`content_loader.impact`) gets the progress counter."""
 
 import sys
 import types
