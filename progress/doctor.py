@@ -569,8 +569,8 @@ def repair(*, actor_username: str) -> tuple[int, int]:
         locked: set[Learner] = set()
         findings = _lock_and_diagnose(locked)
         merged, records = _merge_replaced([f for f in findings if f.kind == "replaced"], actor_username)
-        # Merges can change which rows say what: compare completions again on the merged rows.
-        findings = _lock_and_diagnose(locked)
+        if merged:  # merges can change which rows say what: compare completions again on the merged rows
+            findings = _lock_and_diagnose(locked)
         completions = [f for f in findings if f.kind == "completion"]
         repaired = [record for f in completions if (record := _repair_completion(f, actor_username)) is not None]
         ProgressAudit.objects.bulk_create([*records, *repaired])
