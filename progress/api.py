@@ -146,9 +146,10 @@ def int_field(payload: Payload, name: str, *, low: int, high: int, required: boo
     return value
 
 
-def str_field(payload: Payload, name: str, *, max_length: int, required: bool = False) -> str | None:
+def str_field(payload: Payload, name: str, *, max_length: int) -> str | None:
+    """An optional string field: None when absent."""
     value = payload.get(name)
-    if value is None and not required:
+    if value is None:
         return None
     if not isinstance(value, str):
         raise ApiError(400, f"{name} must be a string.")

@@ -326,9 +326,12 @@ def module_lookup() -> dict[str, tuple[UUID, str]]:
 
 
 def required_steps_by_module() -> dict[UUID, tuple[tuple[UUID, str, str], ...]]:
-    """The required lenses and tests of every module, a parent module's through its submodules (1 query)."""
+    """The required lenses and tests of every module, a parent module's through its active submodules, as
+    `progress.queries.module_entries` counts them (1 query)."""
     steps: dict[UUID, dict[UUID, tuple[UUID, str, str]]] = {}
-    entries = ModuleEntry.objects.filter(optional=False).order_by("module_id", "position")
+    entries = ModuleEntry.objects.filter(optional=False, module__retired_at__isnull=True).order_by(
+        "module_id", "position"
+    )
     for module_id, parent_id, item_id, item_type, item_title in entries.values_list(
         "module_id", "module__parent_id", "item_id", "item__content_type", "item__title"
     ):
@@ -382,13 +385,12 @@ def plan(rows: Iterable[tuple[str, Any]], user_map: UserMap, report: ImportRepor
 # Writing ---------------------------------------------------------------------------------------------
 
 
-def _write(item: Planned) -> tuple[int | None, int | None]:
-    """Write one planned row and its LegacyImport record in one transaction: (conversation, module row)."""
+def _write(item: Planned) -> None:
+    """Write one planned row and its LegacyImport record in one transaction."""
     row = item.row
     last_active = row.last_active_at or row.completed_at or row.started_at
     with transaction.atomic():
         record = LegacyImport.objects.create(legacy_id=row.legacy_id, module_id=item.module_id)
-        session_id = None
         if row.messages:
             owner = {"user_id": item.user_pk} if item.user_pk is not None else {"session_token": uuid.uuid4()}
             fields = {"content_id": item.module_id, "content_type": ContentType.MODULE}
@@ -409,8 +411,7 @@ def _write(item: Planned) -> tuple[int | None, int | None]:
             for message, legacy in zip(messages, row.messages, strict=True):
                 message.created_at = legacy.created_at or row.started_at
             ChatMessage.objects.bulk_update(messages, ["created_at"])
-            session_id = record.chat_session_id = session.pk
-        progress_id = None
+            record.chat_session_id = session.pk
         if row.completed_at is not None and item.user_pk is not None:
             times = {
                 "user_id": item.user_pk,
@@ -423,9 +424,8 @@ def _write(item: Planned) -> tuple[int | None, int | None]:
                     params = times | {"content_id": sql.prep_uuid(content_id), "type": content_type, "title": title}
                     cursor.execute(sql.import_completion_sql(), params)
                     if content_id == item.module_id:
-                        progress_id = record.completion_progress_id = cursor.fetchone()[0]
+                        record.completion_progress_id = cursor.fetchone()[0]
         record.save(update_fields=["chat_session_id", "completion_progress_id"])
-    return session_id, progress_id
 
 
 def import_legacy_sessions(*, rows: Iterable[tuple[str, Any]], user_map: UserMap, dry_run: bool) -> ImportReport:

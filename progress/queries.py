@@ -57,10 +57,6 @@ class ModuleProgress:
     total: int
     steps: list[StepProgress]
 
-    @property
-    def is_completed(self) -> bool:
-        return self.status == Status.COMPLETED
-
 
 @dataclass
 class ModuleSummary:
