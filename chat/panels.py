@@ -30,21 +30,11 @@ from content_loader.models import ContentItem, ContentType
 def learner_of(request: HttpRequest) -> tuple[int | None, UUID | None]:
     """The request's learner as (user_id, session_token); (None, None) when unknown.
 
-    The progress middleware sets `request.learner` (duck-typed here: chat never imports progress);
-    without it, the logged-in account, else an `X-Session-Token` header.
+    The progress middleware decides who the learner is and sets `request.learner` (duck-typed here: chat
+    never imports progress), with exactly one of the two set.
     """
     learner = getattr(request, "learner", None)
-    if learner is not None and (learner.user_id is not None or learner.session_token is not None):
-        if learner.user_id is not None:
-            return learner.user_id, None
-        return None, learner.session_token
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return user.pk, None
-    try:
-        return None, UUID(request.headers.get("X-Session-Token", ""))
-    except ValueError:
-        return None, None
+    return (learner.user_id, learner.session_token) if learner is not None else (None, None)
 
 
 def require_learner(request: HttpRequest) -> tuple[int | None, UUID | None]:

@@ -6,6 +6,7 @@ pages route answers themselves, deciding locking; learn/tests test that).
 
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -351,6 +352,7 @@ def test_a_wrapping_view_can_lock_answers(rf, learner, lens):
 
     request = rf.post("/", {"text": "late"})
     request.user = learner
+    request.learner = SimpleNamespace(user_id=learner.pk, session_token=None)  # as the progress middleware sets
     request.htmx = False
     request._dont_enforce_csrf_checks = True
     response = views.answer(request, item_id=lens.pk, question_key=KEY, locked=True, back_url="/", feedback_url="")
