@@ -42,9 +42,7 @@ class ChatSessionQuerySet(models.QuerySet):
         return self.filter(owner_q(user_id=user_id, session_token=session_token))
 
     def about(self, content_id: uuid.UUID | None) -> "ChatSessionQuerySet":
-        """Conversations about one content item (None: open-ended conversations)."""
-        if content_id is None:
-            return self.filter(content_id__isnull=True)
+        """Conversations about one content item (None: open-ended conversations, `IS NULL`)."""
         return self.filter(content_id=content_id)
 
     def for_chat_panel(
@@ -145,10 +143,6 @@ class ChatSession(models.Model):
     def __str__(self) -> str:
         owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
         return f"Chat {self.pk} of {owner}"
-
-    @property
-    def is_archived(self) -> bool:
-        return self.archived_at is not None
 
 
 class ChatMessage(models.Model):

@@ -41,7 +41,9 @@ MAX_HISTORY_MESSAGES = 40
 
 
 class TutorError(Exception):
-    """The tutor could not answer; `message` says so to the learner."""
+    """The tutor could not answer; `message` says so to the learner, `status` is the HTTP answer."""
+
+    status = 502
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -49,23 +51,23 @@ class TutorError(Exception):
 
 
 class TutorNotConfigured(TutorError):
-    pass
+    status = 503
 
 
 class TutorTimedOut(TutorError):
-    pass
+    status = 504
 
 
 class TutorFailed(TutorError):
-    pass
+    status = 502
 
 
 class NothingToAnswer(TutorError):
-    pass
+    status = 409
 
 
 class AlreadyReplying(TutorError):
-    pass
+    status = 409
 
 
 def is_configured() -> bool:

@@ -100,15 +100,6 @@ def ndjson(events: Iterator[dict]) -> StreamingHttpResponse:
     return response
 
 
-TUTOR_ERROR_STATUS = {
-    tutor.TutorNotConfigured: 503,
-    tutor.TutorTimedOut: 504,
-    tutor.TutorFailed: 502,
-    tutor.NothingToAnswer: 409,
-    tutor.AlreadyReplying: 409,
-}
-
-
 # Chat
 
 
@@ -167,9 +158,7 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
         if session is None or tutor.pending_message(session) is None:
             raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
     except tutor.TutorError as error:
-        return refusal(
-            request, message=error.message, status=TUTOR_ERROR_STATUS[type(error)], dom_id=dom_id, back_url=back_url
-        )
+        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
     if not wants_stream(request):
         return reply_and_redirect(request, lens=lens, segment=segment, session_id=session.pk, back_url=back_url)
     panel = build_chat_panel(request, lens=lens, segment=segment, next_url=back_url.split("#")[0])
@@ -208,7 +197,7 @@ def reply_and_redirect(
         return refusal(
             request,
             message=f"Your message is saved. {error.message}",
-            status=TUTOR_ERROR_STATUS[type(error)],
+            status=error.status,
             dom_id=f"chat-{lens.pk}-{segment['index']}",
             back_url=back_url,
             retry_url=retry_url,
@@ -342,7 +331,7 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
             for _piece in tutor.stream_feedback(answer=saved, question=question):
                 pass
         except tutor.TutorError as error:
-            return refuse(f"Your answer is saved. {error.message}", TUTOR_ERROR_STATUS[type(error)])
+            return refuse(f"Your answer is saved. {error.message}", error.status)
         return HttpResponseRedirect(back_url, status=303)
 
     def events() -> Iterator[dict]:
