@@ -3,14 +3,14 @@
 Everything else the pages write goes straight to `progress.services` or `chat.services`.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
 from django.db import transaction
 
 from chat import services as chat_services
-from chat.questions import Unanswered, current_answers, questions_of, unanswered_questions
+from chat.questions import current_answers, questions_of, unanswered_questions
 from content_loader.models import ContentItem, ContentType
 from progress.identity import Learner
 from progress.queries import progress_by_item
@@ -18,14 +18,13 @@ from progress.services import CompletionResult, complete_content, lock_learners
 
 
 class TestNotReady(Exception):
-    """The test cannot be submitted yet; `message` says why, `unanswered` names the questions."""
+    """The test cannot be submitted yet; `message` says why (naming the unanswered questions)."""
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, message: str, *, unanswered: Sequence[Unanswered] = ()):
+    def __init__(self, message: str):
         super().__init__(message)
         self.message = message
-        self.unanswered = list(unanswered)
 
 
 @contextmanager
@@ -98,7 +97,5 @@ def _save_answers(*, learner: Learner, test: ContentItem, answers: dict[str, str
 
     if unanswered := unanswered_questions(test, current):
         names = ", ".join(missing.label for missing in unanswered)
-        return TestNotReady(
-            f"Answer every question before submitting the test. Not answered yet: {names}.", unanswered=unanswered
-        )
+        return TestNotReady(f"Answer every question before submitting the test. Not answered yet: {names}.")
     return None

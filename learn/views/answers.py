@@ -21,16 +21,16 @@ from chat.questions import questions_of
 from content_loader.models import ContentType
 from learn import services
 from learn.views.pages import (
-    ACCOUNT_PROMPT_KEY,
     MODULE_DIALOG_KEY,
     TEST_REFUSAL_KEY,
     HtmxHttpRequest,
-    _dialog_context,
     _lens_url,
-    _next_step,
     _render,
+    after_completion,
     lens_page_context,
     lens_placement,
+    onwards,
+    redirect_onwards,
 )
 from progress.queries import module_progress
 
@@ -116,28 +116,16 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
         response = _render(request, "learn/module.html", context, partial="complete-button")
         return reswap(retarget(response, "#complete"), "outerHTML")
 
-    if result.newly_completed and not request.user.is_authenticated:
-        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
-    progress = result.module or module_progress(learner=request.learner, module=module)
-    module_done = bool(result.module_newly_completed)
-    wants_feedback = any(question.get("feedback") for question in questions_of(test))
-
-    if wants_feedback:
+    after = after_completion(request, entry, lens_id, result)
+    if any(question.get("feedback") for question in questions_of(test)):
         if request.htmx:
-            if module_done:  # "Continue", after the feedback, opens the "Module completed" dialog
+            if after.module_done:  # "Continue", after the feedback, opens the "Module completed" dialog
                 request.session[MODULE_DIALOG_KEY] = str(module.pk)
-            context = lens_page_context(request, course, entry, progress, lens_id, autostart_feedback=True)
+            context = lens_page_context(request, course, entry, after.progress, lens_id, autostart_feedback=True)
             return _render(request, "learn/module.html", context, partial="submitted")
         return redirect(_lens_url(course, module, lens_id) + "#complete")
 
-    next_step = None if module_done else _next_step(progress.steps, lens_id)
     if not request.htmx:
-        if module_done:
-            request.session[MODULE_DIALOG_KEY] = str(module.pk)
-        target = next_step.entry.item_id if next_step else lens_id
-        return redirect(_lens_url(course, module, target))
-    extra = {"advance_url": _lens_url(course, module, next_step.entry.item_id) if next_step else ""}
-    if module_done:
-        extra.update({"dialog": True, **_dialog_context(course, entry, progress)})
-    context = lens_page_context(request, course, entry, progress, lens_id, **extra)
+        return redirect_onwards(request, course, entry, lens_id, after)
+    context = lens_page_context(request, course, entry, after.progress, lens_id, **onwards(course, entry, after))
     return _render(request, "learn/module.html", context, partial="submitted")

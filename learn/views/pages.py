@@ -20,7 +20,7 @@ from accounts.views import safe_next_url
 from chat import tutor
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
 from learn.segments import lens_blocks
-from progress.queries import course_progress, courses_progress, module_progress
+from progress.queries import ModuleProgress, StepProgress, course_progress, courses_progress, module_progress
 from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -286,9 +286,7 @@ def module_start(request: HtmxHttpRequest, course_slug: str, module_slug: str) -
     return redirect(_lens_url(course, entry.module, step.entry.item_id))
 
 
-def _module_context(
-    request: HttpRequest, course: ContentItem, entry: CourseEntry, progress, lens_id: UUID, **extra
-) -> dict:
+def _module_context(course: ContentItem, entry: CourseEntry, progress, lens_id: UUID, **extra) -> dict:
     module = entry.module
     links = _lens_links(course, module, progress.steps, lens_id)
     index = next((i for i, link in enumerate(links) if link.current), None)
@@ -307,7 +305,6 @@ def _module_context(
             "learn:complete-lens",
             kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id},
         ),
-        "show_account_prompt": _account_prompt_visible(request),
         "page_url": _lens_url(course, module, lens_id),
         **extra,
     }
@@ -341,7 +338,7 @@ def lens_page_context(
     **extra,
 ) -> dict:
     """The module viewer's context for one lens or test: stage bar, drawer, segments and the end block."""
-    context = _module_context(request, course, entry, progress, lens_id, **extra)
+    context = _module_context(course, entry, progress, lens_id, **extra)
     lens = context["current"].entry.item  # its body deferred: loaded here without the rest
     body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
     segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
@@ -438,25 +435,48 @@ def complete_lens(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
         content_title=placement.display_title,
         module_slug=entry.module.slug,
     )
+    after = after_completion(request, entry, lens_id, result)
+    if not request.htmx:
+        return redirect_onwards(request, course, entry, lens_id, after)
+    context = _module_context(course, entry, after.progress, lens_id, **onwards(course, entry, after))
+    return _render(request, "learn/module.html", context, partial="completion")
+
+
+@dataclass(frozen=True)
+class AfterCompletion:
+    """A completion's module progress, and where the learner goes next."""
+
+    progress: ModuleProgress
+    module_done: bool  # this completion finished the module: the "Module completed" dialog opens
+    next_step: StepProgress | None  # None: stay (the module is done, or nothing is left to do)
+
+
+def after_completion(request: HttpRequest, entry: CourseEntry, lens_id: UUID, result) -> AfterCompletion:
+    """After completing a lens or submitting a test: the account prompt for an anonymous learner's first
+    completion, the module's progress and the next step (none when the dialog opens instead)."""
     if result.newly_completed and not request.user.is_authenticated:
         request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
     progress = result.module or module_progress(learner=request.learner, module=entry.module)
     module_done = bool(result.module_newly_completed)
-    next_step = None if module_done else _next_step(progress.steps, lens_id)
+    return AfterCompletion(progress, module_done, None if module_done else _next_step(progress.steps, lens_id))
 
-    if not request.htmx:
-        if module_done:
-            request.session[MODULE_DIALOG_KEY] = str(entry.module_id)
-            return redirect(_lens_url(course, entry.module, lens_id))
-        target = next_step.entry.item_id if next_step else lens_id
-        return redirect(_lens_url(course, entry.module, target))
 
-    advance_url = _lens_url(course, entry.module, next_step.entry.item_id) if next_step else ""
-    extra = {"just_completed": True, "advance_url": advance_url}
-    if module_done:
-        extra.update({"dialog": True, **_dialog_context(course, entry, progress)})
-    context = _module_context(request, course, entry, progress, lens_id, **extra)
-    return _render(request, "learn/module.html", context, partial="completion")
+def redirect_onwards(
+    request: HttpRequest, course: ContentItem, entry: CourseEntry, lens_id: UUID, after: AfterCompletion
+) -> HttpResponse:
+    """Without JavaScript: to the next step, else back to this one (with the dialog due when the module is done)."""
+    if after.module_done:
+        request.session[MODULE_DIALOG_KEY] = str(entry.module_id)
+    target = after.next_step.entry.item_id if after.next_step else lens_id
+    return redirect(_lens_url(course, entry.module, target))
+
+
+def onwards(course: ContentItem, entry: CourseEntry, after: AfterCompletion) -> dict:
+    """With HTMX: the URL the page advances to, or the "Module completed" dialog."""
+    extra = {"advance_url": _lens_url(course, entry.module, after.next_step.entry.item_id) if after.next_step else ""}
+    if after.module_done:
+        extra.update({"dialog": True, **_dialog_context(course, entry, after.progress)})
+    return extra
 
 
 @require_POST

@@ -235,14 +235,6 @@
     setInterval(tick, TICK_MS);
   }
 
-  window.courseplatformActivity = {
-    flush: flush,
-    pendingSeconds: function () {
-      accumulate(Date.now());
-      return pendingMs / 1000;
-    },
-  };
-
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);
   } else {
