@@ -1,9 +1,8 @@
 """Lens bodies with every segment type, for page tests that run without a vault."""
 
-import hashlib
-
 import factory
 
+from content_loader.parsing.payloads import question_key
 from content_loader.tests.factories import LensFactory
 
 
@@ -129,7 +128,7 @@ def question_segment(
         "index": index,
         "line": 14,
         "optional": optional,
-        "key": hashlib.sha256(prompt.encode()).hexdigest()[:16],
+        "key": question_key(prompt),
         "content_html": f"<p>{prompt}</p>",
         "content_text": prompt,
         "assessment_instructions": "Look for a concrete example.",

@@ -350,6 +350,25 @@ def test_a_test_without_feedback_moves_on_like_mark_complete(learner, course):
     assert completed(course.quiz) == [("test", True)]
 
 
+def test_without_javascript_a_test_finishing_the_module_lands_on_the_dialog(learner, course):
+    """A plain submission that finishes the module redirects to the test, where the dialog opens once."""
+    for item in (course.lens, course.after):
+        learner.post(reverse("learn:complete-lens", kwargs=kwargs(item)))
+    for prompt in (WHY, PLAN):
+        learner.post(question_url("answer", course.test, prompt), {"text": "An answer"})
+    learner.post(submit_url(course.test))
+    learner.post(question_url("answer", course.quiz, EXAMPLE), {"text": "Flashcards."})
+
+    response = learner.post(submit_url(course.quiz))
+
+    assert response.status_code == 302 and response["Location"] == page_url(course.quiz)
+    assert "Module completed" in page(learner, course.quiz)
+    again = page(learner, course.quiz)
+    assert "Module completed" not in again
+    next_module = reverse("learn:module", kwargs={"course_slug": "c", "module_slug": "next"})
+    assert re.search(rf'href="{next_module}"[^>]*>Continue</a>', again)  # nothing left here: the next module
+
+
 def test_continue_after_the_feedback_opens_the_module_dialog(learner, course, tutor_server):
     """When a test with feedback finishes the module, "Continue" leads to the "Module completed" dialog."""
     for item in (course.lens, course.after):

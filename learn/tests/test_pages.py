@@ -64,6 +64,22 @@ def test_home_lists_published_courses_with_progress(client, course):
     assert "1/7 required lenses" in page
 
 
+def test_home_says_start_or_continue_and_counts_completed_modules(client, course):
+    """An untouched course offers "Start", a started one "Continue"; finished modules are counted."""
+    make_course(units=[[make_module(lenses=1, slug="other-module")]], slug="other", title="Other course")
+    client.get("/")
+    complete(client, "intro", lens_ids("intro")[0])
+
+    page = " ".join(text(client.get("/")).split())
+    assert 'Start<span class="visually-hidden"> Other course' in page
+    assert 'Continue<span class="visually-hidden"> Light' in page
+    assert "0 of 3 modules completed" in page
+
+    for lens_id in lens_ids("intro")[1:3]:
+        complete(client, "intro", lens_id)
+    assert "1 of 3 modules completed" in " ".join(text(client.get("/")).split())
+
+
 def test_overview_shows_units_badges_fractions_and_durations(client, course):
     """Each module shows its title, status badge, required-lens fraction and duration; meetings close units."""
     client.get("/")
@@ -260,6 +276,17 @@ def test_htmx_complete_swaps_button_bar_drawer_and_fraction(client, course):
     assert f'hx-get="{lens_url("intro", ids[2])}"' in page  # skips the completed second lens
     assert "load delay" in page
     assert "Module completed" not in page
+
+
+def test_completing_leads_back_to_an_earlier_incomplete_lens(client, course):
+    """With the lenses after it done, completing a lens advances to the first incomplete one before it."""
+    ids = lens_ids("intro")
+    client.get("/")
+    complete(client, "intro", ids[2])
+
+    page = text(complete(client, "intro", ids[1]))
+
+    assert f'hx-get="{lens_url("intro", ids[0])}"' in page
 
 
 def test_completing_the_last_required_lens_opens_the_dialog(client, course):
