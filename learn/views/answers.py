@@ -25,6 +25,7 @@ from learn.views.pages import (
     TEST_REFUSAL_KEY,
     HtmxHttpRequest,
     _lens_url,
+    _module_context,
     _render,
     after_completion,
     lens_page_context,
@@ -111,8 +112,14 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
         if not request.htmx:
             request.session[TEST_REFUSAL_KEY] = {"item": str(lens_id), "message": refusal.message}
             return redirect(_lens_url(course, module, lens_id) + "#complete")
+        # Only the "Submit test" block is sent back, with the refusal: not the lens's segments.
         progress = module_progress(learner=request.learner, module=module)
-        context = lens_page_context(request, course, entry, progress, lens_id, submit_refusal=refusal.message)
+        submit_url = reverse(
+            "learn:submit-test", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id}
+        )
+        context = _module_context(
+            course, entry, progress, lens_id, is_test=True, submit_url=submit_url, submit_refusal=refusal.message
+        )
         response = _render(request, "learn/module.html", context, partial="complete-button")
         return reswap(retarget(response, "#complete"), "outerHTML")
 
