@@ -30,6 +30,7 @@ from learn.views.pages import (
     after_completion,
     lens_page_context,
     lens_placement,
+    offers_feedback,
     onwards,
     redirect_onwards,
 )
@@ -48,7 +49,6 @@ def answer(
     # committed before (the answer is refused) or waits until the answer is saved.
     with services.completions_held(request.learner):
         locked = services.is_completed(learner=request.learner, item_id=item.pk)
-        offers_feedback = item.content_type != ContentType.TEST or locked
         return chat_views.answer(
             request,
             item.pk,
@@ -56,7 +56,9 @@ def answer(
             locked=locked,
             back_url=_lens_url(course, entry.module, lens_id),
             feedback_url=(
-                reverse("learn:feedback", kwargs={**urls, "question_key": question_key}) if offers_feedback else ""
+                reverse("learn:feedback", kwargs={**urls, "question_key": question_key})
+                if offers_feedback(item, locked=locked)
+                else ""
             ),
         )
 
@@ -73,7 +75,7 @@ def feedback(
     course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
     item = placement.item
     locked = services.is_completed(learner=request.learner, item_id=item.pk)
-    if item.content_type == ContentType.TEST and not locked:
+    if not offers_feedback(item, locked=locked):
         raise PermissionDenied("The tutor gives feedback on a test's answers once the test is submitted.")
     return chat_views.feedback(
         request, item.pk, question_key, locked=locked, back_url=_lens_url(course, entry.module, lens_id)

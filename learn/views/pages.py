@@ -348,8 +348,7 @@ def lens_page_context(
 
     def question_urls(key: str) -> tuple[str, str]:
         urls = {**kwargs, "question_key": key}
-        # A test's feedback comes once it is submitted; before that its questions offer none.
-        feedback_url = reverse("learn:feedback", kwargs=urls) if locked or not is_test else ""
+        feedback_url = reverse("learn:feedback", kwargs=urls) if offers_feedback(lens, locked=locked) else ""
         return reverse("learn:answer", kwargs=urls), feedback_url
 
     has_chat = any(segment.get("type") == "chat" for segment in segments)
@@ -380,6 +379,12 @@ def lens_page_context(
         if locked and not context.get("advance_url"):
             context["continue_url"] = _continue_url(request, course, entry, progress, lens_id)
     return context
+
+
+def offers_feedback(item: ContentItem, *, locked: bool) -> bool:
+    """Whether a question of this lens or test may ask the tutor for feedback: a test's questions only once
+    it is submitted (its answers final); a lens's always."""
+    return item.content_type != ContentType.TEST or locked
 
 
 def _continue_url(request: HttpRequest, course: ContentItem, entry: CourseEntry, progress, lens_id: UUID) -> str:
