@@ -54,8 +54,8 @@ def is_enhanced(request: HttpRequest) -> bool:
 
 
 def safe_next(request: HttpRequest, fallback: str, *, name: str = "next") -> str:
-    """The posted URL `name` when it stays on this site, else `fallback`."""
-    url = request.POST.get(name, "")
+    """The URL `name` (posted, or in the query string of a GET) when it stays on this site, else `fallback`."""
+    url = (request.GET if request.method == "GET" else request.POST).get(name, "")
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
         return url
     return fallback
@@ -230,10 +230,12 @@ def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
         pk=session_id,
     )
     lens = ContentItem.objects.filter(pk=session.content_id).first() if session.content_id else None
-    back = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
-        back = ""
-    context = {"session": session, "messages": list(session.messages.all()), "lens": lens, "back_url": back}
+    context = {
+        "session": session,
+        "messages": list(session.messages.all()),
+        "lens": lens,
+        "back_url": safe_next(request, ""),
+    }
     if request.htmx:
         return render(request, "chat/conversation.html#transcript", context)
     return render(request, "chat/conversation.html", context)
