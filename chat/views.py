@@ -28,7 +28,14 @@ from django_htmx.middleware import HtmxDetails
 
 from chat import services, tutor
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
-from chat.panels import build_chat_panel, build_question_box, chat_segment, question_segment, require_learner
+from chat.panels import (
+    Conversation,
+    build_chat_panel,
+    build_question_box,
+    chat_segment,
+    question_segment,
+    require_learner,
+)
 from content_loader.models import ContentItem
 
 STREAM_CONTENT_TYPE = "application/x-ndjson"
@@ -133,7 +140,8 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
             retry_after=retry_after,
         )
     if request.htmx:
-        panel = build_chat_panel(request, lens=lens, segment=segment)
+        # The fragment needs the panel's URLs only, not the conversation: no query for it.
+        panel = build_chat_panel(request, lens=lens, segment=segment, conversation=Conversation())
         return render(request, "chat/lens_chat.html#sent", {"chat": panel, "message": message})
     return reply_and_redirect(request, lens=lens, segment=segment, session_id=message.session_id, back_url=back_url)
 
@@ -161,7 +169,10 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
         return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
     if not wants_stream(request):
         return reply_and_redirect(request, lens=lens, segment=segment, session_id=session.pk, back_url=back_url)
-    panel = build_chat_panel(request, lens=lens, segment=segment, next_url=back_url.split("#")[0])
+    # The reply's fragments need the panel's URLs only, not the conversation: no query for it.
+    panel = build_chat_panel(
+        request, lens=lens, segment=segment, next_url=back_url.split("#")[0], conversation=Conversation()
+    )
 
     def events() -> Iterator[dict]:
         try:
