@@ -53,7 +53,7 @@ def _missing(doc: Document) -> list[tuple[int, str]]:
     """
     edits: list[tuple[int, str]] = []
     if isinstance(doc, CourseDoc | ModuleDoc | OutcomeDoc):
-        if doc.id is None and not _frontmatter_id_written(doc):
+        if doc.id is None and not doc.id_written:
             edits.append((0, {CourseDoc: "course", ModuleDoc: "module", OutcomeDoc: "learning outcome"}[type(doc)]))
     elif isinstance(doc, LensFileDoc) and doc.lens is not None and not doc.lens.id_written:
         edits.append((0, "lens"))
@@ -62,10 +62,6 @@ def _missing(doc: Document) -> list[tuple[int, str]]:
             if step.lens is not None and not step.lens.id_written:
                 edits.append((step.line, step.lens.kind))
     return edits
-
-
-def _frontmatter_id_written(doc: Document) -> bool:
-    return any("frontmatter `id`" in d.message for d in doc.report.diagnostics)
 
 
 def _apply(raw: bytes, edits: list[tuple[int, str]], path: str) -> tuple[bytes, list[WrittenId]]:

@@ -129,6 +129,7 @@ class Document:
     report: FileReport
     draft: bool = False
     ignored: bool = False
+    id_written: bool = False  # an `id` is written in the frontmatter (valid or not)
 
 
 @dataclass

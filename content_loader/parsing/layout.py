@@ -48,6 +48,7 @@ def parse_course(text: str, path: str = "courses/course.md") -> CourseDoc:
     if doc.ignored:
         return _ignored(doc, source)
     doc.id = source.content_id(required=False)
+    doc.id_written = source.frontmatter.get("id") not in (None, "")
     doc.slug = source.string("slug", required=True)
     doc.title = source.string("title", required=True)
     doc.description = source.string("description")
@@ -98,6 +99,7 @@ def parse_module(text: str, path: str = "modules/module.md") -> ModuleDoc:
     if doc.ignored:
         return _ignored(doc, source)
     doc.id = source.content_id(required=False)
+    doc.id_written = source.frontmatter.get("id") not in (None, "")
     doc.slug = source.string("slug", required=True)
     doc.title = source.string("title", required=True)
     doc.slug_aliases = source.string_list("slug-aliases")
@@ -138,6 +140,7 @@ def parse_outcome(text: str, path: str = "Learning Outcomes/outcome.md") -> Outc
     if doc.ignored:
         return _ignored(doc, source)
     doc.id = source.content_id(required=True)
+    doc.id_written = source.frontmatter.get("id") not in (None, "")
     doc.statement = source.string("learning-outcome")
     doc.title = source.string("title") or stem(path)
     doc.replaces = _replaces(source)
@@ -211,7 +214,7 @@ def parse_lens(text: str, path: str = "Lenses/lens.md") -> LensFileDoc:
         report.error(1, "lens has no segments", "add `#### Text` (or another segment)")
     title = source.string("title") or stem(path)
     doc.lens = LensDoc("lens", lens_id, title, path, 1, segments, tldr=tldr)
-    doc.lens.id_written = source.frontmatter.get("id") not in (None, "")
+    doc.id_written = doc.lens.id_written = source.frontmatter.get("id") not in (None, "")
     return doc
 
 

@@ -151,6 +151,21 @@ def test_write_ids_edits_only_the_id_lines_byte_for_byte(make_vault, tmp_path):
     assert all(uuid.UUID(value.decode()) for value in ids.values())
 
 
+def test_write_ids_leaves_an_invalid_id_to_the_author(tmp_path):
+    """A course, module or outcome whose `id` is written but not a UUID gets no second `id` line."""
+    vault = tmp_path / "vault"
+    files = {
+        "courses/c.md": b"---\nid: 12\nslug: c\ntitle: C\n---\n# Module: [[../modules/m]]\n",
+        "modules/m.md": b"---\nid: not-a-uuid\nslug: m\ntitle: M\n---\n",
+        "Learning Outcomes/O.md": b"---\nid: 7\n---\n",
+    }
+    for path, data in files.items():
+        (vault / path).parent.mkdir(parents=True, exist_ok=True)
+        (vault / path).write_bytes(data)
+    assert write_missing_ids(vault) == []
+    assert {path: (vault / path).read_bytes() for path in files} == files
+
+
 def test_write_ids_dry_run_lists_without_writing(tmp_path):
     """With --dry-run, --write-ids only lists what it would write."""
     vault = tmp_path / "vault"
