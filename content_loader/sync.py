@@ -61,7 +61,6 @@ class _Existing:
 class SyncPlan:
     """What a sync would write, worked out from the catalog and a read of the registry."""
 
-    catalog: Catalog
     existing: dict[uuid.UUID, _Existing]
     add: list[ItemRecord] = field(default_factory=list)
     change: list[ItemRecord] = field(default_factory=list)  # includes restored (un-retired) items
@@ -104,7 +103,7 @@ def sync_content(
     catalog = build_catalog(vault)
     if progress:
         progress("compiling", 1, 1)
-    report.files = len(vault.files)
+    report.files = len(vault.index.paths)
     report.diagnostics = catalog.diagnostics
     report.loaded = Counter(record.content_type for record in catalog.items.values())
     report.held_back = sorted(catalog.held_back)
@@ -144,7 +143,7 @@ def plan_sync(catalog: Catalog) -> SyncPlan:
             "id", "content_type", "slug", "title", "source_path", "checksum", "retired_at"
         )
     }
-    plan = SyncPlan(catalog, existing)
+    plan = SyncPlan(existing)
     plan.replaced_ids = dict(ReplacedId.objects.values_list("old_id", "item_id"))
     plan.slug_aliases = {
         (kind, slug): item for kind, slug, item in SlugAlias.objects.values_list("content_type", "slug", "item_id")

@@ -156,7 +156,7 @@ class ModuleDoc(Document):
     @property
     def sections(self) -> list[LensDoc]:
         """The lenses defined in this file (inline `# Lens:` sections and single-file sections)."""
-        return [step.lens for step in self.steps if step.lens is not None]
+        return lenses_of(self)
 
     @property
     def content_id(self) -> uuid.UUID | None:

@@ -21,7 +21,6 @@ from .documents import (
     ArticleDoc,
     CourseDoc,
     Document,
-    LensDoc,
     LensFileDoc,
     ModuleDoc,
     OutcomeDoc,
@@ -61,7 +60,6 @@ class Vault:
     kinds: dict[str, str] = field(default_factory=dict)  # path -> course, module, outcome, ...
     reports: dict[str, FileReport] = field(default_factory=dict)  # every file, including skipped ones
     duplicate_ids: bool = False
-    files: list[str] = field(default_factory=list)  # every file found, vault-relative
 
     def of_kind(self, kind: str) -> Iterator[tuple[str, Document]]:
         for path, doc in self.documents.items():
@@ -97,7 +95,7 @@ def read_vault(root: Path | str, *, progress: ProgressCallback | None = None) ->
     """Parse every file of the vault at `root` and check the links between them."""
     root = Path(root)
     paths = list_files(root)
-    vault = Vault(root, VaultIndex(paths), files=paths)
+    vault = Vault(root, VaultIndex(paths))
     path_set = set(paths)
     for done, path in enumerate(paths, start=1):
         if progress:
@@ -242,16 +240,11 @@ def defined_ids(doc: Document) -> Iterator[tuple[uuid.UUID, int, str]]:
     """Every UUID a file defines, with its line and what it identifies."""
     if isinstance(doc, CourseDoc | ModuleDoc | OutcomeDoc) and doc.id is not None:
         yield doc.id, 1, type(doc).__name__.removesuffix("Doc").lower().replace("outcome", "learning outcome")
-    lenses: list[LensDoc] = []
     if isinstance(doc, ModuleDoc | OutcomeDoc):
         for step in doc.steps:
             if step.kind == "submodule" and step.id is not None:
                 yield step.id, step.line, "submodule"
-            if step.lens is not None:
-                lenses.append(step.lens)
-    if isinstance(doc, LensFileDoc) and doc.lens is not None:
-        lenses.append(doc.lens)
-    for lens in lenses:
+    for lens in lenses_of(doc):
         if lens.id is not None:
             yield lens.id, lens.line, lens.kind
         for segment in lens.segments:

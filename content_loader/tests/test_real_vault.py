@@ -60,7 +60,7 @@ def test_nothing_is_dropped_silently(real_catalog: Catalog, real_vault_path: Pat
     by the parser or named by a diagnostic at that file and line (a skipped file's note covers it all)."""
     silent = []
     checked = 0
-    for path in real_catalog.vault.files:
+    for path in sorted(real_catalog.vault.index.paths):
         if not path.startswith(STRUCTURAL) or not path.endswith(".md"):
             continue
         report = real_catalog.vault.reports[path]
@@ -79,7 +79,7 @@ def test_everything_published_loads_under_its_written_uuid(real_catalog: Catalog
     """Each published course, module, outcome and lens file loads under the `id` in its frontmatter, and
     every inline `id::` (lenses, tests, submodules) is an item too."""
     expected: dict[uuid.UUID, str] = {}
-    for path in real_catalog.vault.files:
+    for path in sorted(real_catalog.vault.index.paths):
         if path.startswith(STRUCTURAL) and path.endswith(".md") and published(real_catalog, path):
             content_id = frontmatter_id(real_vault_path, path)
             if content_id is not None:
@@ -98,7 +98,7 @@ def test_everything_published_loads_under_its_written_uuid(real_catalog: Catalog
     for record in real_catalog.items.values():
         counts[record.content_type] = counts.get(record.content_type, 0) + 1
     published_files = dict.fromkeys(STRUCTURAL, 0)
-    for path in real_catalog.vault.files:
+    for path in sorted(real_catalog.vault.index.paths):
         for prefix in STRUCTURAL:
             if path.startswith(prefix) and path.endswith(".md") and published(real_catalog, path):
                 published_files[prefix] += 1
@@ -111,7 +111,7 @@ def test_everything_published_loads_under_its_written_uuid(real_catalog: Catalog
 def test_courses_list_their_modules_in_vault_order(real_catalog: Catalog, real_vault_path: Path):
     """Each course's entries follow its `# Module:`/`# Meeting:` headings, submodules in place of parents."""
     items = real_catalog.items
-    for path in real_catalog.vault.files:
+    for path in sorted(real_catalog.vault.index.paths):
         if not path.startswith("courses/") or not published(real_catalog, path):
             continue
         lines, _ = clean_lines(real_vault_path, path)
@@ -138,7 +138,7 @@ def test_courses_list_their_modules_in_vault_order(real_catalog: Catalog, real_v
 def test_optional_and_hidden_lenses_keep_their_flags(real_catalog: Catalog, real_vault_path: Path):
     """Every `# Lens:` with `optional:: true` (and `hide:: true`) in a module is placed optional (hidden)."""
     checked = 0
-    for path in real_catalog.vault.files:
+    for path in sorted(real_catalog.vault.index.paths):
         if not path.startswith("modules/") or not published(real_catalog, path):
             continue
         module_id = frontmatter_id(real_vault_path, path)
