@@ -16,7 +16,9 @@ from .documents import ArticleDoc, TranscriptDoc
 from .reader import read_source
 
 _YOUTUBE_ID = re.compile(r"(?:v=|youtu\.be/|/embed/|/shorts/|/live/)([A-Za-z0-9_-]{11})")
-_TIME = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")
+# `H:MM:SS` (minutes of two digits at most), or `M:SS` with any number of minutes (a 100-minute talk's
+# timestamps read `100:00.33`); seconds may have a fraction.
+_TIME = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)):(\d{1,2}(?:\.\d+)?)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +68,8 @@ def parse_time(value: str) -> float | None:
     match = _TIME.match(value.strip())
     if match is None:
         return None
-    hours, minutes, seconds = match.groups()
-    return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-
-
-def _fast_time(value: object) -> float | None:
-    """`parse_time` for the common `M:SS.ss` of timestamps files (tens of thousands per vault)."""
-    if isinstance(value, str) and value.count(":") == 1:
-        minutes, seconds = value.split(":")
-        if minutes.isdigit() and len(seconds) >= 2 and seconds[:2].isdigit():
-            try:
-                return int(minutes) * 60 + float(seconds)
-            except ValueError:
-                return None
-    return parse_time(str(value)) if value is not None else None
+    hours, minutes_with_hours, minutes, seconds = match.groups()
+    return int(hours or 0) * 3600 + int(minutes_with_hours or minutes) * 60 + float(seconds)
 
 
 def load_phrases(raw: str, report: FileReport) -> list[Phrase]:
@@ -94,7 +84,7 @@ def load_phrases(raw: str, report: FileReport) -> list[Phrase]:
         return []
     phrases = []
     for index, item in enumerate(data):
-        start = _fast_time(item.get("start")) if isinstance(item, dict) else None
+        start = parse_time(item["start"]) if isinstance(item, dict) and isinstance(item.get("start"), str) else None
         if start is None or not isinstance(item.get("text"), str):
             report.error(1, f'timestamps entry {index} needs `text` and a `start` like "1:23.45"')
             continue

@@ -193,3 +193,18 @@ def test_an_excerpt_keeps_the_footnotes_it_cites(make_vault):
     }
     [segment] = body_of(make_vault, files).body["segments"]
     assert 'class="footnotes"' in segment["excerpt_html"] and "The source of it." in segment["excerpt_html"]
+
+
+def test_times_of_long_videos_read_the_same_in_segments_and_timestamps():
+    """`M:SS` takes any number of minutes (timestamps of a 100-minute talk), `H:MM:SS` two-digit minutes;
+    the segments' `from::`/`to::` and the timestamps files read times by the same rule."""
+    from content_loader.parsing.diagnostics import FileReport
+    from content_loader.parsing.media import load_phrases, parse_time
+
+    assert parse_time("100:00.33") == 6000.33 and parse_time("1:02:03") == 3723 and parse_time("0:20") == 20
+    assert parse_time("1:123:00") is None and parse_time("1:12e3") is None and parse_time("1:23.") is None
+    report = FileReport("v.timestamps.json")
+    raw = json.dumps([{"text": "Late.", "start": "100:00.33"}, {"text": "Odd.", "start": "1:12e3"}])
+    phrases = load_phrases(raw, report)
+    assert [(phrase.start, phrase.text) for phrase in phrases] == [(6000.33, "Late.")]
+    assert len(report.diagnostics) == 1
