@@ -5,8 +5,8 @@ from dashboard import views
 app_name = "dashboard"
 urlpatterns = [
     path("", views.index, name="index"),
-    path("courses/<str:slug>/modules.csv", views.modules_csv, name="modules-csv"),
-    path("courses/<str:slug>/lenses.csv", views.lenses_csv, name="lenses-csv"),
+    path("courses/<str:slug>/modules.csv", views.table_csv, {"table": "modules"}, name="modules-csv"),
+    path("courses/<str:slug>/lenses.csv", views.table_csv, {"table": "lenses"}, name="lenses-csv"),
     path("courses/<str:slug>/", views.course, name="course"),
     path("learners/user/<int:user_id>/", views.learner, name="learner-user"),
     path("learners/token/<uuid:token>/", views.learner, name="learner-token"),

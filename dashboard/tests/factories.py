@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from chat.models import ChatMessage, ChatSession
-from content_loader.models import ContentItem, ModuleEntry, ReplacedId
+from content_loader.models import ContentItem, ReplacedId
 from content_loader.tests.factories import make_course, make_module
 from progress.models import ClaimedToken, UserContentProgress
 from progress.tests.factories import UserFactory, lenses_of
@@ -87,7 +87,3 @@ def make_cohort(*, extra_modules: int = 0, extra_learners: int = 0, prefix: str 
         for index, lens in enumerate(lenses):
             row(user=learner, item=lens, seconds=30 + number + index, completed=index % 3 != 2)
     return Cohort(course, first, second, ada, bea)
-
-
-def entries_of(module: ContentItem) -> list[ModuleEntry]:
-    return list(module.module_entries.order_by("position"))
