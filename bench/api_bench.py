@@ -9,9 +9,6 @@ heartbeat reaches at least 80% of the bare-view rate with p99 under 15 ms at 16 
 """
 
 import argparse
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -26,6 +23,7 @@ from bench.harness import (
     bench_database,
     compare,
     load_average,
+    machine,
     print_rounds,
     print_table,
     setup_django,
@@ -50,13 +48,6 @@ def seed(directory: Path, *, learners: int) -> tuple[str, Path, Path]:
     tokens = directory / "tokens.txt"
     tokens.write_text("".join(f"{uuid.uuid4()}\n" for _ in range(learners)))
     return course.slug, items, tokens
-
-
-def machine() -> str:
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
-    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.splitlines()[0].split(" [")[0]
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {wrk}"
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import resource
 import secrets
 import shutil
@@ -69,6 +70,18 @@ def base_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def machine() -> str:
+    """This machine for a benchmark's header: cores and CPU model, memory, Python, and wrk when installed."""
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
+    memory = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line).split()[1])
+    described = f"{os.cpu_count()} cores ({cpu}), {memory / 2**20:.0f} GiB, Python {platform.python_version()}"
+    if shutil.which("wrk"):
+        wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0]
+        described += f", {wrk_version.strip()}"
+    return described
+
+
 def descendants_cpu(roots: list[int]) -> float:
     """CPU seconds (user + system) used so far by these processes and all their descendants."""
     parents: dict[int, int] = {}
@@ -99,7 +112,7 @@ class BenchDatabase:
 
     @property
     def postmaster_pid(self) -> int:
-        return int((self.cluster.datadir / "postmaster.pid").read_text().split()[0])
+        return self.cluster.postmaster_pid
 
 
 @contextlib.contextmanager

@@ -16,8 +16,6 @@ each), 1/30 of a course page (back to the overview every half hour).
 """
 
 import argparse
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -37,6 +35,7 @@ from bench.harness import (
     bench_database,
     compare,
     load_average,
+    machine,
     print_table,
     seed_largest_course,
     setup_django,
@@ -96,17 +95,6 @@ def answers(base: str, path: str, token: str) -> int:
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
-
-
-def machine() -> str:
-    lines = Path("/proc/cpuinfo").read_text().splitlines()
-    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), platform.processor())
-    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0]
-    memory = int(next(line for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line).split()[1])
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {memory / 2**20:.0f} GiB, Python {platform.python_version()}, "
-        f"{wrk_version.strip()}"
-    )
 
 
 def capacity(app: Server, env: dict[str, str], *, seconds: float) -> list[tuple[int, object]]:

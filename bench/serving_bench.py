@@ -28,7 +28,6 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import random
 import shutil
 import socket
@@ -44,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import CLOCK_TICKS, descendants_cpu, machine  # noqa: E402
 from devtools.appserver import AppServer  # noqa: E402
 from devtools.pgcluster import ThrowawayPostgres  # noqa: E402
 
@@ -285,33 +285,12 @@ class LongRequests:
 
 # --- CPU accounting from /proc --------------------------------------------------------------------
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """CPU seconds used so far by a process and its living descendants."""
-    total, pending = 0.0, [root_pid]
-    while pending:
-        pid = pending.pop()
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-            for task in Path(f"/proc/{pid}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
-
 
 def machine_busy_seconds() -> float:
     """CPU seconds all cores of this machine spent busy since boot."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle and iowait
     return (sum(fields[:8]) - idle) / CLOCK_TICKS
-
-
-def postmaster_pid(cluster: ThrowawayPostgres) -> int:
-    return int((cluster.datadir / "postmaster.pid").read_text().split()[0])
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -337,10 +316,13 @@ def resolve_endpoints(names: list[str], cluster: ThrowawayPostgres) -> list[Endp
             lens = manage(
                 cluster,
                 "shell",
+                "--no-imports",  # Django 5.2's shell otherwise prints what it imported before the output
                 "-c",
                 "from content_loader.models import ContentItem; "
                 "print(ContentItem.objects.filter(content_type='lens').values_list('pk', flat=True).first() or '')",
             ).stdout.strip()
+            if not lens:
+                raise SystemExit("heartbeat: the demo course gave no lens to credit time to.")
             body = json.dumps({"content_id": lens, "time_delta_s": 60})
             endpoints.append(Endpoint("heartbeat", "POST", "/api/progress/time", body=body, token=True))
         elif ":" in name:
@@ -375,21 +357,6 @@ def parse_config(text: str) -> Config:
     return Config(kind, int(workers), int(threads), int(wc) if wc else None)
 
 
-def machine_description() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor() or "unknown CPU",
-    )
-    memory_kib = int(
-        next(line for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line).split()[1]
-    )
-    return f"{os.cpu_count()} cores ({model}), {memory_kib / 1024 / 1024:.0f} GiB, Python {platform.python_version()}"
-
-
 @dataclass
 class Measurement:
     result: Result
@@ -401,14 +368,14 @@ class Measurement:
 def measure(server: AppServer, cluster: ThrowawayPostgres, load, endpoint: Endpoint, args, **options) -> Measurement:
     if args.warmup:
         load(server.url, endpoint, seconds=args.warmup, **options)
-    app_before = tree_cpu_seconds(server.process.pid)
-    pg_before = tree_cpu_seconds(postmaster_pid(cluster))
+    app_before = descendants_cpu([server.process.pid])
+    pg_before = descendants_cpu([cluster.postmaster_pid])
     busy_before = machine_busy_seconds()
     result = load(server.url, endpoint, seconds=args.duration, **options)
     # Living processes only: one that exited during the run (a closed connection's backend) takes its CPU
     # time with it, so these are lower bounds.
-    app_cpu = max(0.0, tree_cpu_seconds(server.process.pid) - app_before) / result.seconds
-    pg_cpu = max(0.0, tree_cpu_seconds(postmaster_pid(cluster)) - pg_before) / result.seconds
+    app_cpu = max(0.0, descendants_cpu([server.process.pid]) - app_before) / result.seconds
+    pg_cpu = max(0.0, descendants_cpu([cluster.postmaster_pid]) - pg_before) / result.seconds
     busy = (machine_busy_seconds() - busy_before) / result.seconds
     return Measurement(result, app_cpu, pg_cpu, max(0.0, busy - app_cpu - pg_cpu - result.client_cpu))
 
@@ -466,7 +433,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk); or use --client python")
     loaders = {"wrk": load_with_wrk, "python": load_with_python}
 
-    print(f"# serving bench, {time.strftime('%Y-%m-%d %H:%M')}, {machine_description()}")
+    print(f"# serving bench, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
     print(
         f"# PostgreSQL fsync {'on' if args.durable else 'off'}; {args.duration:g} s per measurement after "
         f"{args.warmup:g} s of warm-up; median of {args.repeat}"

@@ -88,6 +88,11 @@ class ThrowawayPostgres:
         return self.root / "data"
 
     @property
+    def postmaster_pid(self) -> int:
+        """The server's main process (its first line of postmaster.pid), while it runs."""
+        return int((self.datadir / "postmaster.pid").read_text().split()[0])
+
+    @property
     def url(self) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
