@@ -83,7 +83,6 @@ urlpatterns = [
     path("api/progress/time", heartbeat),
     path("api/progress/complete", complete),
     path("api/courses/<path:slug>/progress", course),
-    path("api/progress/completed", lambda request: HttpResponse()),  # the harness's readiness probe
 ]
 
 urlpatterns += [  # the learner pages (courseplatform.urls, imported above, registered the `module` converter)

@@ -149,7 +149,6 @@ class Server:
     workers: int = 3
     threads: int = 1
     worker_class: str = "sync"
-    ready_path: str = "/api/progress/completed"
     # True: gunicorn with the repository's gunicorn.conf.py (workers, threads, connections from its
     # defaults or the environment) instead of the options above, as production runs it.
     production_config: bool = False
@@ -188,7 +187,6 @@ class Server:
                 f"--workers={self.workers}",
                 f"--worker-class={self.worker_class}",
                 f"--threads={self.threads}",
-                "--backlog=2048",
                 "--log-level=warning",
             ]
         env = base_env(self.database.url, DJANGO_SETTINGS_MODULE=self.settings)
@@ -196,10 +194,10 @@ class Server:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(self.url + self.ready_path, timeout=2)
+                urllib.request.urlopen(self.url + "/healthz", timeout=2)
                 break
             except urllib.error.HTTPError:
-                break  # any HTTP answer (a 401 for the ready path) means it is serving
+                break  # any HTTP answer means it is serving
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.__exit__()  # stop what was started: __exit__ does not run when __enter__ raises
