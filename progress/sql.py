@@ -15,7 +15,10 @@ from uuid import UUID
 from django.db import connection
 from django.utils import timezone
 
-from progress.models import UserContentProgress
+from progress.models import PROGRESS_CONTENT_TYPES, UserContentProgress
+
+# The registry types progress is kept for, as an SQL list (constants of the model, never user input).
+_PROGRESS_TYPES = "(" + ", ".join(f"'{content_type.value}'" for content_type in PROGRESS_CONTENT_TYPES) + ")"
 
 TABLE = UserContentProgress._meta.db_table
 COLUMNS = (
@@ -107,7 +110,7 @@ def heartbeat_sql(*, by_user: bool) -> str:
     claimed = "EXCLUDED.total_time_spent_s"
     credit = f"{d.greatest}(0, {d.least}({claimed}, COALESCE({since} + {HEARTBEAT_SLACK_SECONDS}, {claimed})))"
     advance = d.advance.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at", secs=credit)
-    known = "ci.id = %(content_id)s AND ci.content_type IN ('module', 'lo', 'lens', 'test')"
+    known = f"ci.id = %(content_id)s AND ci.content_type IN {_PROGRESS_TYPES}"
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
         VALUES (
@@ -183,7 +186,7 @@ def merge_rows_sql(*, row_ids: int, by_user: bool, follow_replaced: bool = False
             f"LEFT JOIN content_loader_replacedid r ON r.old_id = s.content_id WHERE s.id IN ({ids})"
         )
         registry = "SELECT ci.{} FROM content_loader_contentitem ci WHERE ci.id = a.target AND ci.content_type IN "
-        registry += "('module', 'lo', 'lens', 'test')"
+        registry += _PROGRESS_TYPES
         content_type = f"COALESCE(({registry.format('content_type')}), MAX(a.content_type))"
         title = f"COALESCE(({registry.format('title')}), MAX(a.content_title))"
     else:
