@@ -27,8 +27,6 @@ def question_box(
     locked: bool = False,
     answer_url: str = "",
     feedback_url: str = "",
-    answers=None,
-    next_url: str = "",
 ) -> QuestionBox:
     """`{% question_box item segment locked=... answer_url=... as box %}`: the learner's answer to a question.
 
@@ -44,9 +42,6 @@ def question_box(
         locked=bool(locked),
         answer_url=answer_url,
         feedback_url=feedback_url,
-        # An `answers` missing from the include's context arrives as "" (string_if_invalid).
-        answers=None if isinstance(answers, str) or answers is None else list(answers),
-        next_url=next_url,
     )
 
 
