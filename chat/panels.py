@@ -68,6 +68,16 @@ def question_segment(item_id: UUID, question_key: str) -> tuple[ContentItem, dic
 # What the templates show
 
 
+def chat_dom_id(lens_id: UUID, segment_index: int) -> str:
+    """The id of a chat segment's panel in the page: the target of its fragments and refusals."""
+    return f"chat-{lens_id}-{segment_index}"
+
+
+def question_dom_id(item_id: UUID, question_key: str) -> str:
+    """The id of a question's answer box in the page."""
+    return f"question-{item_id}-{question_key}"
+
+
 @dataclass
 class Conversation:
     """A learner's active conversation about a lens, and their archived ones (shared by its chat segments)."""
@@ -152,7 +162,7 @@ def build_chat_panel(
     for every chat segment of the lens (then no query here).
     """
     user_id, session_token = learner_of(request)
-    dom_id = f"chat-{lens.pk}-{segment['index']}"
+    dom_id = chat_dom_id(lens.pk, segment["index"])
     panel = ChatPanel(
         lens=lens,
         segment=segment,
@@ -221,7 +231,7 @@ def build_question_box(
     `autostart_feedback` asks chat.js to fetch the feedback at once (a test just submitted).
     """
     user_id, session_token = learner_of(request)
-    dom_id = f"question-{item.pk}-{segment['key']}"
+    dom_id = question_dom_id(item.pk, segment["key"])
     box = QuestionBox(
         item=item,
         segment=segment,

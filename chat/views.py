@@ -32,7 +32,9 @@ from chat.panels import (
     Conversation,
     build_chat_panel,
     build_question_box,
+    chat_dom_id,
     chat_segment,
+    question_dom_id,
     question_segment,
     require_learner,
 )
@@ -116,7 +118,7 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
     """Save the learner's message; htmx gets it back with a reply placeholder that chat.js streams into."""
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
-    dom_id = f"chat-{lens.pk}-{segment_index}"
+    dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
     if not tutor.is_configured():
         return refusal(request, message=tutor.NOT_CONFIGURED_MESSAGE, status=503, dom_id=dom_id, back_url=back_url)
@@ -155,7 +157,7 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     """
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
-    dom_id = f"chat-{lens.pk}-{segment_index}"
+    dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
     session = ChatSession.objects.for_chat_panel(
         user_id=user_id, session_token=session_token, content_id=lens.pk
@@ -209,7 +211,7 @@ def reply_and_redirect(
             request,
             message=f"Your message is saved. {error.message}",
             status=error.status,
-            dom_id=f"chat-{lens.pk}-{segment['index']}",
+            dom_id=chat_dom_id(lens.pk, segment["index"]),
             back_url=back_url,
             retry_url=retry_url,
         )
@@ -265,7 +267,7 @@ def answer(
     """
     item, question = question_segment(item_id, question_key)
     user_id, session_token = require_learner(request)
-    dom_id = f"question-{item.pk}-{question_key}"
+    dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
     try:
         services.save_answer(
@@ -300,7 +302,7 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     """
     item, question = question_segment(item_id, question_key)
     user_id, session_token = require_learner(request)
-    dom_id = f"question-{item.pk}-{question_key}"
+    dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
 
     def refuse(message: str, status: int, retry_after: int | None = None) -> HttpResponse:
