@@ -27,6 +27,10 @@ class ContentItemQuerySet(models.QuerySet):
         """Items present in the vault at the last sync."""
         return self.filter(retired_at__isnull=True)
 
+    def published(self) -> "ContentItemQuerySet":
+        """Active items learners may see: not retired and not drafts."""
+        return self.active().filter(is_draft=False)
+
     def courses(self) -> "ContentItemQuerySet":
         """Active courses, by title."""
         return self.active().filter(content_type=ContentType.COURSE).order_by("title")
@@ -60,6 +64,10 @@ class ContentItem(models.Model):
     first_synced_at = models.DateTimeField()
     last_synced_at = models.DateTimeField()
     retired_at = models.DateTimeField(null=True, blank=True)
+    is_draft = models.BooleanField(
+        default=False,
+        help_text="Tagged wip or work-in-progress: validated and synced, never listed or served to learners.",
+    )
 
     objects = ContentItemQuerySet.as_manager()
 
