@@ -73,6 +73,7 @@ class ContentItem(models.Model):
 
     class Meta:
         ordering = ["content_type", "title"]
+        permissions = [("preview_drafts", "Can preview draft content at its learner URLs")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(content_type__in=ContentType.values),
