@@ -156,7 +156,7 @@ def spec() -> dict:
             "/api/progress/claim": {
                 "post": {
                     "operationId": "claim",
-                    "summary": "Move the request's own anonymous token's progress and chats to the logged-in account.",
+                    "summary": "Move an anonymous token's progress, chats and answers to the logged-in account.",
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -182,7 +182,8 @@ def spec() -> dict:
                         ),
                         **WRITE_ERRORS,
                         "401": _error("Not logged in."),
-                        "403": _error("session_token is not the token the request carries, or CSRF failed."),
+                        "403": _error("CSRF failed."),
+                        "409": _error("Another account already claimed this token; nothing moved."),
                     },
                 }
             },

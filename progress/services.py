@@ -37,6 +37,10 @@ class InvalidProgress(ValueError):
     """A write that cannot be stored (an unknown content type, a non-positive delta, ...)."""
 
 
+class TokenClaimedElsewhere(Exception):
+    """A claim of a token that another account already claimed: nothing moves."""
+
+
 @dataclass(frozen=True)
 class CompletionResult:
     completed_at: datetime
@@ -237,9 +241,13 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
 
     Per content item: earliest started_at, earliest completed_at with its time_to_complete_s, summed
     total_time_spent_s, latest last_heartbeat_at; the anonymous rows are then removed. Rows that late
-    requests write under tokens this account claimed before are merged too.
+    requests write under tokens this account claimed before are merged too. Raises TokenClaimedElsewhere
+    (nothing moved) when another account claimed the token already.
     """
     lock_learners(Learner(session_token=session_token), Learner(user_id=user.pk))
+    if ClaimedToken.objects.filter(token=session_token).exclude(user=user).exists():
+        # Its rows, chats and answers are that account's now; a second account must never take them.
+        raise TokenClaimedElsewhere("This anonymous token was already claimed by another account; nothing was moved.")
     ClaimedToken.objects.bulk_create([ClaimedToken(token=session_token, user=user)], ignore_conflicts=True)
     # Locking the rows makes a concurrent heartbeat on them wait, then write a fresh row under the token,
     # which the account still sees (ClaimedToken). Only the locked rows are merged and deleted.

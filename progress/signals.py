@@ -8,7 +8,7 @@ from django.dispatch import receiver
 
 from progress.identity import Learner, anonymous_token
 from progress.middleware import ROTATED_TOKEN_ATTR
-from progress.services import claim_progress
+from progress.services import TokenClaimedElsewhere, claim_progress
 
 RECEIPT_TAG = "progress-receipt"
 
@@ -23,6 +23,9 @@ def claim_on_login(sender, request, user, **kwargs) -> None:
     setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())
     if token is None:
         return
-    receipt = claim_progress(user=user, session_token=token)
+    try:
+        receipt = claim_progress(user=user, session_token=token)
+    except TokenClaimedElsewhere:
+        return  # a stale cookie of another account's learner: that account keeps its data, the login goes on
     if receipt.progress_records_claimed or receipt.chat_sessions_claimed or receipt.answers_claimed:
         messages.success(request, receipt.summary(), extra_tags=RECEIPT_TAG, fail_silently=True)

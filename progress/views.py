@@ -24,7 +24,7 @@ from progress.identity import TOKEN_HEADER, parse_token
 from progress.middleware import ROTATED_TOKEN_ATTR
 from progress.models import PROGRESS_CONTENT_TYPES
 from progress.queries import completed_content_ids, course_progress, find_by_slug, module_progress
-from progress.services import claim_progress, complete_content, record_heartbeat
+from progress.services import TokenClaimedElsewhere, claim_progress, complete_content, record_heartbeat
 
 
 @api("POST")
@@ -66,11 +66,13 @@ def heartbeat(request, learner, payload):
 
 @api("POST", user_only=True)
 def claim(request, learner, payload):
-    """POST /api/progress/claim: move the requester's own anonymous progress and chats to their account.
+    """POST /api/progress/claim: move an anonymous token's progress, chats and answers to the caller's account.
 
-    Only a token the request itself carries (the X-Session-Token header or the learner cookie) can be
-    claimed: a token merely named in the body could be someone else's, and claiming it would move their
-    progress, chats and answers into this account (and show the account their later writes).
+    The token comes from the body's `session_token` (the plan's `claimSessionRecords`, which sends only the
+    session cookie), else the one the request carries (X-Session-Token header or learner cookie). The token
+    is a bearer secret: whoever holds it can already act as that learner, so naming it proves as much as
+    carrying it; the request itself is authenticated by the session and CSRF-checked, and it merges into the
+    caller's own account only. A token another account already claimed moves nothing: 409.
     """
     held = {
         token
@@ -86,11 +88,10 @@ def claim(request, learner, payload):
         token = next(iter(held))
     else:
         token = uuid_field(payload, "session_token")
-        if token not in held:
-            raise ApiError(
-                403, "session_token must be the token this request carries (X-Session-Token header or learner cookie)."
-            )
-    receipt = claim_progress(user=request.user, session_token=token)
+    try:
+        receipt = claim_progress(user=request.user, session_token=token)
+    except TokenClaimedElsewhere as exc:
+        raise ApiError(409, str(exc)) from None
     if parse_token(request.COOKIES.get(settings.PROGRESS_COOKIE_NAME)) == token:
         setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())  # the browser's token is spent: give it a fresh one
     return JsonResponse(

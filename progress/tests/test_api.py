@@ -308,17 +308,71 @@ def test_claim_needs_a_valid_token(logged_in):
     assert response.status_code == 400
 
 
-def test_claim_refuses_a_token_the_request_does_not_carry(logged_in, client):
-    """Naming another learner's token in the body claims nothing: 403, and their progress stays theirs."""
-    victim = uuid.uuid4()
-    post(client, "/api/progress/complete", lens_body(), token=victim)
-    body = {"session_token": str(victim)}
+def test_claim_with_the_token_in_the_body_and_only_the_session_cookie(logged_in, client):
+    """The plan's claimSessionRecords: `{"session_token": ...}` in the body, session cookie, no header: claimed."""
+    token = uuid.uuid4()
+    post(client, "/api/progress/complete", lens_body(), token=token)
+    QuestionAnswerFactory(session_token=token)
 
-    response = post(logged_in, "/api/progress/claim", body, token=uuid.uuid4(), **csrf(logged_in))
+    response = post(logged_in, "/api/progress/claim", {"session_token": str(token)}, **csrf(logged_in))
 
-    assert response.status_code == 403 and "session_token" in response.json()["error"]
-    assert UserContentProgress.objects.get().session_token == victim
+    assert response.status_code == 200
+    assert response.json()["progress_records_claimed"] == 1 and response.json()["answers_claimed"] == 1
+    assert UserContentProgress.objects.get().user_id == logged_in.user.pk
+
+
+def test_claim_with_the_token_in_the_header(logged_in, client):
+    """The header form keeps working: the X-Session-Token the request carries is claimed without a body token."""
+    token = uuid.uuid4()
+    post(client, "/api/progress/complete", lens_body(), token=token)
+
+    response = post(logged_in, "/api/progress/claim", {}, token=token, **csrf(logged_in))
+
+    assert response.status_code == 200 and response.json()["progress_records_claimed"] == 1
+    assert UserContentProgress.objects.get().user_id == logged_in.user.pk
+
+
+def test_claim_in_the_body_still_needs_the_csrf_token(logged_in, client):
+    """A body-token claim is authenticated by the session cookie, so a cross-site form without CSRF is 403."""
+    token = uuid.uuid4()
+    post(client, "/api/progress/complete", lens_body(), token=token)
+
+    response = post(logged_in, "/api/progress/claim", {"session_token": str(token)})
+
+    assert response.status_code == 403 and "CSRF" in response.json()["error"]
+    assert UserContentProgress.objects.get().session_token == token
+
+
+def test_claim_of_a_token_with_nothing_to_claim_is_200_with_zero_counts(logged_in):
+    """A token that never wrote anything is claimed with every count at zero (not an error)."""
+    response = post(logged_in, "/api/progress/claim", {"session_token": str(uuid.uuid4())}, **csrf(logged_in))
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "progress_records_claimed": 0,
+        "chat_sessions_claimed": 0,
+        "lenses_completed": 0,
+        "seconds": 0,
+        "answers_claimed": 0,
+    }
+
+
+def test_claim_of_a_token_another_account_claimed_is_409_and_moves_nothing(logged_in, client):
+    """A token already claimed by account A, named by account B: 409 with a message; A keeps everything."""
+    token = uuid.uuid4()
+    post(client, "/api/progress/complete", lens_body(), token=token)
+    first = Client(enforce_csrf_checks=True)
+    owner = UserFactory()
+    first.force_login(owner)
+    assert post(first, "/api/progress/claim", {"session_token": str(token)}, **csrf(first)).status_code == 200
+    # A late write under the old token (a copied cookie) belongs to the first account too.
+    post(client, "/api/progress/complete", lens_body(), token=token)
+
+    response = post(logged_in, "/api/progress/claim", {"session_token": str(token)}, **csrf(logged_in))
+
+    assert response.status_code == 409 and "another account" in response.json()["error"]
     assert not UserContentProgress.objects.filter(user=logged_in.user).exists()
+    assert UserContentProgress.objects.filter(user=owner).count() == 1
 
 
 def test_claim_without_a_body_token_claims_the_cookie_token(logged_in, client):

@@ -201,3 +201,21 @@ def test_logging_in_without_anonymous_progress_shows_no_receipt(client):
     response = client.post("/accounts/login/", {"username": "bob", "password": "correct horse battery staple"})
     assert response.status_code == 302
     assert not [m for m in get_messages(response.wsgi_request) if RECEIPT_TAG in m.tags]
+
+
+@pytest.mark.urls("progress.tests.urls")
+def test_logging_in_with_a_token_another_account_claimed_logs_in_and_moves_nothing(client):
+    """A stale cookie naming a token another account claimed: the login succeeds, that account keeps its rows."""
+    owner = UserFactory()
+    UserFactory(username="eve")
+    token = uuid.uuid4()
+    lens = LensFactory()
+    complete_content(learner=Learner(session_token=token), content_id=lens.pk, content_type="lens")
+    claim_progress(user=owner, session_token=token)
+    client.cookies["learner_token"] = str(token)
+
+    response = client.post("/accounts/login/", {"username": "eve", "password": "correct horse battery staple"})
+
+    assert response.status_code == 302
+    assert UserContentProgress.objects.get(content_id=lens.pk).user_id == owner.pk
+    assert ClaimedToken.objects.get(token=token).user_id == owner.pk
