@@ -14,6 +14,7 @@ HTML page or the token was used. After a login the cookie is rotated to a fresh 
 import uuid
 
 from django.conf import settings
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
 from progress.identity import MINTED_TOKEN_ATTR, Learner, anonymous_token, learner_from_request, session_user_id
@@ -78,3 +79,31 @@ class LearnerMiddleware:
             return True
         is_html = response.get("Content-Type", "").startswith("text/html")
         return is_html and session_user_id(request) is None
+
+
+# What every learner-dependent response says about caching: nobody but this browser may keep it (private),
+# and the browser must ask again before showing it (no-cache), even on Back (no-store: Chromium shows a
+# no-cache page from its HTTP cache on Back without asking, which is how a stale chat came back).
+LEARNER_CACHE_CONTROL = {"private": True, "no_cache": True, "no_store": True}
+LEARNER_VARY = ("Cookie", "X-Session-Token")
+
+
+class LearnerCacheMiddleware:
+    """Mark every response that may depend on the learner as private and never reused without asking.
+
+    Every page and JSON answer behind this middleware names the learner or their progress somewhere (a
+    completion mark, a chat, the account menu), so all of them get `Cache-Control: private, no-cache,
+    no-store` and `Vary: Cookie, X-Session-Token`. A view whose answer is the same for everyone says so
+    with `Cache-Control: public` (the OpenAPI document) and is left alone. Static files never reach it
+    (WhiteNoise answers them first).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "public" not in response.get("Cache-Control", ""):
+            patch_cache_control(response, **LEARNER_CACHE_CONTROL)
+            patch_vary_headers(response, LEARNER_VARY)
+        return response

@@ -186,4 +186,6 @@ def openapi_document(request):
         response = JsonResponse({"error": "This URL accepts GET only."}, status=405)
         response["Allow"] = "GET, HEAD"
         return response
-    return JsonResponse(openapi.spec())
+    response = JsonResponse(openapi.spec())
+    response["Cache-Control"] = "public, max-age=300"  # the same for everyone: no learner in it
+    return response

@@ -5,6 +5,9 @@
  *   instead of nothing happening.
  * - After htmx swaps in a new lens, focus moves to its title so keyboard and screen-reader users
  *   start reading there.
+ * - A page the browser restores from its back-forward cache (`pageshow` with `event.persisted`) shows
+ *   the learner's state of when they left it: it is reloaded, so completion marks, answers and chats are
+ *   the server's current ones (the server sends every learner page `no-store`, so the reload asks it).
  */
 (function () {
   "use strict";
@@ -18,6 +21,12 @@
 
   document.addEventListener("htmx:responseError", fallBackToNavigation);
   document.addEventListener("htmx:sendError", fallBackToNavigation);
+
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      window.location.reload();
+    }
+  });
 
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target.id === "viewer") {
