@@ -1,12 +1,16 @@
 """Bring the old platform's `module_sessions` rows over (Phase 6 of the progress-tracking plan).
 
-Each legacy row (id, user id, module slug, messages JSON, started, last active, completed) becomes:
+Each legacy row (`session_id`, user id, module slug, stage index, messages JSON, started, last active,
+completed: the old platform's `module_sessions` table, read as it is) becomes:
 - a conversation about the module's UUID (found by slug, or by a slug alias) holding its messages: the
   account's active conversation for the module when it has none yet, else an archived one; a row
   without a user is kept as an archived conversation under a fresh random token (nobody holds it);
 - for an account, when the session was completed, the completion of the module's row (earlier
   completions win, as when claiming). An anonymous completion has no learner left to own it and is not
   kept as progress.
+
+`current_stage_index` (where the learner was in the old module) is read and not imported: progress here
+is derived from completions. A NULL `started_at` falls back to the row's last active or completion time.
 
 Rows are read and checked first; a row with an unknown slug, an unmatched user or malformed data is
 reported with its row number and skipped. Each row is then written in its own transaction together with
@@ -35,7 +39,18 @@ from content_loader.models import ContentItem, ContentType, ModuleEntry, SlugAli
 from progress import sql
 from progress.models import LegacyImport
 
-COLUMNS = ("id", "user_id", "module_slug", "messages", "started_at", "last_active_at", "completed_at")
+# The old platform's table (its DDL is in the README): `session_id` is the key; exports may name it `id`.
+COLUMNS = (
+    "session_id",
+    "user_id",
+    "module_slug",
+    "current_stage_index",
+    "messages",
+    "started_at",
+    "last_active_at",
+    "completed_at",
+)
+ID_COLUMNS = ("session_id", "id")
 TABLE = "module_sessions"
 ROLES = {"user": ChatMessage.Role.USER, "assistant": ChatMessage.Role.ASSISTANT}
 SKIPPED_ROLES = {"system"}  # instructions to the old tutor, not part of the conversation
@@ -124,12 +139,35 @@ class ImportReport:
 # Reading ---------------------------------------------------------------------------------------------
 
 
+def _select_sql(columns: set[str]) -> str:
+    """The SELECT of the table as it is: its key (`session_id`, or `id` of older copies) read as the row's id,
+    and the optional columns it lacks as NULL. Raises SourceError when the key or `module_slug` is missing."""
+    key = next((name for name in ID_COLUMNS if name in columns), None)
+    checks = (("session_id", key is not None), ("module_slug", "module_slug" in columns))
+    missing = [name for name, present in checks if not present]
+    if missing:
+        found = ", ".join(sorted(columns)) or "none"
+        raise SourceError(f"{TABLE} has no {' or '.join(missing)} column (its columns: {found}).")
+    fields = [f'"{key}" AS id'] + [
+        f'"{name}"' if name in columns else f"NULL AS {name}" for name in COLUMNS if name not in ID_COLUMNS
+    ]
+    return f'SELECT {", ".join(fields)} FROM {TABLE} ORDER BY "{key}"'
+
+
 def read_database(url: str) -> Iterator[tuple[str, dict]]:
-    """The rows of `module_sessions` in a PostgreSQL database, by id."""
+    """The rows of `module_sessions` in a PostgreSQL database, by key (the old platform's DDL, read as it is)."""
     try:
         with psycopg.connect(url, connect_timeout=10) as conn, conn.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                " AND table_schema = ANY(current_schemas(false))",
+                [TABLE],
+            )
+            columns = {row["column_name"] for row in cursor}
+            if not columns:
+                raise SourceError(f'Cannot read {TABLE}: relation "{TABLE}" does not exist in this database.')
             try:
-                cursor.execute(f"SELECT {', '.join(COLUMNS)} FROM {TABLE} ORDER BY id")
+                cursor.execute(_select_sql(columns))
             except psycopg.errors.Error as exc:
                 raise SourceError(f"Cannot read {TABLE}: {exc.diag.message_primary or exc}") from None
             for number, raw in enumerate(cursor, start=1):
@@ -160,7 +198,10 @@ def read_file(path: Path) -> Iterator[tuple[str, dict]]:
 def _read_csv(path: Path) -> Iterator[tuple[str, dict]]:
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [name for name in ("id", "module_slug") if name not in (reader.fieldnames or [])]
+        names = reader.fieldnames or []
+        missing = [name for name in ("module_slug",) if name not in names]
+        if not any(name in names for name in ID_COLUMNS):
+            missing.insert(0, "session_id")
         if missing:
             raise SourceError(f"{path} has no {', '.join(missing)} column (the header names the columns).")
         line = reader.line_num + 1
@@ -217,18 +258,26 @@ def _messages(raw: dict) -> tuple[Message, ...]:
     return tuple(messages)
 
 
+def _legacy_id(raw: dict) -> Any:
+    """The row's key: `session_id` in the old table and its exports, `id` in older copies."""
+    return raw.get("session_id") if raw.get("session_id") is not None else raw.get("id")
+
+
 def parse_row(where: str, number: int, raw: Any) -> LegacyRow:
     """A checked legacy row; raises RowProblem naming what is wrong."""
     if not isinstance(raw, dict):
         raise RowProblem("not an object with the columns of module_sessions")
-    legacy_id = raw.get("id")
+    legacy_id = _legacy_id(raw)
     if legacy_id is None or str(legacy_id).strip() == "":
-        raise RowProblem("id is missing")
+        raise RowProblem("session_id is missing")
     slug = raw.get("module_slug")
     if not isinstance(slug, str) or not slug.strip():
         raise RowProblem("module_slug is missing")
     user_id = raw.get("user_id")
-    started_at = _timestamp(raw, "started_at", required=True)
+    # started_at has a default but may be NULL in the old table: the next known time stands in for it.
+    started_at = _timestamp(raw, "started_at") or _timestamp(raw, "last_active_at") or _timestamp(raw, "completed_at")
+    if started_at is None:
+        raise RowProblem("started_at is missing (and so are last_active_at and completed_at)")
     return LegacyRow(
         number=number,
         where=where,
@@ -349,7 +398,7 @@ def plan(rows: Iterable[tuple[str, Any]], user_map: UserMap, report: ImportRepor
         try:
             parsed.append(parse_row(where, number, raw))
         except RowProblem as exc:
-            legacy_id = raw.get("id") if isinstance(raw, dict) else None
+            legacy_id = _legacy_id(raw) if isinstance(raw, dict) else None
             where = f"{where} (id {legacy_id})" if legacy_id is not None else where
             report.problems.append((number, f"{where}: {exc}; skipped"))
     seen: set[str] = set()

@@ -28,16 +28,23 @@ from progress.tests.factories import UserFactory, lenses_of
 
 pytestmark = pytest.mark.django_db
 
+# The old platform's tables exactly as it created them (module_sessions from the issue; users reduced to
+# what the foreign key needs, plus an email).
 SCHEMA = """
+    CREATE TABLE users (
+      user_id serial PRIMARY KEY,
+      email text
+    );
     CREATE TABLE module_sessions (
-        id serial PRIMARY KEY,
-        user_id integer,
-        module_slug text NOT NULL,
-        messages json NOT NULL DEFAULT '[]',
-        started_at timestamptz NOT NULL,
-        last_active_at timestamptz NOT NULL,
-        completed_at timestamptz
-    )
+      session_id serial PRIMARY KEY,
+      user_id integer REFERENCES users(user_id) ON DELETE CASCADE,  -- null for anonymous sessions
+      module_slug text NOT NULL,
+      current_stage_index integer DEFAULT 0,
+      messages jsonb DEFAULT '[]',
+      started_at timestamptz DEFAULT now(),
+      last_active_at timestamptz DEFAULT now(),
+      completed_at timestamptz
+    );
 """
 
 
@@ -71,12 +78,23 @@ def legacy_db(request, legacy_server):
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(SCHEMA)
 
-    def insert(*, user_id, slug, messages, started, last_active, completed=None) -> int:
+    def insert(*, user_id, slug, messages, started, last_active, completed=None, stage=0) -> int:
         with psycopg.connect(url, autocommit=True) as conn:
+            if user_id is not None:
+                conn.execute("INSERT INTO users (user_id) VALUES (%s) ON CONFLICT DO NOTHING", [user_id])
             return conn.execute(
-                "INSERT INTO module_sessions (user_id, module_slug, messages, started_at, last_active_at, completed_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
-                [user_id, slug, Json(messages), started, last_active, completed],
+                "INSERT INTO module_sessions"
+                " (user_id, module_slug, current_stage_index, messages, started_at, last_active_at, completed_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING session_id",
+                [
+                    user_id,
+                    slug,
+                    stage,
+                    Json(messages) if messages is not None else None,
+                    started,
+                    last_active,
+                    completed,
+                ],
             ).fetchone()[0]
 
     yield url, insert
@@ -217,25 +235,97 @@ def test_bad_rows_are_reported_with_their_row_numbers_and_skipped(legacy_db, cou
     )
     insert(user_id=ada.pk, slug="spacing", messages={"not": "a list"}, started=at(1), last_active=at(1))
     insert(user_id=999_999, slug="spacing", messages=chat("who?"), started=at(1), last_active=at(1))
-    # PostgreSQL stores no NUL character in text: found only while writing, after the conversation was made.
-    insert(
-        user_id=ada.pk, slug="why-we-forget", messages=chat("ok", "bad \u0000 text"), started=at(1), last_active=at(1)
-    )
 
     code, out, err = run("--database-url", url, "--user-map", "id")
     assert code == 1
-    problems = err.strip().splitlines()
-    assert problems[:4] == [
+    assert err.strip().splitlines() == [
         "row 2 (id 2): unknown module slug 'unknown-module'; skipped",
         "row 3 (id 3): message 1 has role 'wizard', not user or assistant; skipped",
         "row 4 (id 4): messages is not a list; skipped",
         "row 5 (id 5): no account has id 999999; skipped",
     ]
-    assert problems[4].startswith("row 6 (id 6): not written (") and len(problems) == 5
-    assert "imported 1 (1 conversation with 1 message" in out and "5 skipped with problems" in out
-    # Nothing of row 6 is left half-imported: its conversation was rolled back with its messages.
+    assert "imported 1 (1 conversation with 1 message" in out and "4 skipped with problems" in out
     assert ChatSession.objects.count() == 1 and ChatMessage.objects.get().text == "fine"
     assert list(LegacyImport.objects.values_list("legacy_id", flat=True)) == ["1"]
+
+
+def test_a_row_refused_while_writing_leaves_nothing_half_imported(tmp_path, course):
+    """PostgreSQL stores no NUL in text (an export can hold one): the row's conversation is rolled back."""
+    ada = UserFactory()
+    rows = [
+        {
+            "session_id": 1,
+            "user_id": ada.pk,
+            "module_slug": "spacing",
+            "messages": chat("fine"),
+            "started_at": "2025-06-01",
+        },
+        {
+            "session_id": 2,
+            "user_id": ada.pk,
+            "module_slug": "why-we-forget",
+            "messages": chat("ok", "bad \u0000 text"),
+            "started_at": "2025-06-01",
+        },
+    ]
+    source = tmp_path / "sessions.json"
+    source.write_text(json.dumps(rows))
+
+    code, _out, err = run("--file", str(source), "--user-map", "id")
+
+    assert code == 1 and err.startswith("row 2 (id 2): not written (")
+    assert ChatSession.objects.count() == 1 and ChatMessage.objects.get().text == "fine"
+    assert list(LegacyImport.objects.values_list("legacy_id", flat=True)) == ["1"]
+
+
+def test_the_real_table_with_anonymous_rows_nulls_and_old_format_messages(legacy_db, course):
+    """The old DDL as it is: session_id key, stage index, defaults, NULL messages and times, anonymous rows."""
+    url, insert = legacy_db
+    ada = UserFactory(username="ada")
+    forget, _spacing = course
+    insert(
+        user_id=ada.pk,
+        slug="spacing",
+        messages=chat("Old format?", "Yes."),
+        started=at(1),
+        last_active=at(1, 1),
+        stage=3,
+    )
+    insert(user_id=None, slug="spacing", messages=chat("Anonymous here"), started=at(2), last_active=at(2, 1))
+    insert(user_id=ada.pk, slug="why-we-forget", messages=None, started=None, last_active=at(3), completed=at(3, 1))
+    with psycopg.connect(url, autocommit=True) as conn:  # the defaults fill what the old platform left out
+        conn.execute("INSERT INTO module_sessions (user_id, module_slug) VALUES (NULL, 'spacing')")
+
+    code, out, err = run("--database-url", url, "--user-map", "id")
+
+    assert (code, err) == (0, "")
+    assert "4 rows read; imported 4 (2 conversations with 3 messages, 1 module completion, 2 anonymous)" in out
+    adas = ChatSession.objects.get(user=ada)
+    assert [(m.role, m.text) for m in adas.messages.all()] == [("user", "Old format?"), ("assistant", "Yes.")]
+    assert ChatSession.objects.get(user=None).messages.get().text == "Anonymous here"
+    completion = UserContentProgress.objects.get(content_id=forget.pk)
+    assert (completion.user_id, completion.started_at, completion.completed_at) == (ada.pk, at(3), at(3, 1))
+    assert set(LegacyImport.objects.values_list("legacy_id", flat=True)) == {"1", "2", "3", "4"}
+
+
+def test_an_older_copy_keyed_by_id_is_read_too(legacy_db, course):
+    """A copy of the table whose key column is `id` (and without the stage index) imports the same way."""
+    url, insert = legacy_db
+    insert(user_id=None, slug="spacing", messages=chat("Keyed by id"), started=at(1), last_active=at(1))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE module_sessions RENAME COLUMN session_id TO id")
+        conn.execute("ALTER TABLE module_sessions DROP COLUMN current_stage_index")
+    code, out, _err = run("--database-url", url)
+    assert code == 0 and "imported 1 (1 conversation with 1 message" in out
+
+
+def test_a_table_without_its_key_column_is_refused_naming_its_columns(legacy_db):
+    """Neither session_id nor id: the command stops, saying which column is missing and which it found."""
+    url, _insert = legacy_db
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE module_sessions RENAME COLUMN session_id TO key")
+    with pytest.raises(CommandError, match=r"module_sessions has no session_id column \(its columns: completed_at"):
+        call_command("import_legacy_sessions", "--database-url", url, stdout=StringIO())
 
 
 def test_an_account_with_an_active_conversation_keeps_it_and_gets_the_legacy_one_archived(legacy_db, course):
@@ -301,7 +391,7 @@ def test_a_database_without_the_table_is_refused(legacy_db):
 
 FILE_ROWS = [
     {
-        "id": 10,
+        "session_id": 10,
         "user_id": 501,
         "module_slug": "why-we-forget",
         "messages": chat("From a file", "Indeed"),
@@ -310,7 +400,7 @@ FILE_ROWS = [
         "completed_at": "2025-06-01T11:00:00Z",
     },
     {
-        "id": 11,
+        "session_id": 11,
         "user_id": 502,
         "module_slug": "spacing",
         "messages": chat("Second learner"),
@@ -319,7 +409,7 @@ FILE_ROWS = [
         "completed_at": None,
     },
     {
-        "id": 12,
+        "session_id": 12,
         "user_id": None,
         "module_slug": "spacing",
         "messages": chat("Anonymous"),
@@ -327,8 +417,8 @@ FILE_ROWS = [
         "last_active_at": "2025-06-03T10:30:00+02:00",
         "completed_at": None,
     },
-    {"id": 13, "user_id": 501, "module_slug": "spacing", "messages": "[", "started_at": "2025-06-03T10:00:00Z"},
-    {"id": 14, "user_id": 501, "module_slug": "spacing", "messages": [], "started_at": "yesterday"},
+    {"session_id": 13, "user_id": 501, "module_slug": "spacing", "messages": "[", "started_at": "2025-06-03T10:00:00Z"},
+    {"session_id": 14, "user_id": 501, "module_slug": "spacing", "messages": [], "started_at": "yesterday"},
 ]
 
 
@@ -338,7 +428,7 @@ def write_csv(path, rows) -> None:
         writer.writeheader()
         for row in rows:
             messages = row["messages"] if isinstance(row["messages"], str) else json.dumps(row["messages"])
-            writer.writerow({**row, "messages": messages, "user_id": row["user_id"] or ""})
+            writer.writerow({**row, "messages": messages, "user_id": row["user_id"] or "", "current_stage_index": 2})
 
 
 @pytest.mark.parametrize("kind", ["json", "csv"])
