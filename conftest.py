@@ -60,6 +60,10 @@ def tutor_server(settings):
     try:
         yield server
     finally:
+        from chat import replies
+
+        # Replies are generated on background threads: let them end before the server and the database go.
+        assert replies.wait_for_all(timeout=30), "a tutor reply was still being generated 30 s after the test"
         server.stop()
 
 

@@ -64,7 +64,7 @@ def learner_label(obj) -> str:
 
 class ChatMessageInline(admin.TabularInline):
     model = ChatMessage
-    fields = ["created_at", "role", "text", "lens_id"]
+    fields = ["created_at", "role", "text", "state", "problem", "lens_id"]
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -93,7 +93,6 @@ class ChatSessionAdmin(admin.ModelAdmin):
         "started_at",
         "last_active_at",
         "archived_at",
-        "replying_since",
     ]
     inlines = [ChatMessageInline]
     actions = ["archive"]

@@ -17,7 +17,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, Q, Value
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -98,11 +98,6 @@ class ChatSession(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     last_active_at = models.DateTimeField(auto_now_add=True)
     archived_at = models.DateTimeField(null=True, blank=True)
-    replying_since = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="Set while a tutor reply is being generated, so that two tabs never ask the tutor twice.",
-    )
 
     objects = ChatSessionQuerySet.as_manager()
 
@@ -145,14 +140,50 @@ class ChatSession(models.Model):
         return f"Chat {self.pk} of {owner}"
 
 
-class ChatMessage(models.Model):
+class ReplyState(models.TextChoices):
+    COMPLETE = "complete", "Complete"
+    GENERATING = "generating", "Being generated"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+class GeneratedText(models.Model):
+    """Text a model writes into a row while it streams (`chat.replies`): a tutor reply, feedback, a roleplay turn.
+
+    `state` is `generating` while a generator (named by `generator`: host, process and thread) holds the
+    row's lease; each piece it writes extends `lease_until`, so a row still `generating` after its lease
+    ran out belongs to a generator that died (a server stopped) and is taken as interrupted. Text that
+    arrived before a failure is kept (`interrupted`, with `problem` saying why).
+    """
+
+    text = models.TextField(blank=True)
+    state = models.CharField(max_length=12, choices=ReplyState.choices, default=ReplyState.COMPLETE)
+    problem = models.TextField(blank=True, help_text="Why the reply was interrupted, as the learner is told.")
+    generator = models.CharField(max_length=200, blank=True, help_text="host:pid:thread generating the text.")
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_generating(self) -> bool:
+        """Still being written by a live generator (its lease has not run out)."""
+        return (
+            self.state == ReplyState.GENERATING and self.lease_until is not None and self.lease_until > timezone.now()
+        )
+
+    @property
+    def is_interrupted(self) -> bool:
+        """Failed part-way, or its generator died: what arrived is kept, and it may be asked again."""
+        return self.state == ReplyState.INTERRUPTED or (self.state == ReplyState.GENERATING and not self.is_generating)
+
+
+class ChatMessage(GeneratedText):
     class Role(models.TextChoices):
         USER = "user", "Learner"
         ASSISTANT = "assistant", "Tutor"
 
     session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)
-    text = models.TextField()
     lens_id = models.UUIDField(null=True, blank=True, help_text="The lens the message was sent from.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -160,10 +191,19 @@ class ChatMessage(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(role__in=["user", "assistant"]), name="chat_message_valid_role"),
+            # One reply generated at a time per conversation (two tabs never ask the tutor twice).
+            models.UniqueConstraint(
+                fields=["session"], condition=Q(state=ReplyState.GENERATING), name="chat_message_one_generating"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: {self.text[:60]}"
+
+    @property
+    def counts_as_answer(self) -> bool:
+        """A tutor message that answers the learner: complete (an interrupted or unfinished one does not)."""
+        return self.role == self.Role.ASSISTANT and self.state == ReplyState.COMPLETE
 
 
 class QuestionAnswerQuerySet(models.QuerySet):
@@ -186,8 +226,15 @@ class QuestionAnswerQuerySet(models.QuerySet):
     def for_item_page(
         self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID
     ) -> "QuestionAnswerQuerySet":
-        """The learner's answers on one lens or test page (current and superseded), oldest first."""
-        return self.owned_by(user_id=user_id, session_token=session_token).filter(content_id=content_id)
+        """The learner's answers on one lens or test page (current and superseded), oldest first, each with
+        its latest feedback request's state (`latest_feedback_*`), in the same query."""
+        latest = FeedbackRequest.objects.filter(answer=OuterRef("pk")).order_by("-requested_at", "-id")
+        fields = {name: Subquery(latest.values(name)[:1]) for name in ("id", "state", "text", "problem", "lease_until")}
+        return (
+            self.owned_by(user_id=user_id, session_token=session_token)
+            .filter(content_id=content_id)
+            .annotate(**{f"latest_feedback_{name}": value for name, value in fields.items()})
+        )
 
 
 class QuestionAnswer(models.Model):
@@ -243,20 +290,97 @@ class QuestionAnswer(models.Model):
         return f"Answer of {owner} to {self.question_key}"
 
     @property
+    def unfinished_feedback(self) -> "FeedbackRequest | None":
+        """The latest feedback request when it is still being generated or was interrupted (from
+        `for_item_page`'s annotations; None otherwise, or without them)."""
+        state = getattr(self, "latest_feedback_state", None)
+        if state in (None, ReplyState.COMPLETE):
+            return None
+        return FeedbackRequest(
+            pk=self.latest_feedback_id,
+            answer=self,
+            state=state,
+            text=self.latest_feedback_text,
+            problem=self.latest_feedback_problem,
+            lease_until=self.latest_feedback_lease_until,
+        )
+
+    @property
     def feedback_is_current(self) -> bool:
         """Whether the feedback was given on the answer as it is now (not an earlier version)."""
         return bool(self.feedback) and self.feedback_at is not None and self.feedback_at >= self.updated_at
 
 
-class FeedbackRequest(models.Model):
-    """One request for the tutor's feedback on an answer: what the rate limit counts, since one answer may
-    be asked about again and again (its `feedback_requested_at` keeps only the latest)."""
+class FeedbackRequest(GeneratedText):
+    """One request for the tutor's feedback on an answer, and the feedback as it is generated (`text`).
+
+    What the rate limit counts, since one answer may be asked about again and again (its
+    `feedback_requested_at` keeps only the latest). A finished request's text is copied to the answer's
+    `feedback`; an interrupted one keeps what arrived here.
+    """
 
     answer = models.ForeignKey(QuestionAnswer, on_delete=models.CASCADE, related_name="feedback_requests")
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["requested_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["answer"], condition=Q(state=ReplyState.GENERATING), name="feedback_request_one_generating"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Feedback asked on answer {self.answer_id} at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class AnswerDraftQuerySet(models.QuerySet):
+    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "AnswerDraftQuerySet":
+        """Drafts of one learner: the account when given, else the anonymous token."""
+        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+
+
+class AnswerDraft(models.Model):
+    """What the learner has typed into a question box and not saved as their answer yet.
+
+    Saved as they type (and by a beacon when they leave the page), one row per owner, lens or test and
+    question; restored into the box on return, on any device. Never an answer: it completes nothing and
+    the saved answer is untouched. Saving the answer removes the draft.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="answer_drafts"
+    )
+    session_token = models.UUIDField(null=True, blank=True)
+    content_id = models.UUIDField(help_text="The lens or test the question belongs to.")
+    content_type = models.CharField(max_length=10, choices=[(t.value, t.label) for t in ANSWER_CONTENT_TYPES])
+    question_key = models.CharField(max_length=64)
+    text = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = AnswerDraftQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["content_id", "question_key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
+                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
+                name="answer_draft_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "content_id", "question_key"],
+                condition=Q(user__isnull=False),
+                name="answer_draft_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["session_token", "content_id", "question_key"],
+                condition=Q(session_token__isnull=False),
+                name="answer_draft_one_per_token",
+            ),
+        ]
+        indexes = [models.Index(fields=["session_token"], name="answer_draft_token_idx")]
+
+    def __str__(self) -> str:
+        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        return f"Draft of {owner} for {self.question_key}"

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
-from chat import services, tutor
+from chat import replies, tutor
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem, ContentType
 
@@ -116,8 +116,14 @@ class ChatPanel:
     session: ChatSession | None = None
     messages: list[ChatMessage] = field(default_factory=list)
     past: list[ChatSession] = field(default_factory=list)
-    pending: ChatMessage | None = None
-    replying: bool = False
+    pending: ChatMessage | None = None  # the learner's last message, when the tutor has not answered it
+    replying: bool = False  # a reply to it is being generated right now (on this server or another)
+    problem: str = ""  # why the last reply was interrupted, when it was
+
+    @property
+    def shown_messages(self) -> list[ChatMessage]:
+        """The transcript: a failed reply that brought no text is a notice in the status line, not a message."""
+        return [m for m in self.messages if m.role == ChatMessage.Role.USER or m.text or m.is_generating]
 
     @property
     def url_kwargs(self) -> dict:
@@ -177,10 +183,14 @@ def build_chat_panel(
     if conversation is None:
         conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
     panel.session, panel.messages, panel.past = conversation.session, conversation.messages, conversation.past
-    if panel.session is not None and panel.messages and panel.messages[-1].role == ChatMessage.Role.USER:
-        panel.pending = panel.messages[-1]
-        since = panel.session.replying_since
-        panel.replying = since is not None and since > services.reply_lease_expiry()
+    if panel.session is not None:
+        answered = [m for m in panel.messages if m.role == ChatMessage.Role.USER or m.counts_as_answer]
+        if answered and answered[-1].role == ChatMessage.Role.USER:
+            panel.pending = answered[-1]
+            panel.replying = any(m.is_generating for m in panel.messages)
+            last = panel.messages[-1]
+            if not panel.replying and last.role == ChatMessage.Role.ASSISTANT and last.is_interrupted:
+                panel.problem = last.problem or replies.DEAD_GENERATOR_PROBLEM
     return panel
 
 

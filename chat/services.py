@@ -2,10 +2,10 @@
 
 Learners are passed as plain `user_id` / `session_token` (exactly one of them; when both are given the
 account wins), because `chat` never imports `progress`. Nothing here calls the tutor: the slow network
-call lives in `chat.tutor` and runs between these short writes, never inside a transaction.
+call lives in `chat.tutor` and runs on a background thread (`chat.replies`), never inside a transaction.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
-from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer
+from chat import replies
+from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
 
 
 class ChatError(Exception):
@@ -175,7 +176,7 @@ def start_new_conversation(
     Progress is not touched.
     """
     ChatSession.objects.active().owned_by(user_id=user_id, session_token=session_token).about(content_id).update(
-        archived_at=timezone.now(), replying_since=None
+        archived_at=timezone.now()
     )
     return get_or_create_active_session(
         user_id=user_id, session_token=session_token, content_id=content_id, content_type=content_type
@@ -184,37 +185,32 @@ def start_new_conversation(
 
 def archive_chat_sessions(*, session_ids: list[int]) -> int:
     """Archive the given conversations (staff action); returns how many were active."""
-    return (
-        ChatSession.objects.active().filter(pk__in=session_ids).update(archived_at=timezone.now(), replying_since=None)
-    )
+    return ChatSession.objects.active().filter(pk__in=session_ids).update(archived_at=timezone.now())
 
 
-def reply_lease_expiry() -> datetime:
-    """A reply lease older than this belongs to a request that died: it may be taken over."""
-    seconds = settings.TUTOR_MAX_REPLY_SECONDS + settings.TUTOR_TIMEOUT_SECONDS
-    return timezone.now() - timedelta(seconds=seconds)
+def begin_reply(*, session_id: int, lens_id: UUID | None) -> ChatMessage | None:
+    """Create the tutor's reply to the conversation, `generating`; None when one is generated already.
+
+    A reply whose generator died is marked interrupted first (its text kept). An earlier failed reply that
+    brought no text at all is only a notice, and the new reply takes its place. The partial unique
+    constraint on generating messages keeps two requests from both asking the tutor.
+    """
+    replies.expire_dead(ChatMessage.objects.filter(session_id=session_id))
+    try:
+        with transaction.atomic():
+            ChatMessage.objects.filter(
+                session_id=session_id, role=ChatMessage.Role.ASSISTANT, state=ReplyState.INTERRUPTED, text=""
+            ).delete()
+            return ChatMessage.objects.create(
+                session_id=session_id, role=ChatMessage.Role.ASSISTANT, lens_id=lens_id, **replies.lease_fields()
+            )
+    except IntegrityError:
+        return None
 
 
-def begin_reply(*, session_id: int) -> bool:
-    """Take the conversation's reply lease in one UPDATE; False when another request is replying."""
-    return bool(
-        ChatSession.objects.filter(pk=session_id)
-        .filter(Q(replying_since__isnull=True) | Q(replying_since__lt=reply_lease_expiry()))
-        .update(replying_since=timezone.now())
-    )
-
-
-@transaction.atomic
-def finish_reply(*, session_id: int, text: str, lens_id: UUID | None) -> ChatMessage:
-    """Save the tutor's finished reply and release the reply lease."""
-    message = append_message(session_id=session_id, role=ChatMessage.Role.ASSISTANT, text=text, lens_id=lens_id)
-    ChatSession.objects.filter(pk=session_id).update(replying_since=None)
-    return message
-
-
-def abandon_reply(*, session_id: int) -> None:
-    """Release the reply lease after a failed or interrupted reply; nothing is saved."""
-    ChatSession.objects.filter(pk=session_id).update(replying_since=None)
+def touch_session(*, session_id: int) -> None:
+    """Mark the conversation active now (a reply was saved)."""
+    ChatSession.objects.filter(pk=session_id).update(last_active_at=timezone.now())
 
 
 @transaction.atomic
@@ -280,11 +276,24 @@ def save_answer(
     raise RuntimeError("Could not save the answer.")
 
 
-def request_feedback(*, answer_id: int) -> None:
-    """Record that the learner asked the tutor for feedback: each request counts for the rate limit."""
-    now = timezone.now()
-    FeedbackRequest.objects.create(answer_id=answer_id, requested_at=now)
-    QuestionAnswer.objects.filter(pk=answer_id).update(feedback_requested_at=now)
+def request_feedback(*, answer_id: int) -> tuple[FeedbackRequest, bool]:
+    """Record that the learner asked for feedback (each request counts for the rate limit) and create its
+    row, `generating`: (request, True). While feedback on the answer is being generated, (that one, False)."""
+    replies.expire_dead(FeedbackRequest.objects.filter(answer_id=answer_id))
+    for _attempt in range(3):
+        now = timezone.now()
+        try:
+            with transaction.atomic():
+                request = FeedbackRequest.objects.create(
+                    answer_id=answer_id, requested_at=now, **replies.lease_fields()
+                )
+                QuestionAnswer.objects.filter(pk=answer_id).update(feedback_requested_at=now)
+                return request, True
+        except IntegrityError:
+            running = FeedbackRequest.objects.filter(answer_id=answer_id, state=ReplyState.GENERATING).first()
+            if running is not None:
+                return running, False
+    raise RuntimeError("Could not ask for feedback.")
 
 
 def save_feedback(*, answer_id: int, text: str) -> None:

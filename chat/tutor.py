@@ -3,8 +3,9 @@
 Any server that speaks the chat-completions protocol works (a hosted provider, llama.cpp, Ollama,
 vLLM): `TUTOR_BASE_URL`, `TUTOR_API_KEY`, `TUTOR_MODEL`, `TUTOR_TIMEOUT_SECONDS` and
 `TUTOR_MAX_REPLY_SECONDS` configure it. The learner's message is saved before the tutor is asked, the
-tutor is only ever called outside a database transaction, and the finished reply is saved in one short
-write. A reply that fails or is cut off saves nothing, so the learner can simply try again.
+tutor is only ever called outside a database transaction, and its reply is generated on a background
+thread into a database row (`chat.replies`), so it is saved even when the learner leaves. A reply that
+fails part-way keeps what arrived, marked interrupted, and the learner can try again.
 """
 
 import logging
@@ -16,8 +17,8 @@ import openai
 from django.conf import settings
 from django.db import connection
 
-from chat import services
-from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat import replies, services
+from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,16 @@ class TutorError(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+TIMED_OUT_MESSAGE = "The tutor took too long to answer. Try again in a moment."
+TOO_LONG_MESSAGE = "The tutor took too long to finish its reply. Try again."
+BROKE_OFF_MESSAGE = "The tutor's reply broke off before the end. Try again."
+
+
+def status_for_problem(problem: str) -> int:
+    """The HTTP status of a page saying a reply failed with `problem` (as saved): 504 for a timeout, else 502."""
+    return 504 if problem in {TIMED_OUT_MESSAGE, TOO_LONG_MESSAGE} else 502
 
 
 class TutorNotConfigured(TutorError):
@@ -93,17 +104,21 @@ def stream_completion(messages: list[dict]) -> Iterator[str]:
     deadline = time.monotonic() + settings.TUTOR_MAX_REPLY_SECONDS
     try:
         stream = client.chat.completions.create(model=settings.TUTOR_MODEL, messages=messages, stream=True)
+        finished = False
         try:
             for chunk in stream:
                 if time.monotonic() > deadline:
-                    raise TutorTimedOut("The tutor took too long to finish its reply. Try again.")
+                    raise TutorTimedOut(TOO_LONG_MESSAGE)
                 for choice in chunk.choices:
                     if choice.delta and choice.delta.content:
                         yield choice.delta.content
+                    finished = finished or bool(choice.finish_reason)
         finally:
             stream.close()
+        if not finished:  # the connection closed mid-reply: what came is not the whole reply
+            raise TutorFailed(BROKE_OFF_MESSAGE)
     except openai.APITimeoutError:
-        raise TutorTimedOut("The tutor took too long to answer. Try again in a moment.") from None
+        raise TutorTimedOut(TIMED_OUT_MESSAGE) from None
     except openai.APIStatusError as error:
         logger.warning("Tutor server answered HTTP %s: %s", error.status_code, error.message)
         if error.status_code == 429:
@@ -185,56 +200,66 @@ def feedback_messages(*, question: dict, answer_text: str) -> list[dict]:
 
 
 def pending_message(session: ChatSession) -> ChatMessage | None:
-    """The learner's last message when the tutor has not answered it yet."""
-    last = session.messages.order_by("-created_at", "-id").first()
-    return last if last is not None and last.role == ChatMessage.Role.USER else None
+    """The learner's last message when the tutor has not answered it (yet, or its reply was interrupted)."""
+    messages = list(session.messages.all())
+    while messages and messages[-1].role == ChatMessage.Role.ASSISTANT and not messages[-1].counts_as_answer:
+        messages.pop()
+    return messages[-1] if messages and messages[-1].role == ChatMessage.Role.USER else None
 
 
-def stream_reply(
-    *, session: ChatSession, lens_title: str, body: dict, segment_index: int
-) -> Iterator[str | ChatMessage]:
-    """Stream the tutor's reply to the learner's unanswered message, then save it.
+def generating_reply(session: ChatSession) -> ChatMessage | None:
+    """The tutor's reply being generated in the conversation right now (by a live generator), if any."""
+    return next((m for m in session.messages.all() if m.is_generating), None)
 
-    Yields the reply's text pieces, then the saved `ChatMessage` last. Raises a TutorError before the
-    first piece or between pieces; a failed or interrupted reply saves nothing and frees the conversation
-    for "Try again".
+
+def ask_for_reply(*, session: ChatSession, lens_title: str, body: dict, segment_index: int) -> ChatMessage:
+    """Have the tutor answer the learner's unanswered message: returns the reply's row, being generated.
+
+    The reply is generated on a background thread (`chat.replies`) and saved whatever the learner does
+    next; follow it with `replies.follow`. When a reply is already being generated for the conversation
+    (another tab, a reload), that one is returned and the tutor is not asked twice.
     """
     if not is_configured():
         raise TutorNotConfigured(NOT_CONFIGURED_MESSAGE)
-    history = list(session.messages.all())
-    if not history or history[-1].role != ChatMessage.Role.USER:
+    running = generating_reply(session)
+    if running is not None:
+        return running
+    pending = pending_message(session)
+    if pending is None:
         raise NothingToAnswer("The tutor has already answered your last message.")
-    if not services.begin_reply(session_id=session.pk):
-        raise AlreadyReplying("The tutor is already answering this conversation (in another tab?). Reload to see it.")
-    pieces: list[str] = []
-    finished = False
-    try:
-        messages = conversation_messages(
-            system=system_prompt(lens_title=lens_title, body=body, segment_index=segment_index), messages=history
-        )
-        for piece in stream_completion(messages):
-            pieces.append(piece)
-            yield piece
-        text = "".join(pieces).strip()
-        if not text:
-            raise TutorFailed("The tutor sent an empty reply. Try again.")
-        reply = services.finish_reply(session_id=session.pk, text=text, lens_id=history[-1].lens_id)
-        finished = True
-        yield reply
-    finally:
-        if not finished:
-            services.abandon_reply(session_id=session.pk)
+    history = [m for m in session.messages.all() if m.role == ChatMessage.Role.USER or m.counts_as_answer]
+    messages = conversation_messages(
+        system=system_prompt(lens_title=lens_title, body=body, segment_index=segment_index), messages=history
+    )
+    reply = services.begin_reply(session_id=session.pk, lens_id=pending.lens_id)
+    if reply is None:  # another request began one a moment ago: follow that one
+        reply = ChatMessage.objects.filter(session_id=session.pk, state=ReplyState.GENERATING).first()
+        if reply is None:
+            raise AlreadyReplying("The tutor is already answering this conversation. Reload to see the reply.")
+        return reply
+    replies.start(
+        row=reply,
+        stream=lambda: stream_completion(messages),
+        on_complete=lambda saved: services.touch_session(session_id=saved.session_id),
+    )
+    return reply
 
 
-def stream_feedback(*, answer: QuestionAnswer, question: dict) -> Iterator[str | QuestionAnswer]:
-    """Stream the tutor's feedback on a saved answer, then save it; yields pieces, then the answer."""
-    pieces: list[str] = []
-    for piece in stream_completion(feedback_messages(question=question, answer_text=answer.text)):
-        pieces.append(piece)
-        yield piece
-    text = "".join(pieces).strip()
-    if not text:
-        raise TutorFailed("The tutor sent empty feedback. Try again.")
-    services.save_feedback(answer_id=answer.pk, text=text)
-    answer.refresh_from_db()
-    yield answer
+def ask_for_feedback(*, answer: QuestionAnswer, question: dict) -> FeedbackRequest:
+    """Have the tutor give feedback on a saved answer: returns the request's row, being generated.
+
+    Generated in the background like a reply (`chat.replies`); once complete, the feedback is saved on
+    the answer. While feedback on the answer is being generated, that request is returned instead.
+    """
+    if not is_configured():
+        raise TutorNotConfigured(NOT_CONFIGURED_MESSAGE)
+    request, created = services.request_feedback(answer_id=answer.pk)
+    if not created:  # already being generated (another tab): follow it
+        return request
+    messages = feedback_messages(question=question, answer_text=answer.text)
+    replies.start(
+        row=request,
+        stream=lambda: stream_completion(messages),
+        on_complete=lambda saved: services.save_feedback(answer_id=saved.answer_id, text=saved.text),
+    )
+    return request

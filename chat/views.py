@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from chat import services, tutor
-from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat import replies, services, tutor
+from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
 from chat.panels import (
     Conversation,
     build_chat_panel,
@@ -141,11 +141,17 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
             back_url=back_url,
             retry_after=retry_after,
         )
+    # The tutor is asked now: its reply is generated and saved even if the learner leaves at once.
+    session = ChatSession.objects.prefetch_related("messages").get(pk=message.session_id)
+    try:
+        reply = tutor.ask_for_reply(session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index)
+    except tutor.TutorError as error:
+        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
     if request.htmx:
         # The fragment needs the panel's URLs only, not the conversation: no query for it.
         panel = build_chat_panel(request, lens=lens, segment=segment, conversation=Conversation())
-        return render(request, "chat/lens_chat.html#sent", {"chat": panel, "message": message})
-    return reply_and_redirect(request, lens=lens, segment=segment, session_id=message.session_id, back_url=back_url)
+        return render(request, "chat/lens_chat.html#sent", {"chat": panel, "message": message, "reply": reply})
+    return wait_and_redirect(request, lens=lens, segment=segment, reply=reply, back_url=back_url)
 
 
 @require_POST
@@ -153,7 +159,8 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
 def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
     """The tutor's reply to the learner's unanswered message: streamed to chat.js, else waited for.
 
-    Also "Try again" after a failure: it re-asks the tutor for the saved message without saving it again.
+    Follows the reply being generated when there is one (sent a moment ago, or in another tab); else it
+    is "Try again" after a failure: it asks the tutor again for the saved message without saving it twice.
     """
     lens, segment = chat_segment(lens_id, segment_index)
     user_id, session_token = require_learner(request)
@@ -165,57 +172,81 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     try:
         if not tutor.is_configured():
             raise tutor.TutorNotConfigured(tutor.NOT_CONFIGURED_MESSAGE)
-        if session is None or tutor.pending_message(session) is None:
+        if session is None or (tutor.pending_message(session) is None and tutor.generating_reply(session) is None):
             raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
+        reply = tutor.ask_for_reply(session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index)
     except tutor.TutorError as error:
         return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
     if not wants_stream(request):
-        return reply_and_redirect(request, lens=lens, segment=segment, session_id=session.pk, back_url=back_url)
+        return wait_and_redirect(request, lens=lens, segment=segment, reply=reply, back_url=back_url)
     # The reply's fragments need the panel's URLs only, not the conversation: no query for it.
     panel = build_chat_panel(
         request, lens=lens, segment=segment, next_url=back_url.split("#")[0], conversation=Conversation()
     )
-
-    def events() -> Iterator[dict]:
-        try:
-            for piece in tutor.stream_reply(
-                session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index
-            ):
-                if isinstance(piece, ChatMessage):
-                    html = render_to_string("chat/lens_chat.html#message", {"message": piece, "chat": panel}, request)
-                    yield {"event": "done", "html": html}
-                else:
-                    yield {"event": "delta", "text": piece}
-        except tutor.TutorError as error:
-            html = render_to_string(
-                "chat/lens_chat.html#failed", {"message": error.message, "chat": panel}, request=request
-            )
-            yield {"event": "error", "message": error.message, "html": html}
-
-    return ndjson(events())
+    return ndjson(reply_events(request, panel=panel, reply=reply))
 
 
-def reply_and_redirect(
-    request: HttpRequest, *, lens: ContentItem, segment: dict, session_id: int, back_url: str
+def reply_events(request: HttpRequest, *, panel, reply: ChatMessage) -> Iterator[dict]:
+    """The reply as chat.js reads it, tailed from the database: `delta` pieces, then `done` or `error`.
+
+    The browser going away only stops this tail; the reply goes on being generated and saved.
+    """
+    kwargs = {**panel.url_kwargs, "message_id": reply.pk}
+    yield {"event": "started", "poll": reverse("chat:reply-state", kwargs=kwargs)}
+    for event in replies.follow(model=ChatMessage, pk=reply.pk):
+        if event.kind == "delta":
+            yield {"event": "delta", "text": event.text}
+        elif event.kind == ReplyState.COMPLETE:
+            html = render_to_string("chat/lens_chat.html#message", {"message": event.row, "chat": panel}, request)
+            yield {"event": "done", "html": html}
+        else:
+            row = event.row
+            message = row.problem if row is not None and row.problem else replies.DEAD_GENERATOR_PROBLEM
+            html = render_to_string("chat/lens_chat.html#failed", {"message": message, "chat": panel}, request)
+            kept = ""
+            if row is not None and row.text:
+                kept = render_to_string("chat/lens_chat.html#message", {"message": row, "chat": panel}, request)
+            yield {"event": "error", "message": message, "html": html, "message_html": kept}
+
+
+def wait_and_redirect(
+    request: HttpRequest, *, lens: ContentItem, segment: dict, reply: ChatMessage, back_url: str
 ) -> HttpResponse:
     """Without JavaScript: wait for the whole reply (no transaction open), then go back to the page."""
-    session = ChatSession.objects.prefetch_related("messages").get(pk=session_id)
-    try:
-        for _piece in tutor.stream_reply(
-            session=session, lens_title=lens.title, body=lens.body, segment_index=segment["index"]
-        ):
-            pass
-    except tutor.TutorError as error:
-        retry_url = reverse("chat:reply", kwargs={"lens_id": lens.pk, "segment_index": segment["index"]})
-        return refusal(
-            request,
-            message=f"Your message is saved. {error.message}",
-            status=error.status,
-            dom_id=chat_dom_id(lens.pk, segment["index"]),
-            back_url=back_url,
-            retry_url=retry_url,
-        )
-    return HttpResponseRedirect(back_url, status=303)
+    saved = replies.wait_for(model=ChatMessage, pk=reply.pk)
+    if saved is not None and saved.state == ReplyState.COMPLETE:
+        return HttpResponseRedirect(back_url, status=303)
+    problem = saved.problem if saved is not None and saved.problem else replies.DEAD_GENERATOR_PROBLEM
+    retry_url = reverse("chat:reply", kwargs={"lens_id": lens.pk, "segment_index": segment["index"]})
+    return refusal(
+        request,
+        message=f"Your message is saved. {problem}",
+        status=tutor.status_for_problem(problem),
+        dom_id=chat_dom_id(lens.pk, segment["index"]),
+        back_url=back_url,
+        retry_url=retry_url,
+    )
+
+
+@require_GET
+def reply_state(request: HtmxHttpRequest, lens_id: UUID, segment_index: int, message_id: int) -> HttpResponse:
+    """A tutor reply as it stands (polled by htmx while it is generated): the message, and "Try again" if
+    it was interrupted. A returning learner's page polls this, on whichever server, until it is done."""
+    lens, segment = chat_segment(lens_id, segment_index)
+    user_id, session_token = require_learner(request)
+    message = get_object_or_404(
+        ChatMessage.objects.filter(
+            session__in=ChatSession.objects.owned_by(user_id=user_id, session_token=session_token)
+        ),
+        pk=message_id,
+        role=ChatMessage.Role.ASSISTANT,
+    )
+    replies.expire_dead(ChatMessage.objects.filter(pk=message.pk))
+    message.refresh_from_db()
+    if not request.htmx:
+        return HttpResponseRedirect(safe_next(request, FALLBACK_URL), status=303)
+    panel = build_chat_panel(request, lens=lens, segment=segment, conversation=Conversation())
+    return render(request, "chat/lens_chat.html#polled", {"chat": panel, "message": message})
 
 
 @require_POST
@@ -339,28 +370,50 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
         return refuse(error.message, error.status, getattr(error, "retry_after", None))
     if saved is None or not saved.text.strip():
         return refuse(WRITE_FIRST, 400)
-    services.request_feedback(answer_id=saved.pk)
+    try:
+        generating = tutor.ask_for_feedback(answer=saved, question=question)
+    except tutor.TutorError as error:
+        return refuse(error.message, error.status)
 
     if not wants_stream(request):
-        try:
-            for _piece in tutor.stream_feedback(answer=saved, question=question):
-                pass
-        except tutor.TutorError as error:
-            return refuse(f"Your answer is saved. {error.message}", error.status)
-        return HttpResponseRedirect(back_url, status=303)
+        done = replies.wait_for(model=FeedbackRequest, pk=generating.pk)
+        if done is not None and done.state == ReplyState.COMPLETE:
+            return HttpResponseRedirect(back_url, status=303)
+        problem = done.problem if done is not None and done.problem else replies.DEAD_GENERATOR_PROBLEM
+        return refuse(f"Your answer is saved. {problem}", tutor.status_for_problem(problem))
+    return ndjson(feedback_events(request, generating))
 
-    def events() -> Iterator[dict]:
-        try:
-            for piece in tutor.stream_feedback(answer=saved, question=question):
-                if isinstance(piece, QuestionAnswer):
-                    html = render_to_string("chat/question.html#feedback", {"answer": piece}, request=request)
-                    yield {"event": "done", "html": html}
-                else:
-                    yield {"event": "delta", "text": piece}
-        except tutor.TutorError as error:
-            html = render_to_string(
-                "chat/lens_chat.html#notice", {"message": f"Your answer is saved. {error.message}"}, request=request
-            )
-            yield {"event": "error", "message": error.message, "html": html}
 
-    return ndjson(events())
+def feedback_events(request: HttpRequest, generating: FeedbackRequest) -> Iterator[dict]:
+    """Feedback as chat.js reads it, tailed from the database: `delta` pieces, then `done` or `error`."""
+    yield {"event": "started", "poll": reverse("chat:feedback-state", kwargs={"request_id": generating.pk})}
+    for event in replies.follow(model=FeedbackRequest, pk=generating.pk):
+        if event.kind == "delta":
+            yield {"event": "delta", "text": event.text}
+        elif event.kind == ReplyState.COMPLETE:
+            answer = QuestionAnswer.objects.get(pk=generating.answer_id)
+            html = render_to_string("chat/question.html#feedback", {"answer": answer}, request=request)
+            yield {"event": "done", "html": html}
+        else:
+            row = event.row
+            problem = row.problem if row is not None and row.problem else replies.DEAD_GENERATOR_PROBLEM
+            context = {"request_row": row, "message": f"Your answer is saved. {problem}"}
+            html = render_to_string("chat/question.html#feedback-interrupted", context, request=request)
+            yield {"event": "error", "message": problem, "html": html}
+
+
+@require_GET
+def feedback_state(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
+    """Feedback on an answer as it stands (polled by htmx while it is generated), for a returning learner."""
+    user_id, session_token = require_learner(request)
+    row = get_object_or_404(
+        FeedbackRequest.objects.filter(
+            answer__in=QuestionAnswer.objects.owned_by(user_id=user_id, session_token=session_token)
+        ).select_related("answer"),
+        pk=request_id,
+    )
+    replies.expire_dead(FeedbackRequest.objects.filter(pk=row.pk))
+    row.refresh_from_db()
+    if not request.htmx:
+        return HttpResponseRedirect(safe_next(request, FALLBACK_URL), status=303)
+    return render(request, "chat/question.html#feedback-state", {"request_row": row, "answer": row.answer})

@@ -16,10 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Stream:
-    """Answer with these pieces, pausing `delay` seconds before each."""
+    """Answer with these pieces, pausing `delay` seconds before each.
+
+    `fail_after`: send only that many pieces, then close the connection mid-reply (no finish, no [DONE]),
+    as a model server that crashes or a network that drops does.
+    """
 
     pieces: list[str] = field(default_factory=lambda: ["Hello", ", learner", "!"])
     delay: float = 0.0
+    fail_after: int | None = None
 
 
 @dataclass
@@ -99,7 +104,10 @@ class FakeTutorServer:
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
-                for piece in action.pieces:
+                for number, piece in enumerate(action.pieces):
+                    if action.fail_after is not None and number >= action.fail_after:
+                        self.close_connection = True
+                        return
                     time.sleep(action.delay)
                     self.event({"delta": {"content": piece}, "finish_reason": None}, body)
                 self.event({"delta": {}, "finish_reason": "stop"}, body)

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from chat import services
-from chat.models import ChatMessage, ChatSession
+from chat import replies, services
+from chat.models import ChatMessage, ChatSession, ReplyState
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, UserFactory
 
 
@@ -138,12 +138,31 @@ def test_archive_chat_sessions_counts_only_active_ones():
 
 
 @pytest.mark.django_db
-def test_reply_lease_is_taken_once_and_expires():
-    """Only one request at a time may reply in a conversation; a lease left by a dead request expires."""
+def test_reply_lease_is_taken_once_and_a_dead_generators_reply_is_kept_interrupted():
+    """One reply is generated at a time per conversation; a reply whose lease ran out (its generator died)
+    is marked interrupted with its text kept, and a new reply may be asked for."""
     session = ChatSessionFactory()
-    assert services.begin_reply(session_id=session.pk)
-    assert not services.begin_reply(session_id=session.pk)
-    ChatSession.objects.filter(pk=session.pk).update(replying_since=timezone.now() - timedelta(hours=1))
-    assert services.begin_reply(session_id=session.pk)
-    services.abandon_reply(session_id=session.pk)
-    assert services.begin_reply(session_id=session.pk)
+    first = services.begin_reply(session_id=session.pk, lens_id=None)
+    assert first is not None and first.state == ReplyState.GENERATING
+    assert services.begin_reply(session_id=session.pk, lens_id=None) is None
+    ChatMessage.objects.filter(pk=first.pk).update(text="Half a", lease_until=timezone.now() - timedelta(seconds=1))
+
+    second = services.begin_reply(session_id=session.pk, lens_id=None)
+
+    assert second is not None
+    first.refresh_from_db()
+    assert (first.state, first.text, first.problem) == (
+        ReplyState.INTERRUPTED,
+        "Half a",
+        replies.DEAD_GENERATOR_PROBLEM,
+    )
+
+
+@pytest.mark.django_db
+def test_a_failed_reply_without_text_gives_way_to_the_next_one():
+    """An interrupted reply that brought no text is only a notice: asking again replaces it."""
+    session = ChatSessionFactory()
+    failed = services.begin_reply(session_id=session.pk, lens_id=None)
+    ChatMessage.objects.filter(pk=failed.pk).update(state=ReplyState.INTERRUPTED, problem="HTTP 500")
+    again = services.begin_reply(session_id=session.pk, lens_id=None)
+    assert list(session.messages.values_list("pk", flat=True)) == [again.pk]

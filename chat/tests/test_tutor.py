@@ -5,8 +5,8 @@ import uuid
 import pytest
 from django.db import connection, connections
 
-from chat import tutor
-from chat.models import ChatMessage, ChatSession
+from chat import replies, tutor
+from chat.models import ChatMessage, ChatSession, FeedbackRequest, ReplyState
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Fail, Hang, Stream
 
@@ -19,8 +19,10 @@ def conversation(text: str = "What is corrigibility?") -> ChatSession:
     return ChatSession.objects.prefetch_related("messages").get(pk=session.pk)
 
 
-def reply(session: ChatSession, body: dict = BODY) -> list:
-    return list(tutor.stream_reply(session=session, lens_title="Corrigibility", body=body, segment_index=1))
+def reply(session: ChatSession, body: dict = BODY) -> ChatMessage:
+    """Ask the tutor for the reply and wait until it was generated (in the background) and saved."""
+    row = tutor.ask_for_reply(session=session, lens_title="Corrigibility", body=body, segment_index=1)
+    return replies.wait_for(model=ChatMessage, pk=row.pk)
 
 
 # Prompts (pure)
@@ -73,19 +75,17 @@ def test_history_joins_consecutive_messages_of_one_role_and_starts_with_the_lear
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_streamed_reply_comes_in_pieces_and_is_saved(tutor_server):
-    """The reply streams piece by piece, then is saved as the tutor's message; the server got the prompt."""
+def test_a_reply_is_generated_in_pieces_and_saved(tutor_server):
+    """The reply is written into its row as it streams, then saved complete; the server got the prompt."""
     tutor_server.script.append(Stream(["Corrigibility ", "is ", "accepting correction."]))
     session = conversation()
 
-    pieces = reply(session)
+    saved = reply(session)
 
-    assert pieces[:3] == ["Corrigibility ", "is ", "accepting correction."]
-    saved = pieces[-1]
-    assert isinstance(saved, ChatMessage)
-    assert (saved.role, saved.text, saved.lens_id) == (
+    assert (saved.role, saved.text, saved.state, saved.lens_id) == (
         "assistant",
         "Corrigibility is accepting correction.",
+        ReplyState.COMPLETE,
         session.content_id,
     )
     request = tutor_server.requests[0]
@@ -94,8 +94,7 @@ def test_a_streamed_reply_comes_in_pieces_and_is_saved(tutor_server):
     assert "Ask about corrigibility." in request["messages"][0]["content"]
     assert request["messages"][1:] == [{"role": "user", "content": "What is corrigibility?"}]
     assert tutor_server.headers[0]["authorization"] == "Bearer test-key"
-    session.refresh_from_db()
-    assert session.replying_since is None
+    assert saved.lease_until is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -136,28 +135,51 @@ def test_calling_the_tutor_inside_a_transaction_is_refused(tutor_server):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_timeout_says_so_and_keeps_the_learners_message(tutor_server, settings):
-    """When the tutor says nothing for TUTOR_TIMEOUT_SECONDS, a clear error comes and nothing is lost or added."""
+    """When the tutor says nothing for TUTOR_TIMEOUT_SECONDS, the reply is interrupted saying so; nothing lost."""
     settings.TUTOR_TIMEOUT_SECONDS = 1
     tutor_server.script.append(Hang(seconds=3))
     session = conversation()
 
-    with pytest.raises(tutor.TutorTimedOut, match="took too long"):
-        reply(session)
+    saved = reply(session)
 
-    assert list(session.messages.values_list("role", "text")) == [("user", "What is corrigibility?")]
-    session.refresh_from_db()
-    assert session.replying_since is None  # "Try again" may ask again
+    assert (saved.state, saved.text) == (ReplyState.INTERRUPTED, "")
+    assert "took too long" in saved.problem
+    assert session.messages.get(role="user").text == "What is corrigibility?"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reply_that_never_ends_is_cut_at_the_reply_deadline(tutor_server, settings):
-    """A reply still streaming after TUTOR_MAX_REPLY_SECONDS is abandoned (a worker is never held forever)."""
+    """A reply still streaming after TUTOR_MAX_REPLY_SECONDS is cut (a thread is never held forever); what
+    arrived is kept, marked interrupted."""
     settings.TUTOR_MAX_REPLY_SECONDS = 1
     tutor_server.script.append(Stream(["slow "] * 10, delay=0.3))
+    saved = reply(conversation())
+    assert saved.state == ReplyState.INTERRUPTED and "too long to finish" in saved.problem
+    assert saved.text.startswith("slow ")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tutor_failing_half_way_keeps_what_arrived_and_try_again_answers_anew(tutor_server):
+    """The model server drops the connection after two pieces: they are kept (interrupted, with why);
+    asking again gets a complete reply to the same message, sent without the cut-off reply."""
+    tutor_server.script.extend([Stream(["Half ", "a ", "reply"], fail_after=2), Stream(["A whole reply."])])
     session = conversation()
-    with pytest.raises(tutor.TutorTimedOut, match="too long to finish"):
-        reply(session)
-    assert session.messages.count() == 1
+
+    cut = reply(session)
+
+    assert (cut.state, cut.text) == (ReplyState.INTERRUPTED, "Half a ")
+    assert cut.problem == tutor.BROKE_OFF_MESSAGE
+    assert tutor.pending_message(ChatSession.objects.prefetch_related("messages").get(pk=session.pk)) is not None
+
+    again = reply(ChatSession.objects.prefetch_related("messages").get(pk=session.pk))
+
+    assert (again.state, again.text) == (ReplyState.COMPLETE, "A whole reply.")
+    assert list(session.messages.values_list("role", "state")) == [
+        ("user", "complete"),
+        ("assistant", "interrupted"),
+        ("assistant", "complete"),
+    ]
+    assert tutor_server.requests[0]["messages"] == tutor_server.requests[1]["messages"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -166,8 +188,7 @@ def test_an_http_500_says_so_and_try_again_works(tutor_server):
     tutor_server.script.extend([Fail(500), Stream(["Second time lucky."])])
     session = conversation()
 
-    with pytest.raises(tutor.TutorFailed, match="HTTP 500"):
-        reply(session)
+    assert "HTTP 500" in reply(session).problem
     session = ChatSession.objects.prefetch_related("messages").get(pk=session.pk)
     reply(session)
 
@@ -183,8 +204,9 @@ def test_an_unreachable_server_says_so(settings):
     """A tutor URL where nothing listens gives a clear error."""
     settings.TUTOR_BASE_URL = "http://127.0.0.1:9/v1"
     settings.TUTOR_MODEL = "fake-model"
-    with pytest.raises(tutor.TutorFailed, match="could not be reached"):
-        reply(conversation())
+    saved = reply(conversation())
+    assert replies.wait_for_all(timeout=10)
+    assert "could not be reached" in saved.problem
 
 
 @pytest.mark.django_db
@@ -196,19 +218,23 @@ def test_not_configured(no_tutor):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nothing_to_answer_and_a_reply_in_progress_are_refused(tutor_server):
-    """The tutor only answers an unanswered learner message, and only one request at a time does."""
+def test_nothing_to_answer_and_a_reply_in_progress(tutor_server):
+    """The tutor only answers an unanswered learner message; while a reply is generated, asking again
+    follows that reply instead of asking the tutor twice."""
     session = conversation()
     ChatMessageFactory(session=session, role="assistant", text="Done.")
     session = ChatSession.objects.prefetch_related("messages").get(pk=session.pk)
     with pytest.raises(tutor.NothingToAnswer):
         reply(session)
 
+    tutor_server.script.append(Stream(["Slow ", "but ", "sure."], delay=0.3))
     busy = conversation()
-    ChatSession.objects.filter(pk=busy.pk).update(replying_since="2999-01-01T00:00Z")
-    with pytest.raises(tutor.AlreadyReplying):
-        reply(busy)
-    assert tutor_server.requests == []
+    first = tutor.ask_for_reply(session=busy, lens_title="L", body=BODY, segment_index=1)
+    busy = ChatSession.objects.prefetch_related("messages").get(pk=busy.pk)
+    second = tutor.ask_for_reply(session=busy, lens_title="L", body=BODY, segment_index=1)
+    assert second.pk == first.pk
+    assert replies.wait_for(model=ChatMessage, pk=first.pk).text == "Slow but sure."
+    assert len(tutor_server.requests) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -218,10 +244,12 @@ def test_feedback_uses_the_assessment_instructions_and_is_saved(tutor_server):
 
     tutor_server.script.append(Stream(["Good: ", "you named instrumental goals."]))
     answer = QuestionAnswerFactory(text="It needs to stay on to reach its goal.", content_id=uuid.uuid4())
-    pieces = list(tutor.stream_feedback(answer=answer, question=question_segment()))
+    row = tutor.ask_for_feedback(answer=answer, question=question_segment())
+    assert replies.wait_for(model=FeedbackRequest, pk=row.pk).state == ReplyState.COMPLETE
 
-    assert pieces[-1].feedback == "Good: you named instrumental goals."
-    assert pieces[-1].feedback_is_current
+    answer.refresh_from_db()
+    assert answer.feedback == "Good: you named instrumental goals."
+    assert answer.feedback_is_current
     system, user = tutor_server.requests[0]["messages"]
     assert "Look for instrumental convergence." in system["content"]
     assert "It needs to stay on to reach its goal." in user["content"]

@@ -8,9 +8,14 @@
  * - Sending is an htmx POST that returns the saved message and a reply placeholder
  *   (`[data-chat-reply]`). This script POSTs to that URL with `Accept: application/x-ndjson` and reads
  *   the streamed body, one JSON object a line:
+ *     {"event": "started", "poll": "<url>"}     the reply is being generated; the URL shows it as it stands
  *     {"event": "delta", "text": "..."}          a piece of the reply, shown as it comes
  *     {"event": "done", "html": "<li>...</li>"}   the saved reply, replacing the placeholder
- *     {"event": "error", "message": "...", "html": "..."}  a failure; the html holds "Try again"
+ *     {"event": "error", "message": "...", "html": "...", "message_html": "..."}  a failure; the html holds
+ *                                                "Try again", message_html the part of the reply that arrived
+ *   The reply is generated and saved on the server whatever the page does. When the stream breaks off
+ *   (a lost connection), the placeholder polls the `poll` URL with htmx until the reply is done; so does
+ *   a reply still being generated when the page is loaded (`[data-chat-polling]`, in the templates).
  *   "Try again" (`form[data-chat-retry]`) posts to the same reply URL, which answers the saved message
  *   again without saving it twice. "Get feedback" (`button[data-chat-feedback]`) streams the same way;
  *   buttons marked `data-chat-feedback-autostart` (a test just submitted) are "pressed" on load, one
@@ -114,12 +119,14 @@
           }
           var event = JSON.parse(line);
           activity(on.element);
-          if (event.event === "delta") {
+          if (event.event === "started") {
+            on.started(event.poll);
+          } else if (event.event === "delta") {
             on.delta(event.text);
           } else if (event.event === "done") {
             on.done(event.html);
           } else if (event.event === "error") {
-            on.error(event.html);
+            on.error(event.html, event.message_html);
           }
         }
         function pump() {
@@ -157,14 +164,29 @@
     setBusy(widget, true);
     placeholder.scrollIntoView({ block: "nearest" });
     var settled = false;
+    var poll = placeholder.getAttribute("data-chat-reply-poll");
     function fail(render) {
       settled = true;
       placeholder.remove();
       render();
       setBusy(widget, false);
     }
+    // The server goes on generating the reply: show it as it stands, polled, until it is done.
+    function followInstead() {
+      settled = true;
+      setBusy(widget, false);
+      if (!poll || !window.htmx) {
+        placeholder.remove();
+        showText(widget, "The connection was lost before the reply finished. The tutor's reply is still being saved: reload the page to see it.");
+        return;
+      }
+      pollInstead(placeholder, poll, "The tutor is still replying…");
+    }
     stream(placeholder.getAttribute("data-chat-reply"), body, csrfFrom(form), {
       element: placeholder,
+      started: function (url) {
+        poll = url || poll;
+      },
       delta: function (piece) {
         text.textContent += piece;
       },
@@ -178,8 +200,14 @@
           saved.scrollIntoView({ block: "nearest" });
         }
       },
-      error: function (html) {
+      error: function (html, kept) {
         fail(function () {
+          if (kept) {
+            var list = document.getElementById(widget.id + "-messages");
+            if (list) {
+              list.insertAdjacentHTML("beforeend", kept);
+            }
+          }
           showStatus(widget, html);
         });
       },
@@ -192,18 +220,31 @@
           }
         });
       },
-      lost: function () {
-        fail(function () {
-          showText(widget, "The connection was lost before the reply finished. Your message is saved: reload the page to try again.");
-        });
-      },
+      lost: followInstead,
     }).then(function () {
       if (!settled) {
-        fail(function () {
-          showText(widget, "The reply ended early. Your message is saved: reload the page to try again.");
-        });
+        followInstead();
       }
     });
+  }
+
+  // Turn `element` into one that htmx refreshes from `url` every second (the server's view of a reply
+  // being generated), replacing itself with the finished reply.
+  function pollInstead(element, url, notice) {
+    element.setAttribute("hx-get", url);
+    element.setAttribute("hx-trigger", "every 1s");
+    element.setAttribute("hx-target", "this");
+    element.setAttribute("hx-swap", "outerHTML");
+    element.setAttribute("data-chat-polling", "");
+    element.querySelectorAll("form").forEach(function (f) {
+      f.remove();
+    });
+    var p = document.createElement("p");
+    p.className = "chat__notice";
+    p.setAttribute("data-chat-still-replying", "");
+    p.textContent = notice;
+    element.appendChild(p);
+    window.htmx.process(element);
   }
 
   // "Try again": a fresh placeholder after the last message, streaming a new reply to the saved message.
@@ -254,8 +295,12 @@
       render();
       setBusy(widget, false);
     }
+    var poll = null;
     return stream(button.formAction, new FormData(form), csrfFrom(form), {
       element: widget,
+      started: function (url) {
+        poll = url;
+      },
       delta: function (piece) {
         text.textContent += piece;
       },
@@ -273,8 +318,7 @@
       },
       error: function (html) {
         end(function () {
-          target.replaceChildren();
-          showStatus(widget, html);
+          target.innerHTML = html;
         });
       },
       refused: function (status, html) {
@@ -289,8 +333,12 @@
       },
       lost: function () {
         end(function () {
-          target.replaceChildren();
-          showText(widget, "The connection was lost. Your answer is saved: try again.");
+          if (poll && window.htmx) {
+            pollInstead(live, poll, "The tutor is still writing its feedback…");
+          } else {
+            target.replaceChildren();
+            showText(widget, "The connection was lost. Your answer is saved; the feedback is still being written: reload the page to see it.");
+          }
         });
       },
     });
