@@ -65,7 +65,14 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 def _counts(request: HttpRequest) -> dict[str, int]:
     if request.learner is None:  # a request without any identity (no cookie could be set)
-        return {"progress_rows": 0, "chat_sessions": 0, "chat_messages": 0, "question_answers": 0, "accounts": 0}
+        return {
+            "progress_rows": 0,
+            "chat_sessions": 0,
+            "chat_messages": 0,
+            "question_answers": 0,
+            "answer_drafts": 0,
+            "accounts": 0,
+        }
     return learner_data_counts(learner=request.learner)
 
 

@@ -339,6 +339,12 @@ class AnswerDraftQuerySet(models.QuerySet):
         """Drafts of one learner: the account when given, else the anonymous token."""
         return self.filter(owner_q(user_id=user_id, session_token=session_token))
 
+    def for_item_page(
+        self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID
+    ) -> "AnswerDraftQuerySet":
+        """The learner's drafts on one lens or test page."""
+        return self.owned_by(user_id=user_id, session_token=session_token).filter(content_id=content_id)
+
 
 class AnswerDraft(models.Model):
     """What the learner has typed into a question box and not saved as their answer yet.

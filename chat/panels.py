@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from chat import replies, tutor
-from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem, ContentType
 
 # Who is asking
@@ -210,6 +210,14 @@ class QuestionBox:
     autostart_feedback: bool = False
     answer: QuestionAnswer | None = None
     superseded: list[QuestionAnswer] = field(default_factory=list)
+    draft: AnswerDraft | None = None  # text typed and not saved as the answer, newer than the answer
+
+    @property
+    def text(self) -> str:
+        """What the box holds: the learner's draft when there is one, else their saved answer."""
+        if self.draft is not None:
+            return self.draft.text
+        return self.answer.text if self.answer is not None else ""
 
     @property
     def offers_feedback(self) -> bool:
@@ -231,13 +239,15 @@ def build_question_box(
     feedback_url: str = "",
     next_url: str = "",
     answers: list[QuestionAnswer] | None = None,
+    drafts: list[AnswerDraft] | None = None,
     autostart_feedback: bool = False,
 ) -> QuestionBox:
-    """The answer box of a learner for one question (1 query, or none when `answers` are given).
+    """The answer box of a learner for one question (2 queries, or none when `answers` and `drafts` are given).
 
     `locked` (the lens or test is completed) and `answer_url` come from the page, which decides locking;
     without a `feedback_url` there is no "Get feedback" button. `answers` may be the learner's answers for
-    the whole page (`QuestionAnswer.objects.for_item_page`), fetched once for all questions of a lens.
+    the whole page (`QuestionAnswer.objects.for_item_page`), fetched once for all questions of a lens, and
+    `drafts` likewise (`AnswerDraft.objects.for_item_page`).
     `autostart_feedback` asks chat.js to fetch the feedback at once (a test just submitted).
     """
     user_id, session_token = learner_of(request)
@@ -259,6 +269,10 @@ def build_question_box(
         answers = list(
             QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=item.pk)
         )
+    if drafts is None:
+        drafts = list(
+            AnswerDraft.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=item.pk)
+        )
     for answer in answers:
         if answer.question_key != segment["key"]:
             continue
@@ -266,6 +280,10 @@ def build_question_box(
             box.answer = answer
         else:
             box.superseded.append(answer)
+    if not locked:
+        draft = next((d for d in drafts if d.question_key == segment["key"]), None)
+        if draft is not None and (box.answer is None or draft.updated_at > box.answer.updated_at):
+            box.draft = draft
     box.autostart_feedback = (
         autostart_feedback and box.offers_feedback and box.answer is not None and not box.answer.feedback_is_current
     )

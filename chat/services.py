@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from chat import replies
-from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
+from chat.models import AnswerDraft, ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
 
 
 class ChatError(Exception):
@@ -263,17 +263,94 @@ def save_answer(
         .for_question(content_id=content_id, question_key=question["key"])
     )
     changes = {"text": text, "question_text": question.get("content_text", ""), "updated_at": timezone.now()}
+    # The draft was the answer being typed: saving the answer ends it (in the same transaction).
+    draft = AnswerDraft.objects.owned_by(user_id=user_id, session_token=session_token).filter(
+        content_id=content_id, question_key=question["key"]
+    )
     for _attempt in range(3):
-        if current.update(**changes):
-            return current.get()
         try:
             with transaction.atomic():
-                return QuestionAnswer.objects.create(
+                if current.update(**changes):
+                    draft.delete()
+                    return current.get()
+                saved = QuestionAnswer.objects.create(
                     **owner, content_id=content_id, content_type=content_type, question_key=question["key"], **changes
                 )
+                draft.delete()
+                return saved
         except IntegrityError:
             continue  # another request created it first: update that one
     raise RuntimeError("Could not save the answer.")
+
+
+def answer_max_chars(question: dict) -> int:
+    """The most characters an answer (or its draft) to `question` may have: its `max-chars`, else the site's."""
+    return question.get("max_chars") or settings.ANSWER_MAX_CHARS
+
+
+def save_draft(
+    *,
+    user_id: int | None,
+    session_token: UUID | None,
+    content_id: UUID,
+    content_type: str,
+    question: dict,
+    text: str,
+    locked: bool,
+) -> AnswerDraft | None:
+    """Save what the learner is typing into a question box, apart from their answer (race-safe upsert).
+
+    Bounded like answers (`answer_max_chars`); refused once the lens or test is completed (`locked`). A
+    draft never counts as an answer: nothing that completes a test reads it. Text equal to the saved
+    answer is no draft: any draft is removed and None returned.
+    """
+    if locked:
+        raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
+    check_storable(text)
+    limit = answer_max_chars(question)
+    if len(text) > limit:
+        raise AnswerTooLong(f"Your draft is {len(text):,} characters long; this question allows {limit:,}. Shorten it.")
+    owner = _owner_fields(user_id=user_id, session_token=session_token)
+    drafts = AnswerDraft.objects.owned_by(user_id=user_id, session_token=session_token).filter(
+        content_id=content_id, question_key=question["key"]
+    )
+    answer = (
+        QuestionAnswer.objects.current()
+        .owned_by(user_id=user_id, session_token=session_token)
+        .for_question(content_id=content_id, question_key=question["key"])
+    )
+    if answer.filter(text=text).exists():  # what is typed is the saved answer (a late save after "Save answer")
+        drafts.delete()
+        return None
+    for _attempt in range(3):
+        if drafts.update(text=text, updated_at=timezone.now()):
+            return drafts.get()
+        try:
+            with transaction.atomic():
+                return AnswerDraft.objects.create(
+                    **owner, content_id=content_id, content_type=content_type, question_key=question["key"], text=text
+                )
+        except IntegrityError:
+            continue  # another request (the beacon, a second tab) created it first: update that one
+    raise RuntimeError("Could not save the draft.")
+
+
+@transaction.atomic
+def claim_answer_drafts(*, session_token: UUID, user_id: int) -> int:
+    """Move an anonymous token's drafts to an account; returns how many moved.
+
+    Called by progress claiming inside its transaction. Where the account has a draft for the same
+    question too, the more recently typed one is kept (a draft is one box's unsaved text, not an answer).
+    """
+    mine = AnswerDraft.objects.filter(user_id=user_id)
+    theirs = AnswerDraft.objects.filter(session_token=session_token)
+    newer_anonymous = theirs.filter(
+        content_id=OuterRef("content_id"), question_key=OuterRef("question_key"), updated_at__gt=OuterRef("updated_at")
+    )
+    mine.filter(Exists(newer_anonymous)).delete()
+    account_kept = mine.filter(content_id=OuterRef("content_id"), question_key=OuterRef("question_key"))
+    theirs.filter(Exists(account_kept)).delete()
+    return theirs.update(user_id=user_id, session_token=None)
 
 
 def request_feedback(*, answer_id: int) -> tuple[FeedbackRequest, bool]:

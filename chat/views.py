@@ -7,9 +7,9 @@ whole reply and redirects back (to the page named by the form's `next`). Refusal
 tutor) answer with a clear status and a message: a fragment for HTMX and the chat script, a small page
 for a plain form.
 
-`answer` and `feedback` are not routed here: whether an answer may still change depends on progress
-(its lens or test is completed), which chat never imports. The learner pages call them from views on
-their own URLs with `locked` decided (learn/views/answers.py).
+`answer` (which also saves drafts, posted with `draft=1`) and `feedback` are not routed here: whether an
+answer may still change depends on progress (its lens or test is completed), which chat never imports.
+The learner pages call them from views on their own URLs with `locked` decided (learn/views/answers.py).
 """
 
 import json
@@ -300,6 +300,8 @@ def answer(
     user_id, session_token = require_learner(request)
     dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
+    if request.POST.get("draft"):
+        return draft(request, item=item, question=question, locked=locked, dom_id=dom_id, back_url=back_url)
     try:
         services.save_answer(
             user_id=user_id,
@@ -323,6 +325,27 @@ def answer(
         )
         return render(request, "chat/question.html#box", {"box": box, "just_saved": True})
     return HttpResponseRedirect(back_url, status=303)
+
+
+def draft(
+    request: HttpRequest, *, item: ContentItem, question: dict, locked: bool, dom_id: str, back_url: str
+) -> HttpResponse:
+    """Save the text being typed as the question's draft (chat.js, as the learner types and on leaving the
+    page: a POST of the answer form with `draft=1`); 204, or a refusal the learner can act on."""
+    user_id, session_token = require_learner(request)
+    try:
+        services.save_draft(
+            user_id=user_id,
+            session_token=session_token,
+            content_id=item.pk,
+            content_type=item.content_type,
+            question=question,
+            text=request.POST.get("text", ""),
+            locked=locked,
+        )
+    except services.ChatError as error:
+        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
+    return HttpResponse(status=204)
 
 
 def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: bool, back_url: str) -> HttpResponse:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 
-from chat.models import QuestionAnswer
+from chat.models import AnswerDraft, QuestionAnswer
 from chat.panels import (
     ChatPanel,
     Conversation,
@@ -80,12 +80,17 @@ def lens_blocks(
     types = {segment.get("type") for segment in segments}
     conversation = Conversation()
     answers: list[QuestionAnswer] = []
+    drafts: list[AnswerDraft] = []
     if has_learner and "chat" in types:
         conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
     if has_learner and "question" in types:
         answers = list(
             QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=lens.pk)
         )
+        if not locked:  # a completed lens or test shows its answers; drafts no longer matter
+            drafts = list(
+                AnswerDraft.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=lens.pk)
+            )
 
     views = []
     for segment in segments:
@@ -106,6 +111,7 @@ def lens_blocks(
                 feedback_url=feedback_url,
                 next_url=page_url,
                 answers=answers,
+                drafts=drafts,
                 autostart_feedback=autostart_feedback,
             )
         views.append(view)

@@ -1,7 +1,7 @@
 """A learner's own data: export it as one JSON document, or erase all of it.
 
 What belongs to a learner:
-- an account: its progress rows, conversations (with their messages) and question answers, and those
+- an account: its progress rows, conversations (with their messages), question answers and drafts, and those
   that late requests wrote under the anonymous tokens it claimed (pages count them as the account's:
   see `ClaimedToken`), plus the account itself;
 - an anonymous learner: the rows, conversations and answers of their token. A token that an account
@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem
 from progress.identity import Learner
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
@@ -61,7 +61,7 @@ def _stored_under(row) -> str:
 
 
 def export_learner_data(*, learner: Learner) -> dict[str, Any]:
-    """Everything stored about the learner, as one JSON-ready document (7 queries at most)."""
+    """Everything stored about the learner, as one JSON-ready document (8 queries at most)."""
     data = holdings(learner)
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
@@ -100,6 +100,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
                     "text": message.text,
                     "lens_id": str(message.lens_id) if message.lens_id else None,
                     "created_at": _iso(message.created_at),
+                    "state": message.state,
                 }
                 for message in session.messages.all()
             ],
@@ -121,6 +122,17 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "stored_under": _stored_under(answer),
         }
         for answer in QuestionAnswer.objects.filter(data.owned()).order_by("created_at", "id")
+    ]
+    document["answer_drafts"] = [
+        {
+            "content_id": str(draft.content_id),
+            "content_type": draft.content_type,
+            "question_key": draft.question_key,
+            "text": draft.text,
+            "updated_at": _iso(draft.updated_at),
+            "stored_under": _stored_under(draft),
+        }
+        for draft in AnswerDraft.objects.filter(data.owned()).order_by("updated_at", "id")
     ]
     labels = [learner.label] + [Learner(session_token=t).label for t in data.tokens if t != learner.session_token]
     document["corrections"] = [
@@ -154,13 +166,14 @@ def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
 
 
 def learner_data_counts(*, learner: Learner) -> dict[str, int]:
-    """How many rows of each kind the learner has: what an erasure would remove (5 queries at most)."""
+    """How many rows of each kind the learner has: what an erasure would remove (6 queries at most)."""
     data = holdings(learner)
     return {
         "progress_rows": UserContentProgress.objects.filter(data.owned()).count(),
         "chat_sessions": ChatSession.objects.filter(data.owned()).count(),
         "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(data.owned())).count(),
         "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
+        "answer_drafts": AnswerDraft.objects.filter(data.owned()).count(),
         "accounts": int(learner.user_id is not None),
     }
 
@@ -178,6 +191,7 @@ def erase_learner_data(*, learner: Learner, actor=None) -> dict[str, int]:
     UserContentProgress.objects.filter(data.owned()).delete()
     ChatSession.objects.filter(data.owned()).delete()  # messages go with their conversations
     QuestionAnswer.objects.filter(data.owned()).delete()
+    AnswerDraft.objects.filter(data.owned()).delete()
     if learner.user_id is not None:
         user_model = get_user_model()
         counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
-from chat.services import claim_chat_sessions, claim_question_answers
+from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
 from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
 from progress import sql
 from progress.identity import Learner
@@ -265,6 +265,7 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
         UserContentProgress.objects.filter(id__in=[row[0] for row in rows]).delete()
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)
+    claim_answer_drafts(session_token=session_token, user_id=user.pk)
     lenses = {content_id for _, content_id, kind, completed_at, _ in rows if kind == "lens" and completed_at}
     return ClaimReceipt(
         progress_records_claimed=len(rows),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.messages import get_messages
 
-from chat.models import ChatSession, QuestionAnswer
+from chat.models import AnswerDraft, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory, make_module
 from progress.identity import Learner
@@ -219,3 +219,29 @@ def test_logging_in_with_a_token_another_account_claimed_logs_in_and_moves_nothi
     assert response.status_code == 302
     assert UserContentProgress.objects.get(content_id=lens.pk).user_id == owner.pk
     assert ClaimedToken.objects.get(token=token).user_id == owner.pk
+
+
+def test_claim_moves_answer_drafts_keeping_the_newer_of_two():
+    """Drafts move to the account at login like answers; where both typed a draft of one question, the
+    more recent text is kept."""
+    user = UserFactory()
+    token = uuid.uuid4()
+    lens = LensFactory()
+    fields = {"content_id": lens.pk, "content_type": "lens"}
+    AnswerDraft.objects.create(user=user, question_key="a", text="Account, older", updated_at=at(1), **fields)
+    AnswerDraft.objects.create(
+        session_token=token, question_key="a", text="Anonymous, newer", updated_at=at(2), **fields
+    )
+    AnswerDraft.objects.create(user=user, question_key="b", text="Account, newer", updated_at=at(3), **fields)
+    AnswerDraft.objects.create(
+        session_token=token, question_key="b", text="Anonymous, older", updated_at=at(2), **fields
+    )
+    AnswerDraft.objects.create(session_token=token, question_key="c", text="Only anonymous", **fields)
+
+    claim_progress(user=user, session_token=token)
+
+    assert sorted(AnswerDraft.objects.values_list("question_key", "text", "user_id")) == [
+        ("a", "Anonymous, newer", user.pk),
+        ("b", "Account, newer", user.pk),
+        ("c", "Only anonymous", user.pk),
+    ]

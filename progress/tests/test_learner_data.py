@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory
 from progress import audit
@@ -118,6 +118,7 @@ def test_erasing_an_account_removes_all_its_data_and_the_account_and_nothing_els
         "chat_sessions": 2,
         "chat_messages": 4,
         "question_answers": 2,
+        "answer_drafts": 0,
         "accounts": 1,
     }
     assert not get_user_model().objects.filter(pk=user.pk).exists()
@@ -151,6 +152,7 @@ def test_erasing_an_anonymous_learner_removes_their_tokens_data_only():
         "chat_sessions": 0,
         "chat_messages": 0,
         "question_answers": 0,
+        "answer_drafts": 0,
         "accounts": 0,
     }
     assert UserContentProgress.objects.count() == 2 and ChatSession.objects.count() == 2
@@ -182,3 +184,24 @@ def test_correction_records_survive_an_erasure_without_a_name():
     erase_learner_data(learner=Learner(user_id=user.pk))
     record = ProgressAudit.objects.get()
     assert record.learner == f"user {user.pk}" and "grace" not in json.dumps([record.before, record.after])
+
+
+def test_drafts_are_downloaded_and_erased_with_the_learners_data():
+    """ "Download my data" holds the learner's answer drafts; "Delete my data" removes them, no one else's."""
+    user = UserFactory()
+    lens = LensFactory()
+    mine = AnswerDraft.objects.create(
+        user=user, content_id=lens.pk, content_type="lens", question_key="q", text="Typing"
+    )
+    other = AnswerDraft.objects.create(
+        session_token=uuid.uuid4(), content_id=lens.pk, content_type="lens", question_key="q"
+    )
+
+    document = export_learner_data(learner=Learner(user_id=user.pk))
+
+    assert [(d["question_key"], d["text"], d["stored_under"]) for d in document["answer_drafts"]] == [
+        ("q", "Typing", "account")
+    ]
+    assert learner_data_counts(learner=Learner(user_id=user.pk))["answer_drafts"] == 1
+    erase_learner_data(learner=Learner(user_id=user.pk))
+    assert not AnswerDraft.objects.filter(pk=mine.pk).exists() and AnswerDraft.objects.filter(pk=other.pk).exists()

@@ -374,11 +374,97 @@
     hint.textContent = left < max * 0.2 ? left + " of " + max + " characters left." : hint.getAttribute("data-hint");
   }
 
+  // Drafts: what is typed into a question box is saved as its draft (apart from the answer) shortly
+  // after the last keystroke, and by a beacon when the learner leaves the page; the server restores it
+  // into the box on return, on any device. "Save answer" still saves the answer itself.
+  var DRAFT_DELAY_MS = 800;
+  var draftTimers = new Map();
+
+  function draftBody(textarea) {
+    var body = new FormData(textarea.form);
+    body.set("text", textarea.value);
+    body.set("draft", "1");
+    return body;
+  }
+
+  function saveDraft(textarea) {
+    draftTimers.delete(textarea);
+    var widget = widgetOf(textarea);
+    var sent = textarea.value;
+    fetch(textarea.form.getAttribute("action"), {
+      method: "POST",
+      body: draftBody(textarea),
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { "HX-Request": "true", "X-CSRFToken": csrfFrom(textarea.form) },
+    })
+      .then(function (response) {
+        if (response.status === 204) {
+          if (textarea.value === sent) {
+            textarea.removeAttribute("data-draft-dirty");
+          }
+          showStatus(widget, '<p class="question-box__saved" data-draft-status>Draft saved.</p>');
+        } else {
+          return response.text().then(function (html) {
+            if (response.headers.has("X-Chat-Refusal")) {
+              showStatus(widget, html);
+            } else {
+              showText(widget, "Your draft could not be saved (HTTP " + response.status + "). Press “Save answer” to keep your text.");
+            }
+          });
+        }
+      })
+      .catch(function () {
+        showText(widget, "Your draft could not be saved: no connection. Keep this page open, or press “Save answer” once you are back online.");
+      });
+  }
+
+  function scheduleDraft(textarea) {
+    textarea.setAttribute("data-draft-dirty", "");
+    clearTimeout(draftTimers.get(textarea));
+    draftTimers.set(
+      textarea,
+      setTimeout(function () {
+        saveDraft(textarea);
+      }, DRAFT_DELAY_MS)
+    );
+  }
+
+  // Leaving the page (a link, Back, closing the tab): send what is not saved yet, even as the page goes.
+  function flushDrafts() {
+    document.querySelectorAll("textarea[data-question-draft][data-draft-dirty]").forEach(function (textarea) {
+      clearTimeout(draftTimers.get(textarea));
+      draftTimers.delete(textarea);
+      if (navigator.sendBeacon && navigator.sendBeacon(textarea.form.getAttribute("action"), draftBody(textarea))) {
+        textarea.removeAttribute("data-draft-dirty");
+      }
+    });
+  }
+  window.addEventListener("pagehide", flushDrafts);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") {
+      flushDrafts();
+    }
+  });
+
   // Typing counts as activity; Enter sends a chat message (Shift+Enter for a new line).
   document.addEventListener("input", function (event) {
     if (event.target.matches("[data-chat] textarea, [data-question] textarea")) {
       activity(event.target);
       updateCount(event.target);
+    }
+    if (event.target.matches("textarea[data-question-draft]")) {
+      scheduleDraft(event.target);
+    }
+  });
+
+  // Saving the answer (or asking for feedback, which saves it) makes a pending draft moot.
+  document.addEventListener("submit", function (event) {
+    var textarea = event.target.querySelector && event.target.querySelector("textarea[data-question-draft]");
+    if (textarea) {
+      clearTimeout(draftTimers.get(textarea));
+      draftTimers.delete(textarea);
+      textarea.removeAttribute("data-draft-dirty");
     }
   });
 
@@ -405,6 +491,12 @@
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("button[data-chat-feedback]") : null;
+    var typed = button && button.form && button.form.querySelector("textarea[data-question-draft]");
+    if (typed) {  // "Get feedback" saves the answer: no draft of it is due any more
+      clearTimeout(draftTimers.get(typed));
+      draftTimers.delete(typed);
+      typed.removeAttribute("data-draft-dirty");
+    }
     if (button && !button.disabled && feedback(button)) {
       event.preventDefault();
     }
