@@ -100,9 +100,10 @@ def test_completion_queries_do_not_grow(client):
 
 
 def test_chats_and_questions_cost_the_same_few_queries_however_many(client):
-    """A lens's chats load the learner's conversation once (3 queries) and its questions their answers once
-    (1 query): a lens with two chats, five answered questions and a long conversation with past ones costs
-    the same as a lens with one chat (one message) and one question, 4 queries more than a lens with neither."""
+    """A lens's chats load the learner's conversation once (3 queries) and its questions their answers and
+    drafts once (2 queries): a lens with two chats, five answered questions and a long conversation with
+    past ones costs the same as a lens with one chat (one message) and one question, 5 queries more than a
+    lens with neither."""
     from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
     from content_loader.tests.factories import LensFactory
     from learn.tests.factories import body_of, chat_segment, question_segment, text_segment
@@ -131,7 +132,7 @@ def test_chats_and_questions_cost_the_same_few_queries_however_many(client):
         url = reverse("learn:lens", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id})
         return queries(client, "get", url)
 
-    assert lens_queries(large.pk) == lens_queries(small.pk) == lens_queries(plain) + 4
+    assert lens_queries(large.pk) == lens_queries(small.pk) == lens_queries(plain) + 5
 
 
 def test_home_and_my_progress_queries_do_not_grow_with_courses(client):
