@@ -399,7 +399,10 @@
       headers: { "HX-Request": "true", "X-CSRFToken": csrfFrom(textarea.form) },
     })
       .then(function (response) {
-        if (response.status === 204) {
+        if (response.status === 409) {
+          // The lens or test was completed meanwhile (its answers are final as saved): nothing to keep.
+          textarea.removeAttribute("data-draft-dirty");
+        } else if (response.status === 204) {
           if (textarea.value === sent) {
             textarea.removeAttribute("data-draft-dirty");
           }
@@ -458,15 +461,34 @@
     }
   });
 
-  // Saving the answer (or asking for feedback, which saves it) makes a pending draft moot.
-  document.addEventListener("submit", function (event) {
-    var textarea = event.target.querySelector && event.target.querySelector("textarea[data-question-draft]");
-    if (textarea) {
-      clearTimeout(draftTimers.get(textarea));
-      draftTimers.delete(textarea);
-      textarea.removeAttribute("data-draft-dirty");
-    }
-  });
+  function forgetDraft(textarea) {
+    clearTimeout(draftTimers.get(textarea));
+    draftTimers.delete(textarea);
+    textarea.removeAttribute("data-draft-dirty");
+  }
+
+  // Saving the answer (or submitting the test, which carries the typed answers) makes pending drafts
+  // moot; any other form (e.g. "Mark complete") first sends the drafts still waiting for the pause.
+  document.addEventListener(
+    "submit",
+    function (event) {
+      var form = event.target;
+      var own = form.querySelector && form.querySelector("textarea[data-question-draft]");
+      if (own) {
+        forgetDraft(own);
+      } else if (form.matches && form.matches("[data-test-submit-form]")) {
+        draftTimers.forEach(function (_timer, textarea) {
+          forgetDraft(textarea);
+        });
+      } else {
+        draftTimers.forEach(function (_timer, textarea) {
+          clearTimeout(draftTimers.get(textarea));
+          saveDraft(textarea);
+        });
+      }
+    },
+    true
+  );
 
   document.addEventListener("keydown", function (event) {
     var textarea = event.target;

@@ -104,7 +104,8 @@
     }
     document.querySelectorAll("[data-question] textarea:not([readonly])").forEach(function (textarea) {
       var key = textarea.closest("[data-question]").getAttribute("data-question");
-      if (key && textarea.value !== textarea.defaultValue) {
+      // A restored draft (data-question-draft-restored) is not the saved answer either: send it too.
+      if (key && (textarea.value !== textarea.defaultValue || textarea.hasAttribute("data-question-draft-restored"))) {
         event.detail.parameters["answer-" + key] = textarea.value;
       }
     });
