@@ -58,6 +58,8 @@ def test_leaving_mid_reply_and_pressing_back_shows_the_message_and_then_the_repl
     replying…" while it is generated, and the whole reply appears in place without a reload."""
     tutor_server.script.append(Stream(SLOW, delay=0.5))
     page = browser_context_factory().new_page()
+    open_page(page, lens_url(demo, "why-we-forget", WELCOME))  # a returning learner: every cookie is set
+    page.goto(f"{demo}/courses/{COURSE}/")
     open_page(page, lens_url(demo, "why-we-forget", WELCOME))
     send(page, "What happens if I leave?")
     page.wait_for_function(
@@ -119,6 +121,8 @@ def test_completing_a_lens_going_on_and_pressing_back_shows_completed(demo, brow
     """Mark complete moves on to the next lens; Back shows the first lens as "Completed", never the stale
     "Mark complete" page the browser saw before."""
     page = browser_context_factory().new_page()
+    open_page(page, lens_url(demo, "why-we-forget", WELCOME))  # a returning learner: every cookie is set
+    page.goto(f"{demo}/courses/{COURSE}/")
     open_page(page, lens_url(demo, "why-we-forget", WELCOME))
     expect(page.get_by_role("button", name="Mark complete")).to_be_visible()
     page.get_by_role("button", name="Mark complete").click()
