@@ -169,12 +169,20 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     session = ChatSession.objects.for_chat_panel(
         user_id=user_id, session_token=session_token, content_id=lens.pk
     ).first()
+    # The reply a send began (the placeholder names it): followed even when it finished before we got here.
+    reply_id = request.POST.get("reply_id", "")
+    reply = None
+    if session is not None and reply_id.isdigit() and len(reply_id) < 19:
+        reply = next((m for m in session.messages.all() if m.pk == int(reply_id) and m.role == "assistant"), None)
     try:
         if not tutor.is_configured():
             raise tutor.TutorNotConfigured(tutor.NOT_CONFIGURED_MESSAGE)
-        if session is None or (tutor.pending_message(session) is None and tutor.generating_reply(session) is None):
-            raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
-        reply = tutor.ask_for_reply(session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index)
+        if reply is None:
+            if session is None or (tutor.pending_message(session) is None and tutor.generating_reply(session) is None):
+                raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
+            reply = tutor.ask_for_reply(
+                session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index
+            )
     except tutor.TutorError as error:
         return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
     if not wants_stream(request):

@@ -244,3 +244,21 @@ def test_feedback_failing_half_way_keeps_what_arrived(client, lens, tutor_server
 
     again = [json.loads(line) for line in client.post(feedback_url(lens), **STREAM).streaming_content]
     assert again[-1]["event"] == "done" and QuestionAnswer.objects.get().feedback == "Fully right."
+
+
+def test_the_placeholder_gets_a_reply_that_finished_before_it_asked(client, lens, tutor_server):
+    """The reply a send began may be complete before chat.js asks for it: the placeholder (which names
+    it) still gets it, not a "nothing waiting" refusal."""
+    tutor_server.script.append(Stream(["Quick."]))
+    html = client.post(chat_url("send", lens), {"text": "Fast?"}, **HTMX).content.decode()
+    assert replies.wait_for_all(timeout=10)
+    reply = reply_row()
+    assert f'name="reply_id" value="{reply.pk}"' in html
+
+    streamed = [
+        json.loads(line)
+        for line in client.post(chat_url("reply", lens), {"reply_id": str(reply.pk)}, **STREAM).streaming_content
+    ]
+
+    assert streamed[-1]["event"] == "done" and "Quick." in streamed[-1]["html"]
+    assert len(tutor_server.requests) == 1
