@@ -262,3 +262,26 @@ def test_the_placeholder_gets_a_reply_that_finished_before_it_asked(client, lens
 
     assert streamed[-1]["event"] == "done" and "Quick." in streamed[-1]["html"]
     assert len(tutor_server.requests) == 1
+
+
+def test_another_learner_cannot_read_a_reply_or_feedback_in_progress(client, learner, lens):
+    """The polling URLs look the reply and the feedback request up among the learner's own: 404 for others."""
+    session = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk)
+    ChatMessageFactory(session=session, text="Mine")
+    reply = ChatMessage.objects.create(session=session, role="assistant", text="Secret so far", **_generating())
+    answer = QuestionAnswer.objects.create(
+        user=learner, content_id=lens.pk, content_type="lens", question_key=KEY, question_text="Q", text="A"
+    )
+    request = FeedbackRequest.objects.create(answer=answer, **replies.lease_fields())
+    other = Client()
+    other.force_login(UserFactory())
+
+    assert other.get(chat_url("reply-state", lens, message_id=reply.pk), **HTMX).status_code == 404
+    assert other.get(reverse("chat:feedback-state", kwargs={"request_id": request.pk}), **HTMX).status_code == 404
+    assert "Secret so far" in client.get(chat_url("reply-state", lens, message_id=reply.pk), **HTMX).content.decode()
+
+
+def _generating() -> dict:
+    fields = replies.lease_fields()
+    fields.pop("text")
+    return fields

@@ -172,6 +172,8 @@ def test_an_answer_typed_and_not_saved_is_there_on_return(demo, browser_context_
 
     expect(page.get_by_label("Your answer")).to_have_value("Retrieval is what makes it stick")
     expect(page.get_by_text("not your answer yet")).to_be_visible()
+    page.get_by_label("Your answer").scroll_into_view_if_needed()
+    shoot(page, "answer-draft-restored")
     assert not QuestionAnswer.objects.exists()
 
 
