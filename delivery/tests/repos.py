@@ -4,6 +4,7 @@ tree that authors commit in and push from, holding a copy of the demo vault (con
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,12 +33,12 @@ def git(cwd: Path, *args: str) -> str:
 class ContentRepo:
     """`origin` is the bare repository; `work` an author's clone with the demo vault on branch main."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, vault: Path = ROOT / "content") -> None:
         self.origin = folder / "origin.git"
         self.work = folder / "work"
         folder.mkdir(parents=True, exist_ok=True)
         git(folder, "init", "--quiet", "--bare", "--initial-branch=main", str(self.origin))
-        shutil.copytree(ROOT / "content", self.work)
+        shutil.copytree(vault, self.work, ignore=shutil.ignore_patterns(".git"))
         git(self.work, "init", "--quiet", "--initial-branch=main")
         git(self.work, "remote", "add", "origin", str(self.origin))
         self.commit("Add the demo course")
@@ -60,5 +61,5 @@ class ContentRepo:
         return git(self.work, "rev-parse", "HEAD")
 
     def retitle_sleep_lens(self, title: str, message: str = "Retitle the sleep lens") -> str:
-        text = (self.work / SLEEP_LENS).read_text().replace("title: Sleep and memory", f"title: {title}")
+        text = re.sub(r"(?m)^title: .*$", f"title: {title}", (self.work / SLEEP_LENS).read_text(), count=1)
         return self.commit(message, {SLEEP_LENS: text})
