@@ -177,6 +177,9 @@ class SyncRequestAdmin(admin.ModelAdmin):
     list_select_related = ["sync"]
     search_fields = ["delivery_id", "after_sha"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("sync__report")
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 

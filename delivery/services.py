@@ -198,6 +198,8 @@ def run_sync(
                     commit_message=commit.message,
                 )
             report = sync_content(path, write_ids=write_ids, progress=progress)
+            if source is not None:  # the report names the commit, not the cache folder
+                report.vault = f"{source.remote.display_url()}@{commit.sha[:12]}"
         except (git.GitError, FileNotFoundError) as exc:
             _fail(sync, str(exc))
             refused = isinstance(exc, git.RefNotFound | FileNotFoundError)
@@ -268,7 +270,7 @@ def sync_requested() -> ContentSync | None:
         return None
     source = configured_source()
     if source is None:
-        raise SyncFailed("CONTENT_GIT_URL is not set: there is no repository to sync from")
+        raise SyncRefused("CONTENT_GIT_URL is not set: there is no repository to sync from")
     taken: list[int] = []
 
     def take(sync: ContentSync) -> bool:
