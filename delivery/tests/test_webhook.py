@@ -18,9 +18,12 @@ def queued_jobs() -> int:
     return DBTaskResult.objects.filter(status="READY").count()
 
 
-def test_a_github_push_to_the_branch_is_accepted_and_queues_one_sync_job(client, git_settings):
-    """A signed push to main: 202 with `queued`, one request recorded, one job queued, no fetch yet."""
-    response = github_push(client, delivery="d-1")
+def test_a_github_push_to_the_branch_is_accepted_and_queues_one_sync_job(client, git_settings, caplog):
+    """A signed push to main: 202 with `queued`, one request recorded, one job queued, no fetch yet; the
+    delivery id is logged."""
+    with caplog.at_level("INFO", logger="delivery.webhook"):
+        response = github_push(client, delivery="d-1")
+    assert [r.delivery_id for r in caplog.records if r.name == "delivery.webhook"] == ["d-1"]
     assert response.status_code == 202
     assert response.json()["queued"] is True
     request = SyncRequest.objects.get()
@@ -68,9 +71,11 @@ def test_a_push_to_another_branch_queues_nothing(client, git_settings):
         (lambda c: gitlab_push(c, token="wrong"), "X-Gitlab-Token"),
     ],
 )
-def test_a_bad_or_missing_signature_is_403_and_queues_nothing(client, git_settings, send, reason):
+def test_a_bad_or_missing_signature_is_403_and_queues_nothing(client, git_settings, send, reason, caplog):
     """Unsigned, wrongly signed, or a wrong GitLab token: 403 with a JSON reason; nothing recorded."""
-    response = send(client)
+    with caplog.at_level("INFO", logger="delivery.webhook"):
+        response = send(client)
+    assert [r.status for r in caplog.records if r.name == "delivery.webhook"] == [403]  # refusals are logged
     assert response.status_code == 403
     assert reason in response.json()["error"]
     assert not SyncRequest.objects.exists() and queued_jobs() == 0
