@@ -21,7 +21,10 @@ class FileFindings:
 def group_findings(report: dict, *, severity: str = "", state: str = "") -> list[FileFindings]:
     """The diagnostics of `report` by file (files in path order, findings by line), filtered by severity
     ("error", "warning", "info") and by the file's state ("draft" or "published")."""
-    drafts = set(report.get("drafts") or [])
+    # A draft is listed by its path (or, in a richer report, as {"path": ...}).
+    drafts = {
+        d if isinstance(d, str) else d.get("path", "") for d in report.get("drafts") or [] if isinstance(d, str | dict)
+    }
     files: dict[str, FileFindings] = {}
     for finding in report.get("diagnostics") or []:
         if severity and finding.get("severity") != severity:

@@ -4,6 +4,8 @@ import json
 
 import pytest
 from django_tasks_db.models import DBTaskResult
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from content_loader.models import ContentItem
 from delivery.models import ContentSync, SyncRequest
@@ -203,3 +205,28 @@ def test_an_unreachable_repository_is_retried(client, git_settings, tmp_path):
     assert job.status == "READY" and job.run_after > job.enqueued_at
     assert ContentSync.objects.get().status == "failed"
     assert SyncRequest.objects.get().sync is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+pushes = st.fixed_dictionaries(
+    {},
+    optional={
+        "ref": st.one_of(json_values, st.just("refs/heads/main")),
+        "after": json_values,
+        "pusher": json_values,
+        "user_username": json_values,
+    },
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(pushes, json_values), event=st.sampled_from(["push", "ping", "issues", ""]))
+def test_no_signed_delivery_gets_a_500(client, git_settings, payload, event):
+    """Whatever JSON a correctly signed GitHub delivery carries, the answer is 200, 202 or 400, never 5xx."""
+    response = github_push(client, event=event, body=json.dumps(payload).encode())
+    assert response.status_code in {200, 202, 400}, response.content
+    assert "error" in response.json() or response.status_code != 400
