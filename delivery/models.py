@@ -76,7 +76,6 @@ class SyncRequest(models.Model):
     after_sha = models.CharField(max_length=64, blank=True, help_text="the commit the push says is newest")
     requested_by = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
-    job_id = models.CharField(max_length=64, blank=True, help_text="the job that took it")
     sync = models.ForeignKey(ContentSync, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
 
     class Meta:
