@@ -121,3 +121,16 @@ def test_a_learner_gets_the_admin_login(client):
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
     assert client.post(f"{LIST}sync-now/").status_code == 302
     assert not SyncRequest.objects.exists()
+
+
+def test_the_findings_page_makes_a_fixed_number_of_queries(staff_client):
+    """A sync's findings page: the same queries however many findings and requests it has."""
+    sync = ContentSyncFactory()
+    with CaptureQueriesContext(connection) as few:
+        staff_client.get(f"{LIST}{sync.pk}/change/")
+    big = ContentSyncFactory(report={**sync.report, "diagnostics": sync.report["diagnostics"] * 50})
+    for n in range(5):
+        SyncRequest.objects.create(origin="github", delivery_id=f"d{n}", sync=big)
+    with CaptureQueriesContext(connection) as many:
+        staff_client.get(f"{LIST}{big.pk}/change/")
+    assert len(few) == len(many) == 4
