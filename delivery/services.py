@@ -106,11 +106,14 @@ def _sync_lock(**fields):
 
         try:
             while not stop.wait(settings.CONTENT_SYNC_HEARTBEAT_SECONDS):
-                ContentSync.objects.filter(pk=sync.pk, status=ContentSync.Status.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-        except Exception:
-            logger.exception("Content sync heartbeat failed")
+                try:
+                    ContentSync.objects.filter(pk=sync.pk, status=ContentSync.Status.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except Exception:
+                    # A database blip: the next beat tries again (a lease is several beats long).
+                    logger.exception("Content sync heartbeat failed")
+                    connection.close()
         finally:
             connection.close()
 
