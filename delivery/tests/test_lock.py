@@ -65,3 +65,31 @@ def test_a_live_sync_is_waited_for_not_taken_over(settings):
     live.refresh_from_db()
     assert live.status == "running"
     assert ContentSync.objects.count() == 1
+
+
+def test_a_long_sync_keeps_its_lock_alive_with_its_heartbeat(settings):
+    """A sync that runs three times longer than the stale limit is not taken over: its heartbeat keeps the
+    lock fresh, and a second sync waits for it."""
+    settings.CONTENT_SYNC_HEARTBEAT_SECONDS = 0.2
+    settings.CONTENT_SYNC_STALE_SECONDS = 1
+    holding = threading.Event()
+
+    def slow(sync) -> bool:
+        holding.set()
+        threading.Event().wait(3)  # the sync "runs" for 3 s
+        return True
+
+    def first() -> None:
+        try:
+            run_sync(folder="content", trigger="slow", on_locked=slow)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(10)
+    second, _report = run_sync(folder="content", trigger="second")
+    thread.join(30)
+    slow_sync = ContentSync.objects.get(trigger="slow")
+    assert slow_sync.status == "succeeded"  # not marked interrupted
+    assert second.started_at >= slow_sync.finished_at
