@@ -6,7 +6,7 @@ from django.utils import timezone
 from delivery.models import ContentSync
 
 REPORT = {
-    "summary": "Synced the vault: 2 added, 0 changed, 0 retired (5 unchanged); 2 error(s), 1 warning(s) in 1.2 s.",
+    "summary": "Synced the vault: 2 added, 1 changed, 0 retired (5 unchanged); 2 error(s), 1 warning(s) in 1.2 s.",
     "drafts": ["Lenses/Draft lens.md"],
     "diagnostics": [
         {
