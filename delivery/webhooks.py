@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 MAX_BODY_BYTES = 1024 * 1024
 NO_COMMIT = "0" * 40  # `after` of a push that deleted the branch
@@ -60,6 +61,12 @@ def read_delivery(headers, body: bytes, secret: str) -> Delivery:
         raise Refused(400, "the delivery id is longer than 100 characters")
     if event != "push":
         return Delivery(origin=origin, event=event, delivery_id=delivery_id)
+    if origin == "github" and headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+        # GitHub's default content type for a new webhook: the JSON is in a `payload` form field.
+        form = parse_qs(body.decode("utf-8", errors="replace"))
+        if "payload" not in form:
+            raise Refused(400, "the form body has no `payload` field (or set the content type to application/json)")
+        body = form["payload"][0].encode()
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError):

@@ -41,6 +41,15 @@ def test_a_github_push_to_the_branch_is_accepted_and_queues_one_sync_job(client,
     assert not git_settings.CONTENT_GIT_CACHE_DIR.exists()
 
 
+def test_a_github_push_sent_as_a_form_is_accepted(client, git_settings):
+    """GitHub's default content type (application/x-www-form-urlencoded, JSON in `payload`) works too."""
+    response = github_push(client, form=True, after="f" * 40)
+    assert response.status_code == 202
+    assert SyncRequest.objects.get().after_sha == "f" * 40
+    signed_other_body = github_push(client, form=True, body=b'{"no": "ref"}')
+    assert signed_other_body.status_code == 400
+
+
 def test_a_gitlab_push_to_the_branch_is_accepted(client, git_settings):
     """GitLab's Push Hook with the right X-Gitlab-Token: 202 and a queued job."""
     response = gitlab_push(client)
