@@ -213,9 +213,11 @@ def _records(catalog: Catalog, doc: Document, compiled: dict[int, CompiledLens],
             assert isinstance(module, ModuleDoc)
             parent = module_id(module)
             module_leaves = leaves[module.path]
+            # The module's own title wins over the link's display name, which is only a fallback.
+            label = "" if module.title else step.title
             for leaf in module_leaves:
                 if leaf.step is None:
-                    entries.append(CourseEntryRecord(len(entries), "module", parent, step.title, step.optional))
+                    entries.append(CourseEntryRecord(len(entries), "module", parent, label, step.optional))
                 else:
                     leaf_id = submodule_id(parent, leaf.step)
                     entries.append(CourseEntryRecord(len(entries), "module", leaf_id, leaf.step.title, step.optional))

@@ -212,8 +212,8 @@ def parse_lens(text: str, path: str = "Lenses/lens.md") -> LensFileDoc:
     segments = parse_segments(segment_blocks, report, where="a lens", names=SEGMENT_HEADINGS, level=4)
     if not segments:
         report.error(1, "lens has no segments", "add `#### Text` (or another segment)")
-    title = source.string("title") or stem(path)
-    doc.lens = LensDoc("lens", lens_id, title, path, 1, segments, tldr=tldr)
+    title = source.string("title")
+    doc.lens = LensDoc("lens", lens_id, title or stem(path), path, 1, segments, tldr=tldr, titled=bool(title))
     doc.id_written = doc.lens.id_written = source.frontmatter.get("id") not in (None, "")
     return doc
 

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -188,6 +189,28 @@ def test_drafts_and_old_headings_are_reported_not_crashed_on(real_catalog: Catal
     assert ("modules/intelligence-feedback-loop.md", "info", "skipped: tagged `validator-ignore`") in messages
     assert any(p == "modules/IABIED M2 Nonhuman Minds, Part 2.md" and "`#### Text:`" in m for p, _, m in messages)
     assert uuid.UUID("b7b9c9f0-9f7c-4e37-9969-3db8b101639b") not in real_catalog.items
+
+
+def test_referenced_lenses_show_their_files_own_titles(real_catalog: Catalog, real_vault_path: Path):
+    """Every placement of the IABIED Q&A and facilitator lenses shows the lens file's `title:` (read here
+    with plain YAML), not the `# Lens:` heading's label."""
+    titles: dict[uuid.UUID, str] = {}
+    for path in sorted((real_vault_path / "Lenses").glob("*.md")):
+        if not path.name.startswith(("IABIED - QA - ", "Facilitator - ")):
+            continue
+        text = remove_authoring_markup(path.read_text(encoding="utf-8").replace("\r\n", "\n")).text
+        front = yaml.safe_load(text.split("---\n", 2)[1]) if text.startswith("---\n") else {}
+        if front.get("title") and front.get("id") and not {"wip", "work-in-progress"} & set(front.get("tags") or []):
+            titles[uuid.UUID(str(front["id"]))] = str(front["title"]).strip()
+    shown = [
+        (entry.title or real_catalog.items[entry.item_id].title, titles[entry.item_id])
+        for record in real_catalog.items.values()
+        for entry in record.module_entries
+        if entry.item_id in titles
+    ]
+    assert len(shown) > 40
+    assert [pair for pair in shown if pair[0] != pair[1]] == []
+    assert ("Why write a book about superhuman AI as an extinction threat?",) * 2 in shown
 
 
 def test_every_article_excerpt_resolves(real_catalog: Catalog):

@@ -66,7 +66,7 @@ def test_first_sync_loads_items_and_structure(make_vault):
     ]
     entries = CourseEntry.objects.filter(course_id=COURSE_ID).order_by("position")
     assert [(e.kind, e.module_id and str(e.module_id), e.title) for e in entries] == [
-        ("module", MODULE_ID, "Introduction"),
+        ("module", MODULE_ID, ""),  # the module's own title wins over the link's "Introduction"
         ("meeting", None, "First meeting"),
     ]
     inline = ContentItem.objects.get(id=INLINE_ID)
@@ -127,6 +127,32 @@ def test_retitle_updates_the_title_only(make_vault):
     report = sync_content(vault)
     assert [(c.id, c.title) for c in report.changed] == [(uuid.UUID(LENS_A), "Better title")]
     assert ContentItem.objects.get(id=LENS_A).title == "Better title"
+
+
+def test_a_referenced_lens_shows_its_files_title_and_the_heading_only_as_a_fallback(make_vault):
+    """`# Lens: Label` + `source::` shows the lens file's own `title:`; the label only for a file without one,
+    and retitling the lens file changes what every placement shows."""
+    files = basic_vault()
+    files["modules/intro.md"] = module(
+        "# Lens: Label of A\nsource:: [[../Lenses/A]]\n\n# Lens: Label of C\nsource:: [[../Lenses/C]]\n"
+    )
+    files["Lenses/C.md"] = lens(LENS_C, "Lens C text.")  # no `title:`
+    vault = make_vault(files)
+    assert sync_content(vault).exit_code == 0
+    entries = ModuleEntry.objects.filter(module_id=MODULE_ID).select_related("item").order_by("position")
+    assert [(e.title, e.display_title) for e in entries] == [("", "Lens A"), ("Label of C", "Label of C")]
+    make_vault({"Lenses/A.md": files["Lenses/A.md"].replace("title: Lens A", "title: Better title")}, vault)
+    sync_content(vault)
+    first = ModuleEntry.objects.select_related("item").get(module_id=MODULE_ID, position=0)
+    assert first.display_title == "Better title"
+
+
+def test_a_course_shows_its_modules_own_titles(make_vault):
+    """A course's `# Module: [[...|Display name]]` shows the module's own `title:`, not the display name."""
+    vault = make_vault(basic_vault())
+    sync_content(vault)
+    entry = CourseEntry.objects.select_related("module").get(course_id=COURSE_ID, kind="module")
+    assert (entry.title, entry.module.title) == ("", "Intro")
 
 
 def test_removed_lens_is_retired_not_deleted(make_vault):
