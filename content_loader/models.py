@@ -32,8 +32,8 @@ class ContentItemQuerySet(models.QuerySet):
         return self.active().filter(is_draft=False)
 
     def courses(self) -> "ContentItemQuerySet":
-        """Active courses, by title."""
-        return self.active().filter(content_type=ContentType.COURSE).order_by("title")
+        """Published courses (not drafts), by title: the courses learners are offered."""
+        return self.published().filter(content_type=ContentType.COURSE).order_by("title")
 
 
 class ContentItem(models.Model):

@@ -44,6 +44,7 @@ _ITEM_FIELDS = [
     "estimated_seconds",
     "last_synced_at",
     "retired_at",
+    "is_draft",
 ]
 
 
@@ -54,6 +55,7 @@ class _Existing:
     title: str
     source_path: str
     checksum: str
+    is_draft: bool
     retired: bool
 
 
@@ -138,9 +140,9 @@ def _serialise_syncs() -> None:
 def plan_sync(catalog: Catalog) -> SyncPlan:
     """Compare the catalog with the registry (three reads) and decide what to add, change and retire."""
     existing = {
-        row[0]: _Existing(*row[1:6], retired=row[6] is not None)
+        row[0]: _Existing(*row[1:7], retired=row[7] is not None)
         for row in ContentItem.objects.order_by().values_list(
-            "id", "content_type", "slug", "title", "source_path", "checksum", "retired_at"
+            "id", "content_type", "slug", "title", "source_path", "checksum", "is_draft", "retired_at"
         )
     }
     plan = SyncPlan(existing)
@@ -260,16 +262,24 @@ def apply_plan(plan: SyncPlan, *, progress: Progress | None = None) -> None:
     if containers:
         CourseEntry.objects.filter(course__in=containers).delete()
         ModuleEntry.objects.filter(module__in=containers).delete()
-    if plan.retire:
-        # Containers kept at their last version (their file has errors) may place a retired item: drop
-        # those placements, and their checksum, so that they are rewritten once their file is fixed.
-        placed = Q(item__in=plan.retire) | Q(learning_outcome__in=plan.retire)
-        stale = {*CourseEntry.objects.filter(module__in=plan.retire).values_list("course_id", flat=True)}
-        stale |= {*ModuleEntry.objects.filter(placed).values_list("module_id", flat=True)}
+    # Containers kept at their last version (their file has errors) may place a retired item, or a published
+    # container an item that became a draft: drop those placements, and the container's checksum, so that
+    # they are rewritten once their file is fixed. Learners never reach a draft through the structure.
+    newly_draft = [r.id for r in plan.change if r.is_draft and not plan.existing[r.id].is_draft]
+    if plan.retire or newly_draft:
+        gone = plan.retire + newly_draft
+        courses = CourseEntry.objects.filter(module__in=gone)
+        modules = ModuleEntry.objects.filter(Q(item__in=gone) | Q(learning_outcome__in=gone))
+        if newly_draft:  # drafts may place drafts
+            courses = courses.filter(Q(module__in=plan.retire) | Q(course__is_draft=False))
+            modules = modules.filter(
+                Q(item__in=plan.retire) | Q(learning_outcome__in=plan.retire) | Q(module__is_draft=False)
+            )
+        stale = {*courses.values_list("course_id", flat=True)} | {*modules.values_list("module_id", flat=True)}
         if stale:
             ContentItem.objects.filter(id__in=stale).update(checksum="")
-            CourseEntry.objects.filter(module__in=plan.retire).delete()
-            ModuleEntry.objects.filter(placed).delete()
+            courses.delete()
+            modules.delete()
     step(4)
     CourseEntry.objects.bulk_create(
         [
@@ -349,6 +359,7 @@ def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:
         estimated_seconds=record.estimated_seconds,
         last_synced_at=now,
         retired_at=None,
+        is_draft=record.is_draft,
     )
     if created:
         item.first_synced_at = now

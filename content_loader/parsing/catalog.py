@@ -2,8 +2,9 @@
 
 Which files load: a file with errors is not loaded, and neither is a file that places (course → module,
 module → lens or learning outcome, learning outcome → lens) or excerpts (lens → article or transcript) a
-file that is not loaded; the registry keeps the last synced version of their items. Drafts and
-`validator-ignore` files are not loaded either (the sync retires items that became drafts).
+file that is not loaded; the registry keeps the last synced version of their items. `validator-ignore`
+files are not loaded. Drafts (`wip`) load by the same rules, as drafts (`is_draft`): stored, never shown to
+learners; published content that places one is an error, so it never points at a draft.
 
 Structure: a course lists its leaf modules (a module without submodules, or each submodule) and its
 meetings; a leaf module lists its lenses and tests, learning outcomes expanded in place (their lenses,
@@ -23,7 +24,7 @@ from .layout import stem
 from .payloads import CompiledLens, compile_lenses
 from .rendering import render_markdown
 from .structure import Leaf, course_id, layout_module, module_id, section_id, submodule_id
-from .vault import Vault, defined_ids, soften
+from .vault import Vault, defined_ids, mark_draft_findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +61,7 @@ class ItemRecord:
     estimated_seconds: int = 0
     replaces: tuple[uuid.UUID, ...] = ()
     slug_aliases: tuple[str, ...] = ()
+    is_draft: bool = False
     course_entries: tuple[CourseEntryRecord, ...] = ()
     module_entries: tuple[ModuleEntryRecord, ...] = ()
     checksum: str = ""
@@ -108,9 +110,6 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     compiled = compile_lenses(vault, workers=workers)
     leaves = {path: layout_module(vault, doc) for path, doc in vault.of_kind("module") if not doc.ignored}
     _check_slugs(vault, leaves)
-    for doc in vault.documents.values():
-        if doc.draft:
-            soften(doc.report)
     loadable: dict[str, bool] = {}
     for path in vault.documents:
         _is_loadable(vault, path, loadable, set())
@@ -118,22 +117,30 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
         doc = vault.documents[path]
         if ok:
             catalog.loaded_paths.add(path)
-        elif not doc.draft and not doc.ignored:
+        elif not doc.ignored:
             catalog.held_back.add(path)
             catalog.held_back_ids.update(content_id for content_id, _, _ in defined_ids(doc))
             doc.report.info(1, "not loaded: the registry keeps its last synced version")
     for path in sorted(catalog.loaded_paths):
+        before = len(catalog.items)
         _records(catalog, vault.documents[path], compiled, leaves)
+        if vault.documents[path].draft:
+            for record in list(catalog.items.values())[before:]:  # the items this file defines
+                record.is_draft = True
+    mark_draft_findings(vault)
     for record in catalog.items.values():
         record.checksum = record.compute_checksum()
     return catalog
 
 
 def _check_slugs(vault: Vault, leaves: dict[str, list[Leaf]]) -> None:
-    """Active slugs are unique per type: a later file reusing one is an error naming the first."""
+    """Active slugs are unique per type: a later file reusing one is an error naming the first.
+
+    Drafts are stored too, so they take part; published files claim their slugs first.
+    """
     seen: dict[tuple[str, str], str] = {}
-    for path, doc in vault.documents.items():
-        if doc.ignored or doc.draft or not isinstance(doc, CourseDoc | ModuleDoc) or not doc.slug:
+    for path, doc in sorted(vault.documents.items(), key=lambda pair: pair[1].draft):
+        if doc.ignored or not isinstance(doc, CourseDoc | ModuleDoc) or not doc.slug:
             continue
         kind = "course" if isinstance(doc, CourseDoc) else "module"
         slugs = [doc.slug, *doc.slug_aliases]
@@ -163,7 +170,7 @@ def _is_loadable(vault: Vault, path: str, memo: dict[str, bool], visiting: set[s
     if path in memo:
         return memo[path]
     doc = vault.documents[path]
-    if doc.ignored or doc.draft:
+    if doc.ignored:
         memo[path] = False
         return False
     if path in visiting:
@@ -176,7 +183,8 @@ def _is_loadable(vault: Vault, path: str, memo: dict[str, bool], visiting: set[s
             continue
         ok = False
         target = vault.documents[dependency]
-        if not (target.draft or target.ignored) and dependency not in reported:
+        # A published file placing a draft or an ignored file has said so already.
+        if not target.ignored and (doc.draft or not target.draft) and dependency not in reported:
             reported.add(dependency)
             doc.report.error(line, f"not loaded because {dependency} has errors", f"fix {dependency} first")
     visiting.discard(path)

@@ -263,8 +263,10 @@ class LensCompiler:
         return int(value)
 
     def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int) -> str:
-        """Render a field of a lens, reporting wikilinks that lead nowhere."""
+        """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts)."""
         problems: list[str] = []
+        errors: list[tuple[str, str]] = []
+        published = not self.vault.documents[lens.path].draft
 
         def resolve(target: str) -> LinkTarget | None:
             resolution = self.vault.index.resolve(lens.path, target)
@@ -273,14 +275,22 @@ class LensCompiler:
                 return None
             doc = self.vault.documents.get(resolution.path)
             content_id, title = _identity(doc)
-            if doc is not None and doc.draft and content_id is not None:
-                problems.append(f"link `[[{target}]]` points at a draft ({resolution.path}); it is shown as text")
+            if doc is not None and doc.draft and published:
+                errors.append(
+                    (
+                        f"published content references a draft: link `[[{target}]]` points at {resolution.path}, "
+                        "which is tagged work-in-progress",
+                        "publish it (remove the `wip`/`work-in-progress` tag) or link to something published",
+                    )
+                )
                 return LinkTarget(None, title)
             return LinkTarget(str(content_id) if content_id else None, title)
 
         html = render_markdown(markdown, resolve_link=resolve)
         for problem in problems:
             report.warning(line, problem)
+        for message, suggestion in errors:
+            report.error(line, message, suggestion)
         return html
 
 

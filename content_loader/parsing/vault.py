@@ -13,10 +13,10 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .diagnostics import Diagnostic, FileReport, Severity
+from .diagnostics import Diagnostic, FileReport
 from .documents import (
     ArticleDoc,
     CourseDoc,
@@ -165,9 +165,6 @@ def link_vault(vault: Vault) -> None:
                     _link_segments(vault, doc, step.lens.segments)
         elif isinstance(doc, LensFileDoc) and doc.lens is not None:
             _link_segments(vault, doc, doc.lens.segments)
-    for doc in vault.documents.values():
-        if doc.draft:
-            soften(doc.report)
     _check_unique_ids(vault)
     _forget_unused_articles(vault)
 
@@ -226,14 +223,12 @@ def _resolve(vault: Vault, doc: Document, link: Link, kind: str) -> Document | N
     return target
 
 
-def soften(report: FileReport) -> None:
-    """A draft is not published, so its problems are warnings for now."""
-    report.diagnostics = [
-        Diagnostic(d.path, d.line, Severity.WARNING, f"{d.message} [draft]", d.suggestion, d.end_line)
-        if d.severity is Severity.ERROR
-        else d
-        for d in report.diagnostics
-    ]
+def mark_draft_findings(vault: Vault) -> None:
+    """Problems of a draft keep their severity and are marked as draft findings (they block nothing published)."""
+    for path, doc in vault.documents.items():
+        if doc.draft and not doc.ignored:
+            report = vault.reports[path]
+            report.diagnostics = [replace(d, draft=True) for d in report.diagnostics]
 
 
 def defined_ids(doc: Document) -> Iterator[tuple[uuid.UUID, int, str]]:

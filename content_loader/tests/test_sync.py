@@ -27,6 +27,9 @@ from content_loader.tests.vaults import (
 )
 
 pytestmark = pytest.mark.django_db
+DRAFT_COURSE = "00000000-0000-4000-8000-0000000000d1"
+DRAFT_MODULE = "00000000-0000-4000-8000-0000000000d2"
+DRAFT_LENS = "00000000-0000-4000-8000-0000000000d3"
 
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -153,6 +156,44 @@ def test_a_course_shows_its_modules_own_titles(make_vault):
     sync_content(vault)
     entry = CourseEntry.objects.select_related("module").get(course_id=COURSE_ID, kind="module")
     assert (entry.title, entry.module.title) == ("", "Intro")
+
+
+def test_drafts_are_synced_marked_and_never_listed_to_learners(make_vault):
+    """A draft course, module and lens are stored with `is_draft`, structure and all; `published()` and
+    `courses()` (what learners are offered) leave them out."""
+    files = basic_vault()
+    files["courses/draft.md"] = course(
+        "# Module: [[../modules/wip]]\n", content_id=DRAFT_COURSE, slug="draft-course", extra="tags: [wip]\n"
+    )
+    files["modules/wip.md"] = module(
+        "# Lens:\nsource:: [[../Lenses/D]]\n", content_id=DRAFT_MODULE, slug="wip", title="WIP"
+    ).replace("---\n\n", "tags: [work-in-progress]\n---\n\n", 1)
+    files["Lenses/D.md"] = lens(DRAFT_LENS, title="Draft lens", extra="tags: [wip]\n")
+    report = sync_content(make_vault(files))
+    assert report.exit_code == 0, report.lines()
+    drafts = set(ContentItem.objects.filter(is_draft=True).values_list("id", flat=True))
+    assert {str(d) for d in drafts} == {DRAFT_COURSE, DRAFT_MODULE, DRAFT_LENS}
+    assert not ContentItem.objects.published().filter(id__in=drafts).exists()
+    assert [c.slug for c in ContentItem.objects.courses()] == ["course"]
+    assert module_layout(DRAFT_MODULE) == [(DRAFT_LENS, None, False, False)]
+    assert report.drafts == ["Lenses/D.md", "courses/draft.md", "modules/wip.md"]
+
+
+def test_a_lens_that_becomes_a_draft_leaves_the_published_structure(make_vault):
+    """When a placed lens is tagged `wip`, its published module (now in error, kept at its last version)
+    stops placing it, and places it again once the lens is published again."""
+    files = basic_vault()
+    vault = make_vault(files)
+    sync_content(vault)
+    make_vault({"Lenses/A.md": lens(LENS_A, "Lens A text.", title="Lens A", extra="tags: [wip]\n")}, vault)
+    report = sync_content(vault)
+    assert report.held_back == ["courses/course.md", "modules/intro.md"]  # the course places the module
+    assert ContentItem.objects.get(id=LENS_A).is_draft
+    assert LENS_A not in [item for item, *_ in module_layout(MODULE_ID)]
+    assert not ModuleEntry.objects.filter(module__is_draft=False, item__is_draft=True).exists()
+    make_vault({"Lenses/A.md": files["Lenses/A.md"]}, vault)
+    assert sync_content(vault).exit_code == 0
+    assert module_layout(MODULE_ID)[1][0] == LENS_A
 
 
 def test_removed_lens_is_retired_not_deleted(make_vault):
