@@ -26,6 +26,7 @@ from django.utils import timezone
 from .impact import count_learners
 from .models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
 from .parsing import Catalog, ItemRecord, build_catalog, read_vault
+from .parsing.cache import VaultCache
 from .report import Impact, ItemChange, SyncReport
 from .write_ids import write_missing_ids
 
@@ -71,6 +72,7 @@ class SyncPlan:
     conflict: str = ""
     replaced_ids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # old id -> item, as stored
     slug_aliases: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)  # (type, slug) -> item
+    load_bodies: Callable[[list[ItemRecord]], None] = lambda records: None  # bodies kept in the vault cache
 
     @property
     def is_empty(self) -> bool:
@@ -99,7 +101,17 @@ def sync_content(
         raise FileNotFoundError(f"content vault {root} is not a folder")
     if write_ids:
         report.written_ids = write_missing_ids(root, dry_run=dry_run or check)
-    vault = read_vault(root, progress=(lambda done, total: progress("reading", done, total)) if progress else None)
+    with VaultCache(root, settings.CONTENT_CACHE_DIR) as cache:
+        _run(root, report, cache, check=check, dry_run=dry_run, progress=progress)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _run(
+    root: Path, report: SyncReport, cache: VaultCache, *, check: bool, dry_run: bool, progress: Progress | None
+) -> None:
+    reading = (lambda done, total: progress("reading", done, total)) if progress else None
+    vault = read_vault(root, progress=reading, cache=cache)
     if progress:
         progress("compiling", 0, 1)
     catalog = build_catalog(vault)
@@ -114,8 +126,7 @@ def sync_content(
     if catalog.blocked:
         report.blocked = "a UUID is used in two places (see the errors); nothing was written"
     if check or catalog.blocked:
-        report.seconds = time.monotonic() - started
-        return report
+        return
     with transaction.atomic():
         _serialise_syncs()
         plan = plan_sync(catalog)
@@ -126,8 +137,6 @@ def sync_content(
             report.impact = learner_impact(plan)
         elif not plan.is_empty:
             apply_plan(plan, progress=progress)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _serialise_syncs() -> None:
@@ -145,7 +154,7 @@ def plan_sync(catalog: Catalog) -> SyncPlan:
             "id", "content_type", "slug", "title", "source_path", "checksum", "is_draft", "retired_at"
         )
     }
-    plan = SyncPlan(existing)
+    plan = SyncPlan(existing, load_bodies=catalog.load_bodies)
     plan.replaced_ids = dict(ReplacedId.objects.values_list("old_id", "item_id"))
     plan.slug_aliases = {
         (kind, slug): item for kind, slug, item in SlugAlias.objects.values_list("content_type", "slug", "item_id")
@@ -251,11 +260,17 @@ def apply_plan(plan: SyncPlan, *, progress: Progress | None = None) -> None:
     if vacate:
         ContentItem.objects.filter(id__in=vacate).update(slug="")
     step(2)
-    ContentItem.objects.bulk_create([_item(record, now, created=True) for record in plan.add], batch_size=500)
-    if plan.change:
-        ContentItem.objects.bulk_update(
-            [_item(record, now, created=False) for record in plan.change], _ITEM_FIELDS, batch_size=200
-        )
+    # In batches, so that only one batch of bodies is in memory at a time (the rest wait in the vault cache).
+    for start in range(0, len(plan.add), 200):
+        batch = plan.add[start : start + 200]
+        plan.load_bodies(batch)
+        ContentItem.objects.bulk_create([_item(record, now, created=True) for record in batch])
+        _let_go_of_bodies(batch)
+    for start in range(0, len(plan.change), 200):
+        batch = plan.change[start : start + 200]
+        plan.load_bodies(batch)
+        ContentItem.objects.bulk_update([_item(record, now, created=False) for record in batch], _ITEM_FIELDS)
+        _let_go_of_bodies(batch)
     step(3)
     written = plan.add + plan.change
     containers = [r.id for r in written if r.content_type in ("course", "module")] + plan.retire
@@ -343,6 +358,12 @@ def _write_aliases(plan: SyncPlan, written: list[ItemRecord]) -> None:
             if have_alias.get((kind, slug)) != item
         ]
     )
+
+
+def _let_go_of_bodies(records: list[ItemRecord]) -> None:
+    for record in records:
+        if record.body_key is not None:
+            record.body = None
 
 
 def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:

@@ -267,6 +267,9 @@ PROGRESS_CHAT_INACTIVITY_SECONDS = env_int("PROGRESS_CHAT_INACTIVITY_SECONDS", 3
 
 # Content: the vault that `manage.py sync_content` reads when given no path.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
+# Where sync_content keeps each vault's parse cache (what a resync reuses); empty: a temporary one per run.
+_content_cache = os.environ.get("CONTENT_CACHE_DIR", str(BASE_DIR / ".cache" / "content"))
+CONTENT_CACHE_DIR = Path(_content_cache) if _content_cache else None
 
 # Progress: the anonymous learner's cookie, and the most one heartbeat can credit.
 PROGRESS_COOKIE_NAME = os.environ.get("PROGRESS_COOKIE_NAME", "learner_token")

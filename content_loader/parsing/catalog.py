@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
+from .cache import body_json
 from .diagnostics import Diagnostic
 from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, lenses_of
 from .layout import stem
@@ -57,7 +58,9 @@ class ItemRecord:
     source_line: int = 1
     slug: str = ""
     parent_id: uuid.UUID | None = None
-    body: dict = field(default_factory=dict)
+    body: dict | None = field(default_factory=dict)  # None: in the vault cache until written (`body_key`)
+    body_key: tuple[str, int] | None = None  # a lens or test: (file, index of the lens in it)
+    body_digest: str = ""  # SHA-256 of the body's canonical JSON ("" : work it out from `body`)
     estimated_seconds: int = 0
     replaces: tuple[uuid.UUID, ...] = ()
     slug_aliases: tuple[str, ...] = ()
@@ -67,9 +70,15 @@ class ItemRecord:
     checksum: str = ""
 
     def compute_checksum(self) -> str:
-        """SHA-256 of everything stored for this item (a changed excerpted article changes it too)."""
-        data = asdict(self)
-        data.pop("checksum")
+        """SHA-256 of everything stored for this item (a changed excerpted article changes it too).
+
+        The body enters through its digest, worked out once when the lens is compiled.
+        """
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("checksum", "body", "body_key")}
+        data["course_entries"] = [asdict(entry) for entry in self.course_entries]
+        data["module_entries"] = [asdict(entry) for entry in self.module_entries]
+        if not self.body_digest:
+            data["body_digest"] = hashlib.sha256(body_json(self.body or {}).encode()).hexdigest()
         encoded = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -98,6 +107,17 @@ class Catalog:
     @property
     def ignored(self) -> list[str]:
         return sorted(path for path, doc in self.vault.documents.items() if doc.ignored)
+
+    def load_bodies(self, records: list[ItemRecord]) -> None:
+        """Fill in the bodies these records keep in the vault cache (before they are written)."""
+        wanted = [record.body_key for record in records if record.body is None and record.body_key is not None]
+        if not wanted:
+            return
+        assert self.vault.cache is not None
+        bodies = self.vault.cache.bodies(wanted)
+        for record in records:
+            if record.body is None and record.body_key is not None:
+                record.body = bodies[record.body_key]
 
 
 def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
@@ -320,6 +340,8 @@ def _lens_record(
         path,
         source_line=lens.line,
         body=compiled.body,
+        body_key=compiled.key,
+        body_digest=compiled.digest,
         estimated_seconds=compiled.estimated_seconds,
         replaces=tuple(replaces or ()),
     )

@@ -72,6 +72,66 @@ def parse_time(value: str) -> float | None:
     return int(hours or 0) * 3600 + int(minutes_with_hours or minutes) * 60 + float(seconds)
 
 
+def check_timestamps(raw: str, report: FileReport) -> None:
+    """Every `.timestamps.json`: valid JSON, a non-empty list of `{text, start}` with non-decreasing starts."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        report.error(exc.lineno, f"timestamps file is not valid JSON: {exc.msg}", "fix the JSON syntax at this line")
+        return
+    if not isinstance(data, list):
+        report.error(1, 'timestamps file must be a list of {"text": ..., "start": "M:SS.ss"} objects')
+        return
+    if not data:
+        report.error(1, "timestamps file has no phrases", "export the video's transcript with its timestamps")
+        return
+    lines: list[int] = []  # worked out only when there is something to report
+
+    def line_of(index: int) -> int:
+        if not lines:
+            lines.extend(_element_lines(raw))
+        return lines[index] if index < len(lines) else 1
+
+    previous = 0.0
+    for index, item in enumerate(data):
+        start = parse_time(item["start"]) if isinstance(item, dict) and isinstance(item.get("start"), str) else None
+        if start is None or not isinstance(item.get("text"), str):
+            report.error(line_of(index), f'timestamps entry {index} needs `text` and a `start` like "1:23.45"')
+            continue
+        if start < previous:
+            report.error(
+                line_of(index),
+                f"timestamps entry {index} starts at {item['start']}, before the entry above it",
+                "phrases must be in time order; fix or remove this one",
+            )
+        previous = max(previous, start)
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{},\n]|[^\s"\[\]{},]+')
+
+
+def _element_lines(raw: str) -> list[int]:
+    """The line where each element of a top-level JSON array starts."""
+    lines: list[int] = []
+    depth, line, expecting = 0, 1, False
+    for match in _JSON_TOKEN.finditer(raw):
+        token = match.group()
+        if token == "\n":
+            line += 1
+            continue
+        if depth == 1 and expecting and token not in ",]":
+            lines.append(line)
+            expecting = False
+        if token in ("[", "{"):
+            depth += 1
+            expecting = depth == 1
+        elif token in ("]", "}"):
+            depth -= 1
+        elif token == "," and depth == 1:
+            expecting = True
+    return lines
+
+
 def load_phrases(raw: str, report: FileReport) -> list[Phrase]:
     """The phrases of a `.timestamps.json`, in time order; problems go to `report` (line 1)."""
     try:
