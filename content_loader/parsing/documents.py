@@ -111,6 +111,7 @@ class Step:
     lens: LensDoc | None = None
     slug: str = ""  # submodule: `slug::`, or derived from the title
     id: uuid.UUID | None = None  # submodule: `id::`, if given
+    level: int = 1  # level of the section heading
 
 
 @dataclass

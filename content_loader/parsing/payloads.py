@@ -30,7 +30,7 @@ from .documents import (
     TranscriptDoc,
     lenses_of,
 )
-from .excerpts import AnchorNotFound, locate_excerpt, unquote, video_clip
+from .excerpts import AnchorNotFound, count_matches, locate_excerpt, unquote, video_clip
 from .media import Phrase, load_phrases, parse_time
 from .rendering import LinkTarget, plain_text, render_markdown, word_count
 from .vault import Vault
@@ -177,6 +177,26 @@ class LensCompiler:
             return None
         excerpt_html = self._render_slice(article, span.start, span.end)
         text = plain_text(excerpt_html)
+        if not text.strip():
+            report.error(
+                fields.line("from", segment.line),
+                f"the excerpt of {path} selects nothing",
+                "check that `from::` comes before `to::` in the article and that text lies between them",
+            )
+            return None
+        for which in ("from", "to"):
+            anchor = unquote(fields.get(which))
+            if anchor and count_matches(article.body, anchor) > 1:
+                report.warning(
+                    fields.line(which),
+                    f"`{which}::` text {_shorten(anchor)!r} is found more than once in {path}; the "
+                    + (
+                        "first one after the previous excerpt is used"
+                        if which == "from"
+                        else "first one after `from::` is used"
+                    ),
+                    "quote a few more words so that it is found once",
+                )
         payload = {
             **base,
             "article": {
@@ -227,6 +247,13 @@ class LensCompiler:
         end, text = video_clip(phrases, start, times["to"])
         if end <= start:
             report.error(fields.line("to", segment.line), f"the clip ends ({end:g} s) before it starts ({start:g} s)")
+            return None
+        if phrases and not text.strip():
+            report.error(
+                fields.line("from", segment.line),
+                f"no transcript words between {start:g} s and {end:g} s of {path}",
+                "check `from::` and `to::` against the transcript's timestamps",
+            )
             return None
         if phrases and times["from"] is not None and start > phrases[-1].start:
             report.warning(fields.line("from", segment.line), f"`from::` is after the last phrase of {path}")
@@ -288,10 +315,15 @@ class LensCompiler:
         def resolve(target: str) -> LinkTarget | None:
             fingerprint = link_fingerprint(self.vault, lens.path, target)
             self.deps.append(("link", lens.path, target, fingerprint))
-            path, problem, content_id, title, draft = fingerprint
+            path, problem, content_id, title, draft, excerpted = fingerprint
             if path is None:
                 problems.append(f"link `[[{target}]]`: {problem}")
                 return None
+            if excerpted is False:
+                problems.append(
+                    f"link `[[{target}]]` points at {path}, which no lens excerpts, so it leads nowhere; "
+                    "link to a lens that excerpts it"
+                )
             if draft and published:
                 errors.append(
                     (
@@ -312,13 +344,15 @@ class LensCompiler:
 
 
 def link_fingerprint(vault: Vault, from_path: str, target: str) -> tuple:
-    """What a `[[link]]` in a lens resolves to: (path, problem, content id, title, is a draft)."""
+    """What a `[[link]]` in a lens resolves to: (path, problem, content id, title, is a draft, is excerpted
+    (None unless an article or transcript))."""
     resolution = vault.index.resolve(from_path, target)
     if resolution.path is None:
-        return (None, resolution.problem, None, "", False)
+        return (None, resolution.problem, None, "", False, None)
     doc = vault.documents.get(resolution.path)
     content_id, title = _identity(doc)
-    return (resolution.path, "", content_id, title, doc is not None and doc.draft)
+    excerpted = resolution.path in vault.excerpted if isinstance(doc, ArticleDoc | TranscriptDoc) else None
+    return (resolution.path, "", content_id, title, doc is not None and doc.draft, excerpted)
 
 
 def _sources(lens: LensDoc) -> tuple:

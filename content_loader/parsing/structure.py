@@ -81,6 +81,12 @@ def layout_module(vault: Vault, module: ModuleDoc) -> list[Leaf]:
     seen: dict[str, int] = {}
     for leaf in leaves[1:]:
         assert leaf.step is not None
+        if not leaf.entries:
+            vault.reports[leaf.path].warning(
+                leaf.step.line,
+                f"submodule `{leaf.step.title}` has no lenses: learners would find it empty",
+                "add lenses below it, or remove the heading",
+            )
         if leaf.step.slug in seen:
             module.report.error(
                 leaf.step.line if leaf.path == module.path else 1,

@@ -61,6 +61,7 @@ class Vault:
     kinds: dict[str, str] = field(default_factory=dict)  # path -> course, module, outcome, ...
     reports: dict[str, FileReport] = field(default_factory=dict)  # every file, including skipped ones
     hashes: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the bytes read
+    excerpted: set[str] = field(default_factory=set)  # articles and transcripts some lens excerpts
     cache: VaultCache | None = None
     duplicate_ids: bool = False
 
@@ -197,15 +198,16 @@ def link_vault(vault: Vault) -> None:
 
 def _forget_unused_articles(vault: Vault) -> None:
     """Only excerpted articles need their text: letting go of the rest keeps memory to what is used."""
-    used = {
+    vault.excerpted = {
         segment.source.path
         for doc in vault.documents.values()
+        if not doc.ignored
         for lens in lenses_of(doc)
         for segment in lens.segments
         if segment.source is not None and segment.source.path
     }
     for path, doc in vault.documents.items():
-        if isinstance(doc, ArticleDoc) and path not in used:
+        if isinstance(doc, ArticleDoc) and path not in vault.excerpted:
             doc.body = ""
 
 

@@ -2,7 +2,7 @@
 
 from content_loader.parsing import build_catalog, read_vault
 from content_loader.sync import sync_content
-from content_loader.tests.vaults import LENS_A, LENS_B, MODULE_ID, basic_vault, lens, module
+from content_loader.tests.vaults import LENS_A, LENS_B, MODULE_ID, article, basic_vault, lens, module
 
 L1 = "11111111-1111-4111-8111-111111111111"
 
@@ -66,9 +66,10 @@ def test_field_written_with_one_colon(make_vault):
 
 
 def test_misspelt_field_name(make_vault):
-    """A field one or two letters off a known one is an error with the right name suggested."""
+    """A field one or two letters off a known one is a warning (the file loads, the field is ignored), with the
+    right name suggested."""
     assert report(make_vault, one_lens("#### Text\ncontent:: hi\noptinal:: true\n")) == [
-        "Lenses/L.md:6: error: unknown field `optinal::` in a Text segment (did you mean `optional::`?)"
+        "Lenses/L.md:6: warning: unknown field `optinal::` in a Text segment is ignored (did you mean `optional::`?)"
     ]
 
 
@@ -204,7 +205,7 @@ def test_broken_file_is_skipped_and_the_rest_loads(make_vault):
 def test_article_anchor_not_found(make_vault):
     """An excerpt anchor that is not in the article is an error at its line, naming the article."""
     files = {
-        "articles/a.md": "---\ntitle: A\n---\nThe quick brown fox.\n",
+        "articles/a.md": article("The quick brown fox.\n", title="A"),
         "Lenses/L.md": f'---\nid: {L1}\n---\n#### Article\nsource:: [[../articles/a]]\nfrom:: "slow green"\n',
     }
     assert report(make_vault, files) == [

@@ -20,6 +20,7 @@ from content_loader.tests.vaults import (
     MODULE_ID,
     OUTCOME_ID,
     TEST_ID,
+    article,
     basic_vault,
     course,
     lens,
@@ -236,9 +237,17 @@ def test_item_that_comes_back_is_restored(make_vault):
 def test_changed_article_resyncs_the_lens_that_excerpts_it(make_vault):
     """A lens's checksum covers its excerpts, so editing the article updates the lens."""
     lens_text = f'---\nid: {LENS_A}\n---\n#### Article\nsource:: [[../articles/a]]\nto:: "end"\n'
-    vault = make_vault({"articles/a.md": "---\ntitle: A\n---\nOld words until the end.\n", "Lenses/A.md": lens_text})
+    vault = make_vault(
+        {
+            "articles/a.md": article("Old words until the end.\n", title="A"),
+            "Lenses/A.md": lens_text,
+        }
+    )
     sync_content(vault)
-    make_vault({"articles/a.md": "---\ntitle: A\n---\nNew words until the end.\n"}, vault)
+    make_vault(
+        {"articles/a.md": article("New words until the end.\n", title="A")},
+        vault,
+    )
     report = sync_content(vault)
     assert [c.id for c in report.changed] == [uuid.UUID(LENS_A)]
     assert "New words" in ContentItem.objects.get(id=LENS_A).body["segments"][0]["excerpt_html"]
