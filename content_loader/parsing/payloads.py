@@ -308,7 +308,7 @@ class LensCompiler:
 
     def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int) -> str:
         """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts)."""
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []
         errors: list[tuple[str, str]] = []
         published = not self.vault.documents[lens.path].draft
 
@@ -317,12 +317,14 @@ class LensCompiler:
             self.deps.append(("link", lens.path, target, fingerprint))
             path, problem, content_id, title, draft, excerpted = fingerprint
             if path is None:
-                problems.append(f"link `[[{target}]]`: {problem}")
+                problems.append((f"link `[[{target}]]`: {problem}", ""))
                 return None
             if excerpted is False:
                 problems.append(
-                    f"link `[[{target}]]` points at {path}, which no lens excerpts, so it leads nowhere; "
-                    "link to a lens that excerpts it"
+                    (
+                        f"link `[[{target}]]` points at {path}, which no lens excerpts, so it leads nowhere",
+                        "link to a lens that excerpts it",
+                    )
                 )
             if draft and published:
                 errors.append(
@@ -336,8 +338,8 @@ class LensCompiler:
             return LinkTarget(str(content_id) if content_id else None, title)
 
         html = render_markdown(markdown, resolve_link=resolve)
-        for problem in problems:
-            report.warning(line, problem)
+        for message, suggestion in problems:
+            report.warning(line, message, suggestion)
         for message, suggestion in errors:
             report.error(line, message, suggestion)
         return html
