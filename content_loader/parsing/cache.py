@@ -73,11 +73,12 @@ class VaultCache:
         name = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:24]
         self.path = directory / f"{name}.sqlite3"
         self._db = self._open()
-        self._files: dict[str, tuple[str, bytes]] = {}
+        self._files: dict[str, str] = {}  # path -> hash (the pickled data is read when a file needs it)
         self._lenses: dict[tuple[str, int], CachedLens] = {}
         self._seen: set[str] = set()
+        self._pending: list[tuple[str, list]] = []  # writes not yet flushed (see `_write`)
         try:
-            self._files = {path: (h, data) for path, h, data in self._db.execute("SELECT path, hash, data FROM files")}
+            self._files = dict(self._db.execute("SELECT path, hash FROM files"))
             self._lenses = {
                 (path, idx): CachedLens(file_hash, pickle.loads(deps), digest, seconds, diagnostics)
                 for path, idx, file_hash, deps, digest, seconds, diagnostics in self._db.execute(
@@ -101,9 +102,24 @@ class VaultCache:
         if version is None or version[0] != code_version():
             db.executescript("DELETE FROM files; DELETE FROM lenses;")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", [code_version()])
-        # Autocommit: every row is keyed by content hash, so each is valid on its own, and no sync holds the
-        # file's write lock while it waits for another (two syncs of one vault take turns in PostgreSQL).
+        # Writes go in short transactions of a few hundred rows: every row is keyed by content hash, so each is
+        # valid on its own, and no sync holds the file's write lock while it waits for another (two syncs of
+        # one vault take turns in PostgreSQL).
         return db
+
+    def _write(self, sql: str, params: list) -> None:
+        self._pending.append((sql, params))
+        if len(self._pending) >= 200:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        for sql, params in self._pending:
+            self._db.execute(sql, params)
+        self._db.execute("COMMIT")
+        self._pending.clear()
 
     def _reset(self) -> None:
         self._files, self._lenses = {}, {}
@@ -120,19 +136,19 @@ class VaultCache:
     def file(self, path: str, digest: str):
         """The object stored for this file at this hash, or None."""
         self._seen.add(path)
-        found = self._files.get(path)
-        if found is None or found[0] != digest:
+        if self._files.get(path) != digest:
             return None
         try:
-            return pickle.loads(found[1])
-        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+            row = self._db.execute("SELECT data FROM files WHERE path = ? AND hash = ?", [path, digest]).fetchone()
+            return pickle.loads(row[0]) if row else None
+        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
             return None
 
     def put_file(self, path: str, digest: str, value) -> None:
         self._seen.add(path)
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self._files[path] = (digest, data)
-        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [path, digest, data])
+        self._files[path] = digest
+        self._write("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", [path, digest, data])
 
     # -- lenses ------------------------------------------------------------------------------------
 
@@ -141,13 +157,14 @@ class VaultCache:
 
     def put_lens(self, path: str, index: int, lens: CachedLens, body: str) -> None:
         self._lenses[(path, index)] = lens
-        self._db.execute(
+        self._write(
             "INSERT OR REPLACE INTO lenses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [path, index, lens.file_hash, pickle.dumps(lens.deps), lens.digest, lens.seconds, lens.diagnostics, body],
         )
 
     def bodies(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
         """The stored bodies of these lenses, by (path, index)."""
+        self._flush()
         found: dict[tuple[str, int], dict] = {}
         wanted = sorted(set(keys))
         for start in range(0, len(wanted), 200):
@@ -162,6 +179,7 @@ class VaultCache:
 
     def close(self, *, save: bool) -> None:
         """After a complete run (`save`), forget the files that are gone from the vault."""
+        self._flush()
         if save:
             gone = [[path] for path in self._files if path not in self._seen]
             if gone:

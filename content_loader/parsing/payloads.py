@@ -426,7 +426,8 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
                 tasks.append((path, index))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or len(tasks) < 200 or "fork" not in multiprocessing.get_all_start_methods():
-        results = _compile_tasks(vault, tasks)
+        for start in range(0, len(tasks), 100):
+            _keep(vault, _compile_tasks(vault, tasks[start : start + 100]), compiled)
     else:
         global _WORK
         _WORK = vault
@@ -435,9 +436,20 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                results = [result for chunk in pool.map(_compile_in_worker, chunks) for result in chunk]
+                for chunk in pool.map(_compile_in_worker, chunks):  # taken as they come: memory stays low
+                    _keep(vault, chunk, compiled)
         finally:
             _WORK = None
+    # Compiled: the articles' text is no longer needed (a large vault's articles are most of its memory).
+    for doc in vault.documents.values():
+        if isinstance(doc, ArticleDoc):
+            doc.body = ""
+    return compiled
+
+
+def _keep(vault: Vault, results: list, compiled: dict[int, CompiledLens]) -> None:
+    """Report what compiling found and keep the bodies (in the vault cache when there is one)."""
+    cache = vault.cache
     for path, index, seconds, encoded, digest, diagnostics, deps in results:
         doc = vault.documents[path]
         doc.report.diagnostics.extend(diagnostics)
@@ -448,7 +460,6 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
         else:
             body = json.loads(encoded)
         compiled[id(lenses_of(doc)[index])] = CompiledLens(body, seconds, digest, (path, index))
-    return compiled
 
 
 def _compile_in_worker(tasks: list[tuple[str, int]]) -> list:
