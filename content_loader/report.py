@@ -109,6 +109,18 @@ class SyncReport:
         return len(self.added) + len(self.changed) + len(self.restored) + len(self.retired)
 
     @property
+    def counts(self) -> dict[str, int]:
+        """How many items were added, changed, restored, retired and left unchanged, and how many draft files."""
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "restored": len(self.restored),
+            "retired": len(self.retired),
+            "unchanged": self.unchanged,
+            "drafts": len(self.drafts),
+        }
+
+    @property
     def exit_code(self) -> int:
         return 1 if self.errors or self.blocked else 0
 
@@ -185,6 +197,7 @@ class SyncReport:
             "retired": [c.as_dict() for c in self.retired],
             "unchanged": self.unchanged,
             "changes": self.changes,
+            "counts": self.counts,
             "impact": self.impact.as_dict() if self.impact else None,
             "written_ids": [
                 {"path": w.path, "line": w.line, "what": w.what, "id": str(w.id)} for w in self.written_ids

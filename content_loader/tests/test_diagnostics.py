@@ -157,6 +157,7 @@ def test_problems_in_drafts_are_reported_in_full_and_marked_as_draft_findings(ma
     assert (result.errors, result.draft_errors, result.exit_code) == (0, 1, 0)
     assert result.as_dict()["diagnostics"][0]["draft"] is True
     assert "in drafts 1 error(s)" in result.summary()
+    assert result.counts["drafts"] == 1 and result.as_dict()["counts"]["drafts"] == 1
 
 
 def test_validator_ignore_files_are_skipped_and_said_so(make_vault):
