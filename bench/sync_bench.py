@@ -2,14 +2,15 @@
 
     .venv/bin/python bench/sync_bench.py [--vault PATH] [--scale 10] [--baseline-rev main]
 
-Starts its own throwaway PostgreSQL (devtools.pgcluster), migrates it, and for each vault runs a cold
-sync into an empty registry with an empty parse cache, a resync with no file changed, and a resync after
-one lens file was edited, each in a fresh process so that its peak memory (maximum resident set size) is
-its own. Both vaults are copies in a temporary folder (the real vault is never written to): the large one
-clones the real vault's files `scale` times with fresh UUIDs, slugs and file names (removed afterwards;
-never committed: the corpus is all-rights-reserved). Prints the figures and the ratios of the resyncs to
-the cold sync of the same run; asserts nothing. With `--baseline-rev`, the cold and no-op syncs of the real
-vault are also timed with the code of that git revision (exported into a temporary folder), in the same run.
+Starts its own throwaway PostgreSQL (devtools.pgcluster), migrates it, and for each vault runs a cold sync
+into an empty registry with an empty parse cache, a resync with no file changed, and a resync after one lens
+file was edited, each in a fresh process so that its peak memory (maximum resident set size) is its own
+(DEBUG off, as in production). Both vaults are copies in a temporary folder (the real vault is never written
+to): the large one clones the real vault's files `scale` times with fresh UUIDs, slugs and file names
+(removed afterwards; never committed: the corpus is all-rights-reserved). Prints the figures and the ratios
+of the resyncs to the cold sync of the same run; asserts nothing. With `--baseline-rev`, the cold and no-op
+syncs of the real vault are also timed with the code of that git revision (exported into a temporary
+folder), in the same run.
 
 Goals on a 2-core machine: a no-op resync at most 15% of a cold sync, a one-file edit at most 20%, cold
 sync of the real vault no slower than before the cache, peak memory of the 10x vault under 500 MB.
@@ -75,8 +76,17 @@ def _suffixed(target: str, suffix: str) -> str:
 
 
 def run_phase(vault: Path, database_url: str, cache: Path, code: Path = ROOT) -> dict:
-    """Run one sync in a fresh process (with the code at `code`); return its time, peak memory and summary."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true", "CONTENT_CACHE_DIR": str(cache)}
+    """Run one sync in a fresh process (with the code at `code`); return its time, peak memory and summary.
+
+    DEBUG is off, as in production: with it on, Django keeps the SQL of every statement, bodies and all.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "sync-bench-" + uuid.uuid4().hex,
+        "CONTENT_CACHE_DIR": str(cache),
+    }
     result = subprocess.run(
         [sys.executable, str(code / "bench" / "sync_bench.py"), "--phase", str(vault)],
         cwd=code,
