@@ -46,6 +46,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, p
 # chat/tests/fake_tutor.py is a real HTTP server on 127.0.0.1 speaking the OpenAI streaming protocol.
 
 
+@pytest.fixture(autouse=True)
+def _content_cache_in_tmp(settings, tmp_path_factory):
+    """Syncs in tests keep their parse cache under pytest's temporary folder, not in the project."""
+    settings.CONTENT_CACHE_DIR = tmp_path_factory.getbasetemp() / "content-cache"
+
+
 @pytest.fixture
 def tutor_server(settings):
     """A running fake tutor, configured in settings (short timeouts so failure tests are quick)."""

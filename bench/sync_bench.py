@@ -1,15 +1,19 @@
-"""Benchmark of `sync_content`: cold sync and no-op resync of the real vault and of one ten times its size.
+"""Benchmark of `sync_content`: cold sync, no-op resync and one-file edit, on the real vault and one ten times its size.
 
-    .venv/bin/python bench/sync_bench.py [--vault PATH] [--scale 10]
+    .venv/bin/python bench/sync_bench.py [--vault PATH] [--scale 10] [--baseline-rev main]
 
-Starts its own throwaway PostgreSQL (devtools.pgcluster), migrates it, and for each vault runs a cold
-sync into an empty registry and then a resync with no file changed, each in a fresh process so that its
-peak memory (maximum resident set size) is its own. The large vault is generated in a temporary folder by
-cloning the real vault's files `scale` times with fresh UUIDs, slugs and file names (removed afterwards;
-never committed: the corpus is all-rights-reserved). Prints the figures; asserts nothing.
+Starts its own throwaway PostgreSQL (devtools.pgcluster), migrates it, and for each vault runs a cold sync
+into an empty registry with an empty parse cache, a resync with no file changed, and a resync after one lens
+file was edited, each in a fresh process so that its peak memory (maximum resident set size) is its own
+(DEBUG off, as in production). Both vaults are copies in a temporary folder (the real vault is never written
+to): the large one clones the real vault's files `scale` times with fresh UUIDs, slugs and file names
+(removed afterwards; never committed: the corpus is all-rights-reserved). Prints the figures and the ratios
+of the resyncs to the cold sync of the same run; asserts nothing. With `--baseline-rev`, the cold and no-op
+syncs of the real vault are also timed with the code of that git revision (exported into a temporary
+folder), in the same run.
 
-Goal on a 2-core machine: cold sync of the real vault under 10 s, no-op resync under 2 s, time growing
-linearly with vault size.
+Goals on a 2-core machine: a no-op resync at most 15% of a cold sync, a one-file edit at most 20%, cold
+sync of the real vault no slower than before the cache, peak memory of the 10x vault under 500 MB.
 """
 
 from __future__ import annotations
@@ -71,12 +75,21 @@ def _suffixed(target: str, suffix: str) -> str:
     return stripped + suffix
 
 
-def run_phase(vault: Path, database_url: str) -> dict:
-    """Run one sync in a fresh process; return its time, peak memory and summary."""
-    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true"}
+def run_phase(vault: Path, database_url: str, cache: Path, code: Path = ROOT) -> dict:
+    """Run one sync in a fresh process (with the code at `code`); return its time, peak memory and summary.
+
+    DEBUG is off, as in production: with it on, Django keeps the SQL of every statement, bodies and all.
+    """
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "SECRET_KEY": "sync-bench-" + uuid.uuid4().hex,
+        "CONTENT_CACHE_DIR": str(cache),
+    }
     result = subprocess.run(
-        [sys.executable, __file__, "--phase", str(vault)],
-        cwd=ROOT,
+        [sys.executable, str(code / "bench" / "sync_bench.py"), "--phase", str(vault)],
+        cwd=code,
         env=env,
         capture_output=True,
         text=True,
@@ -89,6 +102,7 @@ def run_phase(vault: Path, database_url: str) -> dict:
 
 def phase(vault: Path) -> None:
     """Child process: one sync, measured."""
+    sys.path.insert(0, os.getcwd())  # the code being measured (a baseline revision runs from its own folder)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "courseplatform.settings")
     import django
 
@@ -130,10 +144,45 @@ def _cpu_seconds() -> float:
     return total
 
 
+def edit_one_lens(vault: Path) -> Path:
+    """Change one sentence of the first lens file with a Text segment (as an author would); return it."""
+    for path in sorted((vault / "Lenses").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        if "\ncontent::" in text and "wip" not in text.split("---", 2)[1]:
+            path.write_text(text.replace("\ncontent::", "\ncontent:: An edited first sentence.", 1), encoding="utf-8")
+            return path
+    raise SystemExit(f"no lens with a Text segment in {vault}")
+
+
+def truncate(database_url: str, code: Path = ROOT) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django,os,sys;sys.path.insert(0,os.getcwd());"
+            "os.environ.setdefault('DJANGO_SETTINGS_MODULE','courseplatform.settings');"
+            "django.setup();from django.db import connection;"
+            "connection.cursor().execute('TRUNCATE content_loader_contentitem CASCADE')",
+        ],
+        cwd=code,
+        env=env,
+        check=True,
+    )
+
+
+def show(name: str, run: dict) -> None:
+    print(
+        f"  {name}  {run['seconds']:6.2f} s wall  {run['cpu_seconds']:6.2f} s CPU  "
+        f"peak RSS {run['peak_mb']:5.0f} MB  | {run['summary']}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vault", type=Path, default=real_vault(), help="default: ../shared/corpora/lens-edu-relay")
     parser.add_argument("--scale", type=int, default=10)
+    parser.add_argument("--baseline-rev", help="also time the real vault with the code of this git revision")
     parser.add_argument("--phase", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -146,34 +195,44 @@ def main() -> None:
     with ThrowawayPostgres() as cluster, tempfile.TemporaryDirectory(prefix="sync-bench-") as temp:
         env = {**os.environ, "DATABASE_URL": cluster.url, "DEBUG": "true"}
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        large = Path(temp) / "large"
+        real, large = Path(temp) / "real", Path(temp) / "large"
         started = time.perf_counter()
+        generate_vault(args.vault, real, 1)
         generate_vault(args.vault, large, args.scale)
-        print(f"generated a vault {args.scale}x the real one in {time.perf_counter() - started:.1f} s")
+        print(
+            f"copied the real vault and generated one {args.scale}x its size in {time.perf_counter() - started:.1f} s"
+        )
+        if args.baseline_rev:
+            baseline = Path(temp) / "baseline"
+            baseline.mkdir()
+            archive = subprocess.run(["git", "archive", args.baseline_rev], cwd=ROOT, capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive.stdout, check=True)
+            (baseline / ".venv").symlink_to(ROOT / ".venv")
+            cache = Path(temp) / "cache-baseline"
+            truncate(cluster.url)
+            cold = run_phase(real, cluster.url, cache, baseline)
+            noop = run_phase(real, cluster.url, cache, baseline)
+            print(f"baseline {args.baseline_rev} on the real vault:")
+            show("cold sync ", cold)
+            show("no-op sync", noop)
         results = []
-        for label, vault in (("real vault", args.vault), (f"{args.scale}x vault", large)):
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-c",
-                    "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','courseplatform.settings');"
-                    "django.setup();from django.db import connection;"
-                    "connection.cursor().execute('TRUNCATE content_loader_contentitem CASCADE')",
-                ],
-                cwd=ROOT,
-                env=env,
-                check=True,
-            )
-            cold = run_phase(vault, cluster.url)
-            noop = run_phase(vault, cluster.url)
-            results.append((label, cold, noop))
+        for label, vault in (("real vault", real), (f"{args.scale}x vault", large)):
+            cache = Path(temp) / f"cache-{vault.name}"
+            truncate(cluster.url)
+            cold = run_phase(vault, cluster.url, cache)
+            noop = run_phase(vault, cluster.url, cache)
+            edited = edit_one_lens(vault)
+            edit = run_phase(vault, cluster.url, cache)
+            results.append((label, cold, noop, edit))
             print(f"{label}: {cold['files']} files, {cold['items']} items")
-            for name, run in (("cold sync ", cold), ("no-op sync", noop)):
-                print(
-                    f"  {name}  {run['seconds']:6.2f} s wall  {run['cpu_seconds']:6.2f} s CPU  "
-                    f"peak RSS {run['peak_mb']:5.0f} MB  | {run['summary']}"
-                )
-        (_, small_cold, small_noop), (_, big_cold, big_noop) = results
+            show("cold sync ", cold)
+            show("no-op sync", noop)
+            show("1-file edit", edit)
+            print(
+                f"  no-op / cold = {noop['seconds'] / cold['seconds']:.0%} (goal <= 15%), "
+                f"1-file edit ({edited.name}) / cold = {edit['seconds'] / cold['seconds']:.0%} (goal <= 20%)"
+            )
+        (_, small_cold, small_noop, _), (_, big_cold, big_noop, _) = results
         print(f"load average during the run: {os.getloadavg()[0]:.1f} (other processes share this machine)")
         print(
             f"growth for {big_cold['files'] / small_cold['files']:.1f}x the files: "

@@ -32,8 +32,8 @@ class ContentItemQuerySet(models.QuerySet):
         return self.active().filter(is_draft=False)
 
     def courses(self) -> "ContentItemQuerySet":
-        """Active courses, by title."""
-        return self.active().filter(content_type=ContentType.COURSE).order_by("title")
+        """Published courses (not drafts), by title: the courses learners are offered."""
+        return self.published().filter(content_type=ContentType.COURSE).order_by("title")
 
 
 class ContentItem(models.Model):
@@ -112,7 +112,11 @@ class CourseEntry(models.Model):
         related_name="course_placements",
         help_text="A leaf module (a module without submodules, or a submodule).",
     )
-    title = models.CharField(max_length=500, blank=True, help_text="Meeting name, or the link's display name.")
+    title = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Meeting name; for a module, the link's display name only when the module has no title.",
+    )
     optional = models.BooleanField(default=False)
 
     class Meta:
@@ -145,7 +149,11 @@ class ModuleEntry(models.Model):
         related_name="outcome_placements",
         help_text="The learning outcome the item came through, if any.",
     )
-    title = models.CharField(max_length=500, blank=True, help_text="Heading title in the module, if given.")
+    title = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="The heading's label, kept only where the item has no title of its own (a lens file without one).",
+    )
     optional = models.BooleanField(default=False)
     hide = models.BooleanField(default=False, help_text="Optional and hidden from the progress bar.")
 

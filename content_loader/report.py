@@ -88,15 +88,37 @@ class SyncReport:
 
     @property
     def errors(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR)
+        """Errors in published files (the exit status follows these)."""
+        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR and not d.draft)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for d in self.diagnostics if d.severity is Severity.WARNING)
+        return sum(1 for d in self.diagnostics if d.severity is Severity.WARNING and not d.draft)
+
+    @property
+    def draft_errors(self) -> int:
+        """Errors in drafts: reported in full, they keep that draft's last synced version but block nothing else."""
+        return sum(1 for d in self.diagnostics if d.severity is Severity.ERROR and d.draft)
+
+    @property
+    def draft_warnings(self) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is Severity.WARNING and d.draft)
 
     @property
     def changes(self) -> int:
         return len(self.added) + len(self.changed) + len(self.restored) + len(self.retired)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many items were added, changed, restored, retired and left unchanged, and how many draft files."""
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "restored": len(self.restored),
+            "retired": len(self.retired),
+            "unchanged": self.unchanged,
+            "drafts": len(self.drafts),
+        }
 
     @property
     def exit_code(self) -> int:
@@ -105,6 +127,8 @@ class SyncReport:
     def summary(self) -> str:
         """The one-line summary printed at the end of a run."""
         problems = f"{self.errors} error(s), {self.warnings} warning(s)"
+        if self.draft_errors or self.draft_warnings:
+            problems += f" (and in drafts {self.draft_errors} error(s), {self.draft_warnings} warning(s))"
         if self.mode == "check":
             items = sum(self.loaded.values())
             return f"Checked {self.vault}: {self.files} files, {items} items; {problems}."
@@ -123,8 +147,10 @@ class SyncReport:
                 counts.insert(2, f"{len(self.restored)} restored")
             changes = ", ".join(counts)
         held = f", {len(self.held_back)} file(s) held back" if self.held_back else ""
-        if self.drafts or self.ignored:
-            held += f", {len(self.drafts)} draft(s) and {len(self.ignored)} ignored file(s) not published"
+        if self.drafts:
+            held += f", {len(self.drafts)} draft file(s) synced unpublished"
+        if self.ignored:
+            held += f", {len(self.ignored)} ignored file(s)"
         return f"{verb} {self.vault}: {changes} ({self.unchanged} unchanged{held}); {problems} in {self.seconds:.1f} s."
 
     def lines(self, *, verbose: bool = False) -> list[str]:
@@ -157,6 +183,8 @@ class SyncReport:
             "items": dict(sorted(self.loaded.items())),
             "errors": self.errors,
             "warnings": self.warnings,
+            "draft_errors": self.draft_errors,
+            "draft_warnings": self.draft_warnings,
             "exit_code": self.exit_code,
             "blocked": self.blocked,
             "diagnostics": [d.as_dict() for d in self.diagnostics],
@@ -169,6 +197,7 @@ class SyncReport:
             "retired": [c.as_dict() for c in self.retired],
             "unchanged": self.unchanged,
             "changes": self.changes,
+            "counts": self.counts,
             "impact": self.impact.as_dict() if self.impact else None,
             "written_ids": [
                 {"path": w.path, "line": w.line, "what": w.what, "id": str(w.id)} for w in self.written_ids

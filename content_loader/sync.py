@@ -26,6 +26,7 @@ from django.utils import timezone
 from .impact import count_learners
 from .models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
 from .parsing import Catalog, ItemRecord, build_catalog, read_vault
+from .parsing.cache import VaultCache
 from .report import Impact, ItemChange, SyncReport
 from .write_ids import write_missing_ids
 
@@ -44,6 +45,7 @@ _ITEM_FIELDS = [
     "estimated_seconds",
     "last_synced_at",
     "retired_at",
+    "is_draft",
 ]
 
 
@@ -54,6 +56,7 @@ class _Existing:
     title: str
     source_path: str
     checksum: str
+    is_draft: bool
     retired: bool
 
 
@@ -69,6 +72,7 @@ class SyncPlan:
     conflict: str = ""
     replaced_ids: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # old id -> item, as stored
     slug_aliases: dict[tuple[str, str], uuid.UUID] = field(default_factory=dict)  # (type, slug) -> item
+    load_bodies: Callable[[list[ItemRecord]], None] = lambda records: None  # bodies kept in the vault cache
 
     @property
     def is_empty(self) -> bool:
@@ -97,7 +101,17 @@ def sync_content(
         raise FileNotFoundError(f"content vault {root} is not a folder")
     if write_ids:
         report.written_ids = write_missing_ids(root, dry_run=dry_run or check)
-    vault = read_vault(root, progress=(lambda done, total: progress("reading", done, total)) if progress else None)
+    with VaultCache(root, settings.CONTENT_CACHE_DIR) as cache:
+        _run(root, report, cache, check=check, dry_run=dry_run, progress=progress)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _run(
+    root: Path, report: SyncReport, cache: VaultCache, *, check: bool, dry_run: bool, progress: Progress | None
+) -> None:
+    reading = (lambda done, total: progress("reading", done, total)) if progress else None
+    vault = read_vault(root, progress=reading, cache=cache)
     if progress:
         progress("compiling", 0, 1)
     catalog = build_catalog(vault)
@@ -112,8 +126,7 @@ def sync_content(
     if catalog.blocked:
         report.blocked = "a UUID is used in two places (see the errors); nothing was written"
     if check or catalog.blocked:
-        report.seconds = time.monotonic() - started
-        return report
+        return
     with transaction.atomic():
         _serialise_syncs()
         plan = plan_sync(catalog)
@@ -124,8 +137,6 @@ def sync_content(
             report.impact = learner_impact(plan)
         elif not plan.is_empty:
             apply_plan(plan, progress=progress)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _serialise_syncs() -> None:
@@ -138,12 +149,12 @@ def _serialise_syncs() -> None:
 def plan_sync(catalog: Catalog) -> SyncPlan:
     """Compare the catalog with the registry (three reads) and decide what to add, change and retire."""
     existing = {
-        row[0]: _Existing(*row[1:6], retired=row[6] is not None)
+        row[0]: _Existing(*row[1:7], retired=row[7] is not None)
         for row in ContentItem.objects.order_by().values_list(
-            "id", "content_type", "slug", "title", "source_path", "checksum", "retired_at"
+            "id", "content_type", "slug", "title", "source_path", "checksum", "is_draft", "retired_at"
         )
     }
-    plan = SyncPlan(existing)
+    plan = SyncPlan(existing, load_bodies=catalog.load_bodies)
     plan.replaced_ids = dict(ReplacedId.objects.values_list("old_id", "item_id"))
     plan.slug_aliases = {
         (kind, slug): item for kind, slug, item in SlugAlias.objects.values_list("content_type", "slug", "item_id")
@@ -249,27 +260,41 @@ def apply_plan(plan: SyncPlan, *, progress: Progress | None = None) -> None:
     if vacate:
         ContentItem.objects.filter(id__in=vacate).update(slug="")
     step(2)
-    ContentItem.objects.bulk_create([_item(record, now, created=True) for record in plan.add], batch_size=500)
-    if plan.change:
-        ContentItem.objects.bulk_update(
-            [_item(record, now, created=False) for record in plan.change], _ITEM_FIELDS, batch_size=200
-        )
+    # In batches, so that only one batch of bodies is in memory at a time (the rest wait in the vault cache).
+    for start in range(0, len(plan.add), 200):
+        batch = plan.add[start : start + 200]
+        plan.load_bodies(batch)
+        ContentItem.objects.bulk_create([_item(record, now, created=True) for record in batch])
+        _let_go_of_bodies(batch)
+    for start in range(0, len(plan.change), 200):
+        batch = plan.change[start : start + 200]
+        plan.load_bodies(batch)
+        ContentItem.objects.bulk_update([_item(record, now, created=False) for record in batch], _ITEM_FIELDS)
+        _let_go_of_bodies(batch)
     step(3)
     written = plan.add + plan.change
     containers = [r.id for r in written if r.content_type in ("course", "module")] + plan.retire
     if containers:
         CourseEntry.objects.filter(course__in=containers).delete()
         ModuleEntry.objects.filter(module__in=containers).delete()
-    if plan.retire:
-        # Containers kept at their last version (their file has errors) may place a retired item: drop
-        # those placements, and their checksum, so that they are rewritten once their file is fixed.
-        placed = Q(item__in=plan.retire) | Q(learning_outcome__in=plan.retire)
-        stale = {*CourseEntry.objects.filter(module__in=plan.retire).values_list("course_id", flat=True)}
-        stale |= {*ModuleEntry.objects.filter(placed).values_list("module_id", flat=True)}
+    # Containers kept at their last version (their file has errors) may place a retired item, or a published
+    # container an item that became a draft: drop those placements, and the container's checksum, so that
+    # they are rewritten once their file is fixed. Learners never reach a draft through the structure.
+    newly_draft = [r.id for r in plan.change if r.is_draft and not plan.existing[r.id].is_draft]
+    if plan.retire or newly_draft:
+        gone = plan.retire + newly_draft
+        courses = CourseEntry.objects.filter(module__in=gone)
+        modules = ModuleEntry.objects.filter(Q(item__in=gone) | Q(learning_outcome__in=gone))
+        if newly_draft:  # drafts may place drafts
+            courses = courses.filter(Q(module__in=plan.retire) | Q(course__is_draft=False))
+            modules = modules.filter(
+                Q(item__in=plan.retire) | Q(learning_outcome__in=plan.retire) | Q(module__is_draft=False)
+            )
+        stale = {*courses.values_list("course_id", flat=True)} | {*modules.values_list("module_id", flat=True)}
         if stale:
             ContentItem.objects.filter(id__in=stale).update(checksum="")
-            CourseEntry.objects.filter(module__in=plan.retire).delete()
-            ModuleEntry.objects.filter(placed).delete()
+            courses.delete()
+            modules.delete()
     step(4)
     CourseEntry.objects.bulk_create(
         [
@@ -335,6 +360,12 @@ def _write_aliases(plan: SyncPlan, written: list[ItemRecord]) -> None:
     )
 
 
+def _let_go_of_bodies(records: list[ItemRecord]) -> None:
+    for record in records:
+        if record.body_key is not None:
+            record.body = None
+
+
 def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:
     item = ContentItem(
         id=record.id,
@@ -349,6 +380,7 @@ def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:
         estimated_seconds=record.estimated_seconds,
         last_synced_at=now,
         retired_at=None,
+        is_draft=record.is_draft,
     )
     if created:
         item.first_synced_at = now

@@ -282,6 +282,9 @@ JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "60"))
 
 # Content: the vault that `manage.py sync_content` reads when given no path.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
+# Where sync_content keeps each vault's parse cache (what a resync reuses); empty: a temporary one per run.
+_content_cache = os.environ.get("CONTENT_CACHE_DIR", str(BASE_DIR / ".cache" / "content"))
+CONTENT_CACHE_DIR = Path(_content_cache) if _content_cache else None
 
 # Content from git (see README, "Content from git"): with CONTENT_GIT_URL set, `sync_content` without a
 # path, the push webhook and "Sync now" fetch CONTENT_GIT_BRANCH into CONTENT_GIT_CACHE_DIR and sync it.

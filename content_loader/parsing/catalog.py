@@ -2,8 +2,9 @@
 
 Which files load: a file with errors is not loaded, and neither is a file that places (course → module,
 module → lens or learning outcome, learning outcome → lens) or excerpts (lens → article or transcript) a
-file that is not loaded; the registry keeps the last synced version of their items. Drafts and
-`validator-ignore` files are not loaded either (the sync retires items that became drafts).
+file that is not loaded; the registry keeps the last synced version of their items. `validator-ignore`
+files are not loaded. Drafts (`wip`) load by the same rules, as drafts (`is_draft`): stored, never shown to
+learners; published content that places one is an error, so it never points at a draft.
 
 Structure: a course lists its leaf modules (a module without submodules, or each submodule) and its
 meetings; a leaf module lists its lenses and tests, learning outcomes expanded in place (their lenses,
@@ -15,15 +16,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
+from .cache import body_json
 from .diagnostics import Diagnostic
 from .documents import CourseDoc, Document, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, lenses_of
 from .layout import stem
 from .payloads import CompiledLens, compile_lenses
 from .rendering import render_markdown
 from .structure import Leaf, course_id, layout_module, module_id, section_id, submodule_id
-from .vault import Vault, defined_ids, soften
+from .vault import Vault, defined_ids, mark_draft_findings
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +58,27 @@ class ItemRecord:
     source_line: int = 1
     slug: str = ""
     parent_id: uuid.UUID | None = None
-    body: dict = field(default_factory=dict)
+    body: dict | None = field(default_factory=dict)  # None: in the vault cache until written (`body_key`)
+    body_key: tuple[str, int] | None = None  # a lens or test: (file, index of the lens in it)
+    body_digest: str = ""  # SHA-256 of the body's canonical JSON ("" : work it out from `body`)
     estimated_seconds: int = 0
     replaces: tuple[uuid.UUID, ...] = ()
     slug_aliases: tuple[str, ...] = ()
+    is_draft: bool = False
     course_entries: tuple[CourseEntryRecord, ...] = ()
     module_entries: tuple[ModuleEntryRecord, ...] = ()
     checksum: str = ""
 
     def compute_checksum(self) -> str:
-        """SHA-256 of everything stored for this item (a changed excerpted article changes it too)."""
-        data = asdict(self)
-        data.pop("checksum")
+        """SHA-256 of everything stored for this item (a changed excerpted article changes it too).
+
+        The body enters through its digest, worked out once when the lens is compiled.
+        """
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("checksum", "body", "body_key")}
+        data["course_entries"] = [asdict(entry) for entry in self.course_entries]
+        data["module_entries"] = [asdict(entry) for entry in self.module_entries]
+        if not self.body_digest:
+            data["body_digest"] = hashlib.sha256(body_json(self.body or {}).encode()).hexdigest()
         encoded = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -97,6 +108,17 @@ class Catalog:
     def ignored(self) -> list[str]:
         return sorted(path for path, doc in self.vault.documents.items() if doc.ignored)
 
+    def load_bodies(self, records: list[ItemRecord]) -> None:
+        """Fill in the bodies these records keep in the vault cache (before they are written)."""
+        wanted = [record.body_key for record in records if record.body is None and record.body_key is not None]
+        if not wanted:
+            return
+        assert self.vault.cache is not None
+        bodies = self.vault.cache.bodies(wanted)
+        for record in records:
+            if record.body is None and record.body_key is not None:
+                record.body = bodies[record.body_key]
+
 
 def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     """Compile every lens and test, lay out the structure, decide what loads, and make the records.
@@ -108,9 +130,6 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     compiled = compile_lenses(vault, workers=workers)
     leaves = {path: layout_module(vault, doc) for path, doc in vault.of_kind("module") if not doc.ignored}
     _check_slugs(vault, leaves)
-    for doc in vault.documents.values():
-        if doc.draft:
-            soften(doc.report)
     loadable: dict[str, bool] = {}
     for path in vault.documents:
         _is_loadable(vault, path, loadable, set())
@@ -118,22 +137,30 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
         doc = vault.documents[path]
         if ok:
             catalog.loaded_paths.add(path)
-        elif not doc.draft and not doc.ignored:
+        elif not doc.ignored:
             catalog.held_back.add(path)
             catalog.held_back_ids.update(content_id for content_id, _, _ in defined_ids(doc))
             doc.report.info(1, "not loaded: the registry keeps its last synced version")
     for path in sorted(catalog.loaded_paths):
+        before = len(catalog.items)
         _records(catalog, vault.documents[path], compiled, leaves)
+        if vault.documents[path].draft:
+            for record in list(catalog.items.values())[before:]:  # the items this file defines
+                record.is_draft = True
+    mark_draft_findings(vault)
     for record in catalog.items.values():
         record.checksum = record.compute_checksum()
     return catalog
 
 
 def _check_slugs(vault: Vault, leaves: dict[str, list[Leaf]]) -> None:
-    """Active slugs are unique per type: a later file reusing one is an error naming the first."""
+    """Active slugs are unique per type: a later file reusing one is an error naming the first.
+
+    Drafts are stored too, so they take part; published files claim their slugs first.
+    """
     seen: dict[tuple[str, str], str] = {}
-    for path, doc in vault.documents.items():
-        if doc.ignored or doc.draft or not isinstance(doc, CourseDoc | ModuleDoc) or not doc.slug:
+    for path, doc in sorted(vault.documents.items(), key=lambda pair: pair[1].draft):
+        if doc.ignored or not isinstance(doc, CourseDoc | ModuleDoc) or not doc.slug:
             continue
         kind = "course" if isinstance(doc, CourseDoc) else "module"
         slugs = [doc.slug, *doc.slug_aliases]
@@ -163,7 +190,7 @@ def _is_loadable(vault: Vault, path: str, memo: dict[str, bool], visiting: set[s
     if path in memo:
         return memo[path]
     doc = vault.documents[path]
-    if doc.ignored or doc.draft:
+    if doc.ignored:
         memo[path] = False
         return False
     if path in visiting:
@@ -176,7 +203,8 @@ def _is_loadable(vault: Vault, path: str, memo: dict[str, bool], visiting: set[s
             continue
         ok = False
         target = vault.documents[dependency]
-        if not (target.draft or target.ignored) and dependency not in reported:
+        # A published file placing a draft or an ignored file has said so already.
+        if not target.ignored and (doc.draft or not target.draft) and dependency not in reported:
             reported.add(dependency)
             doc.report.error(line, f"not loaded because {dependency} has errors", f"fix {dependency} first")
     visiting.discard(path)
@@ -213,9 +241,11 @@ def _records(catalog: Catalog, doc: Document, compiled: dict[int, CompiledLens],
             assert isinstance(module, ModuleDoc)
             parent = module_id(module)
             module_leaves = leaves[module.path]
+            # The module's own title wins over the link's display name, which is only a fallback.
+            label = "" if module.title else step.title
             for leaf in module_leaves:
                 if leaf.step is None:
-                    entries.append(CourseEntryRecord(len(entries), "module", parent, step.title, step.optional))
+                    entries.append(CourseEntryRecord(len(entries), "module", parent, label, step.optional))
                 else:
                     leaf_id = submodule_id(parent, leaf.step)
                     entries.append(CourseEntryRecord(len(entries), "module", leaf_id, leaf.step.title, step.optional))
@@ -310,6 +340,8 @@ def _lens_record(
         path,
         source_line=lens.line,
         body=compiled.body,
+        body_key=compiled.key,
+        body_digest=compiled.digest,
         estimated_seconds=compiled.estimated_seconds,
         replaces=tuple(replaces or ()),
     )

@@ -25,12 +25,14 @@ class Diagnostic:
     message: str
     suggestion: str = ""
     end_line: int = 0  # for a problem covering several lines (an ignored section, a skipped file)
+    draft: bool = False  # found in a draft (`wip`): reported in full, but it blocks nothing published
 
     def covers(self, line: int) -> bool:
         return self.line == line or self.line <= line <= self.end_line
 
     def __str__(self) -> str:
-        text = f"{self.path}:{self.line}: {self.severity}: {self.message}"
+        draft = "[draft] " if self.draft else ""
+        text = f"{self.path}:{self.line}: {self.severity}: {draft}{self.message}"
         return f"{text} ({self.suggestion})" if self.suggestion else text
 
     def as_dict(self) -> dict:
@@ -41,6 +43,7 @@ class Diagnostic:
             "message": self.message,
             "suggestion": self.suggestion,
             "end_line": self.end_line or self.line,
+            "draft": self.draft,
         }
 
 

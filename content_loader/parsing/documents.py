@@ -86,6 +86,7 @@ class LensDoc:
     tldr: str = ""
     derived_id: bool = False  # a single-file section without `id::`: identity derived from position
     id_written: bool = False  # an `id` or `id::` is written (valid or not)
+    titled: bool = True  # the title is the lens's own (False: a lens file without `title:`, named by its file)
 
     @property
     def content_id(self) -> uuid.UUID | None:
@@ -110,6 +111,7 @@ class Step:
     lens: LensDoc | None = None
     slug: str = ""  # submodule: `slug::`, or derived from the title
     id: uuid.UUID | None = None  # submodule: `id::`, if given
+    level: int = 1  # level of the section heading
 
 
 @dataclass

@@ -66,7 +66,7 @@ def _exact_pattern(anchor: str) -> re.Pattern[str]:
                 parts.append(re.escape(char))
             else:
                 parts.append(r"\\?" + re.escape(char))
-    return re.compile("".join(parts))
+    return re.compile("".join(parts), re.IGNORECASE)
 
 
 @lru_cache(maxsize=2048)
@@ -74,7 +74,7 @@ def _loose_pattern(anchor: str) -> re.Pattern[str] | None:
     words = _WORD.findall(_MARKUP.sub(" ", anchor))
     if len(words) < 2:
         return None
-    return re.compile(_GAP.join(re.escape(word) for word in words))
+    return re.compile(_GAP.join(re.escape(word) for word in words), re.IGNORECASE)
 
 
 def find_anchor(body: str, anchor: str, start: int = 0) -> Span | None:
@@ -86,6 +86,21 @@ def find_anchor(body: str, anchor: str, start: int = 0) -> Span | None:
         if match:
             return Span(match.start(), match.end())
     return None
+
+
+def count_matches(body: str, anchor: str) -> int:
+    """How many times an anchor occurs in `body` (by the pattern that finds it), stopping at two."""
+    for pattern in (_exact_pattern(anchor), _loose_pattern(anchor)):
+        if pattern is None:
+            continue
+        found = 0
+        for _ in pattern.finditer(body):
+            found += 1
+            if found == 2:
+                break
+        if found:
+            return found
+    return 0
 
 
 def locate_excerpt(body: str, from_anchor: str, to_anchor: str, *, after: int = 0) -> Span:

@@ -56,7 +56,11 @@ class FieldBlock:
             return False
         value = found.value.strip().lower()
         if value not in ("true", "false") and report is not None:
-            report.error(found.line, f"`{key}::` must be `true` or `false`, not {found.value.strip()!r}")
+            report.warning(
+                found.line,
+                f"`{key}::` must be `true` or `false`, not {found.value.strip()!r}; it is read as `false`",
+                f"write `{key}:: true` or `{key}:: false`",
+            )
             return False
         return value == "true"
 
@@ -121,11 +125,15 @@ def check_fields(
             continue
         near = closest(key, allowed)
         if near is not None:
-            report.error(found.line, f"unknown field `{key}::` in {where}", f"did you mean `{near}::`?")
+            report.warning(found.line, f"unknown field `{key}::` in {where} is ignored", f"did you mean `{near}::`?")
         elif elsewhere and key in elsewhere:
-            report.error(
+            # `from::`/`to::` on a segment without excerpts is ignored (a warning); other misplaced fields
+            # usually mean the wrong segment type was written, which changes what learners see.
+            report_misplaced = report.warning if key in ("from", "to") else report.error
+            report_misplaced(
                 found.line,
-                f"field `{key}::` does not belong in {where}; it is a field of {elsewhere[key]}",
+                f"field `{key}::` does not belong in {where}; it is a field of {elsewhere[key]}"
+                + (" (ignored)" if key in ("from", "to") else ""),
                 f"fields here: {one_of(allowed)}",
             )
         else:
@@ -135,6 +143,8 @@ def check_fields(
     for key in required:
         if key not in block.fields:
             report.error(heading_line, f"{where} is missing required field `{key}::`")
+        elif not block.fields[key].value.strip():
+            report.error(block.fields[key].line, f"`{key}::` of {where} is empty", f"write its text after `{key}::`")
     for found in block.fields.values():
         _report_one_colon_lines(found, block, report, allowed)
 

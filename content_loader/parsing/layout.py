@@ -7,10 +7,11 @@ kept as written and resolved by `vault.py`.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from .diagnostics import FileReport
-from .documents import SEGMENT_HEADINGS, CourseDoc, CourseStep, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc
+from .documents import SEGMENT_HEADINGS, CourseDoc, CourseStep, LensDoc, LensFileDoc, ModuleDoc, OutcomeDoc, Step
 from .fields import check_fields, parse_fields, report_loose_text
 from .headings import Block, Heading, matches, split_blocks
 from .reader import SourceText, parse_uuid, read_source
@@ -24,12 +25,20 @@ from .sections import (
     parse_placement,
     section_name,
     single_file_section,
+    slugify,
     unknown_section,
 )
 from .segments import parse_segments
 from .wikilinks import Link, parse_single_link
 
 COURSE_SECTIONS = ("Module", "Meeting")
+# Frontmatter keys each kind of file may carry (besides `reader._ALWAYS_KNOWN`): a near miss is a typo.
+_ID_KEYS = ("id", "contentId", "replaces", "title")
+COURSE_KEYS = (*_ID_KEYS, "slug", "slug-aliases", "partner-name", "partner-logo", "partner-logo-small", "partner-url")
+MODULE_KEYS = (*_ID_KEYS, "slug", "slug-aliases", "readings", "internal")
+OUTCOME_KEYS = (*_ID_KEYS, "learning-outcome", "student-outcome", "reading-from", "reading-to", "add_to_ai_context")
+LENS_KEYS = (*_ID_KEYS, "tldr", "summary_for_tutor")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _BODY_FIELDS_IN_FRONTMATTER = ("optional", "hide", "source", "content", "instructions")
 
 
@@ -48,13 +57,14 @@ def parse_course(text: str, path: str = "courses/course.md") -> CourseDoc:
     if doc.ignored:
         return _ignored(doc, source)
     doc.id = source.content_id(required=False)
-    doc.id_written = source.frontmatter.get("id") not in (None, "")
-    doc.slug = source.string("slug", required=True)
+    doc.id_written = source.id_written
+    source.check_keys(COURSE_KEYS)
+    doc.slug = _slug(source)
     doc.title = source.string("title", required=True)
     doc.description = source.string("description")
-    doc.slug_aliases = source.string_list("slug-aliases")
+    doc.slug_aliases = _slug_aliases(source)
     doc.replaces = _replaces(source)
-    if doc.id is None and "id" not in source.frontmatter:
+    if doc.id is None and source.id_key not in source.frontmatter:
         _warn_no_id(source, "course")
     _warn_body_fields_in_frontmatter(source)
     report = source.report
@@ -99,12 +109,13 @@ def parse_module(text: str, path: str = "modules/module.md") -> ModuleDoc:
     if doc.ignored:
         return _ignored(doc, source)
     doc.id = source.content_id(required=False)
-    doc.id_written = source.frontmatter.get("id") not in (None, "")
-    doc.slug = source.string("slug", required=True)
+    doc.id_written = source.id_written
+    source.check_keys(MODULE_KEYS)
+    doc.slug = _slug(source)
     doc.title = source.string("title", required=True)
-    doc.slug_aliases = source.string_list("slug-aliases")
+    doc.slug_aliases = _slug_aliases(source)
     doc.replaces = _replaces(source)
-    if doc.id is None and "id" not in source.frontmatter:
+    if doc.id is None and source.id_key not in source.frontmatter:
         _warn_no_id(source, "module")
     _warn_body_fields_in_frontmatter(source)
     blocks = split_blocks(source.body)
@@ -127,7 +138,25 @@ def parse_module(text: str, path: str = "modules/module.md") -> ModuleDoc:
             step = parse_placement(section, children, name, source)
         if step is not None:
             doc.steps.append(step)
+    check_submodule_nesting(doc.steps, source.report)
     return doc
+
+
+def check_submodule_nesting(steps: list[Step], report: FileReport) -> None:
+    """A submodule heading deeper than the one before it would be a submodule of a submodule: they do not nest."""
+    outer: Step | None = None
+    for step in steps:
+        if step.kind != "submodule":
+            continue
+        if outer is not None and step.level > outer.level:
+            report.error(
+                step.line,
+                f"`{'#' * step.level} Submodule: {step.title}` is inside `# Submodule: {outer.title}` "
+                f"(line {outer.line}); submodules do not nest",
+                f"write it `{'#' * outer.level} Submodule:` to make it a submodule of its own, or make it a lens",
+            )
+        else:
+            outer = step
 
 
 # -- learning outcomes -----------------------------------------------------------------------------
@@ -140,7 +169,8 @@ def parse_outcome(text: str, path: str = "Learning Outcomes/outcome.md") -> Outc
     if doc.ignored:
         return _ignored(doc, source)
     doc.id = source.content_id(required=True)
-    doc.id_written = source.frontmatter.get("id") not in (None, "")
+    doc.id_written = source.id_written
+    source.check_keys(OUTCOME_KEYS)
     doc.statement = source.string("learning-outcome")
     doc.title = source.string("title") or stem(path)
     doc.replaces = _replaces(source)
@@ -169,6 +199,13 @@ def parse_outcome(text: str, path: str = "Learning Outcomes/outcome.md") -> Outc
         step = parse_placement(section, children, name, source)
         if step is not None:
             doc.steps.append(step)
+    check_submodule_nesting(doc.steps, source.report)
+    tests = [step.lens for step in doc.steps if step.kind == "test" and step.lens is not None]
+    for position, test in enumerate(tests):
+        if test.id is None and test.derived_id and doc.id is not None:
+            test.id = uuid.uuid5(doc.id, f"test:{position}")  # shown; no stable identity until `--write-ids`
+    if doc.id is not None and not any(step.kind == "lens" for step in doc.steps):
+        source.report.warning(1, "learning outcome has no lens", "add a `## Lens:` section with `source::`")
     return doc
 
 
@@ -182,10 +219,15 @@ def parse_lens(text: str, path: str = "Lenses/lens.md") -> LensFileDoc:
     if doc.ignored:
         return _ignored(doc, source)
     report = source.report
+    source.check_keys(LENS_KEYS)
     lens_id = source.content_id(required=True)
     tldr = source.string("tldr")
     if tldr and len(tldr.split()) > 80:
-        report.warning(source.line_of("tldr"), f"`tldr` has {len(tldr.split())} words; keep it to 80 at most")
+        report.error(
+            source.line_of("tldr"),
+            f"`tldr` has {len(tldr.split())} words; it is shown on cards and must be 80 at most",
+            "shorten it to one or two sentences",
+        )
     doc.replaces = _replaces(source)
     _warn_body_fields_in_frontmatter(source)
     blocks = split_blocks(source.body)
@@ -212,8 +254,8 @@ def parse_lens(text: str, path: str = "Lenses/lens.md") -> LensFileDoc:
     segments = parse_segments(segment_blocks, report, where="a lens", names=SEGMENT_HEADINGS, level=4)
     if not segments:
         report.error(1, "lens has no segments", "add `#### Text` (or another segment)")
-    title = source.string("title") or stem(path)
-    doc.lens = LensDoc("lens", lens_id, title, path, 1, segments, tldr=tldr)
+    title = source.string("title")
+    doc.lens = LensDoc("lens", lens_id, title or stem(path), path, 1, segments, tldr=tldr, titled=bool(title))
     doc.id_written = doc.lens.id_written = source.frontmatter.get("id") not in (None, "")
     return doc
 
@@ -225,6 +267,33 @@ def _ignored(doc, source: SourceText):
     last = source.body[-1].number if source.body else 1
     source.report.info(1, "skipped: tagged `validator-ignore`", end_line=last)
     return doc
+
+
+def _slug(source: SourceText) -> str:
+    """The required `slug`: lowercase letters, digits and single hyphens (reported, and left out, if not)."""
+    slug = source.string("slug", required=True)
+    if slug and not SLUG.match(slug):
+        _bad_slug(source, "slug", slug)
+        return ""
+    return slug
+
+
+def _slug_aliases(source: SourceText) -> list[str]:
+    aliases = source.string_list("slug-aliases")
+    for alias in aliases:
+        if not SLUG.match(alias):
+            _bad_slug(source, "slug-aliases", alias)
+    return [alias for alias in aliases if SLUG.match(alias)]
+
+
+def _bad_slug(source: SourceText, key: str, slug: str) -> None:
+    better = slugify(slug)
+    source.report.error(
+        source.line_of(key),
+        f"`{key}` {slug!r} may hold only lowercase letters, digits and single hyphens (no spaces, capitals, "
+        "other characters, or hyphens at either end)",
+        f"write `{better}`" if better else "write a slug such as `intro-to-alignment`",
+    )
 
 
 def _replaces(source: SourceText) -> list[uuid.UUID]:
@@ -258,7 +327,11 @@ def _report_preamble(block: Block, report: FileReport, kind: str) -> None:
     """Text before the first heading of a course, module or outcome file is not shown to learners."""
     fields = parse_fields(block.lines, report)
     for line in fields.loose:
-        report.warning(line.number, f"text before the first section of a {kind} is ignored")
+        report.error(
+            line.number,
+            f"text before the first section of a {kind} is not shown to learners",
+            "put it in a section (a `# Lens:` with a `#### Text` segment) or remove it",
+        )
     for found in fields.fields.values():
         report.error(found.line, f"field `{found.key}::` is outside any section", "put it under a section heading")
 

@@ -9,12 +9,15 @@ its video clips, times 1.5.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
+import pickle
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from .cache import CachedLens, body_json
 from .diagnostics import FileReport
 from .documents import (
     ArticleDoc,
@@ -27,7 +30,7 @@ from .documents import (
     TranscriptDoc,
     lenses_of,
 )
-from .excerpts import AnchorNotFound, locate_excerpt, unquote, video_clip
+from .excerpts import AnchorNotFound, count_matches, locate_excerpt, unquote, video_clip
 from .media import Phrase, load_phrases, parse_time
 from .rendering import LinkTarget, plain_text, render_markdown, word_count
 from .vault import Vault
@@ -41,19 +44,27 @@ TIME_FACTOR = 1.5
 
 @dataclass
 class CompiledLens:
-    body: dict
+    body: dict | None  # None: kept in the vault cache until a sync writes it (`VaultCache.bodies([key])`)
     estimated_seconds: int
+    digest: str = ""  # SHA-256 of the body's canonical JSON
+    key: tuple[str, int] = ("", 0)  # (path, index of the lens in its file)
 
 
 @dataclass
 class LensCompiler:
-    """Compiles lens bodies for one vault, caching transcripts between lenses."""
+    """Compiles lens bodies for one vault, caching transcripts between lenses.
+
+    `deps` collects, for the lens being compiled, everything its body was made from besides its own file
+    (see `dependencies_current`), so that the vault cache knows when the body must be compiled again.
+    """
 
     vault: Vault
     _phrases: dict[str, list[Phrase]] = field(default_factory=dict)
     _footnotes: dict[str, dict[str, str]] = field(default_factory=dict)  # article -> label -> definition
+    deps: list[tuple] = field(default_factory=list)
 
     def compile(self, lens: LensDoc, doc: Document) -> CompiledLens:
+        self.deps = [("sources", _sources(lens))]
         report = doc.report
         segments: list[dict] = []
         words = 0
@@ -152,6 +163,7 @@ class LensCompiler:
         path = segment.source.path
         article = self.vault.documents[path]
         assert isinstance(article, ArticleDoc)
+        self.deps.append(("file", path, self.vault.hashes.get(path, "")))
         fields = segment.fields
         after = article_end.get(path, 0)
         try:
@@ -165,6 +177,26 @@ class LensCompiler:
             return None
         excerpt_html = self._render_slice(article, span.start, span.end)
         text = plain_text(excerpt_html)
+        if not text.strip():
+            report.error(
+                fields.line("from", segment.line),
+                f"the excerpt of {path} selects nothing",
+                "check that `from::` comes before `to::` in the article and that text lies between them",
+            )
+            return None
+        for which in ("from", "to"):
+            anchor = unquote(fields.get(which))
+            if anchor and count_matches(article.body, anchor) > 1:
+                report.warning(
+                    fields.line(which),
+                    f"`{which}::` text {_shorten(anchor)!r} is found more than once in {path}; the "
+                    + (
+                        "first one after the previous excerpt is used"
+                        if which == "from"
+                        else "first one after `from::` is used"
+                    ),
+                    "quote a few more words so that it is found once",
+                )
         payload = {
             **base,
             "article": {
@@ -190,6 +222,11 @@ class LensCompiler:
         path = segment.source.path
         transcript = self.vault.documents[path]
         assert isinstance(transcript, TranscriptDoc)
+        self.deps.append(("file", path, self.vault.hashes.get(path, "")))
+        if transcript.timestamps_path:
+            self.deps.append(
+                ("file", transcript.timestamps_path, self.vault.hashes.get(transcript.timestamps_path, ""))
+            )
         fields = segment.fields
         times: dict[str, float | None] = {}
         for key in ("from", "to"):
@@ -210,6 +247,13 @@ class LensCompiler:
         end, text = video_clip(phrases, start, times["to"])
         if end <= start:
             report.error(fields.line("to", segment.line), f"the clip ends ({end:g} s) before it starts ({start:g} s)")
+            return None
+        if phrases and not text.strip():
+            report.error(
+                fields.line("from", segment.line),
+                f"no transcript words between {start:g} s and {end:g} s of {path}",
+                "check `from::` and `to::` against the transcript's timestamps",
+            )
             return None
         if phrases and times["from"] is not None and start > phrases[-1].start:
             report.warning(fields.line("from", segment.line), f"`from::` is after the last phrase of {path}")
@@ -249,8 +293,8 @@ class LensCompiler:
     def _load_phrases(self, transcript: TranscriptDoc) -> list[Phrase]:
         if transcript.path not in self._phrases:
             path = transcript.timestamps_path
-            report = self.vault.reports.setdefault(path, FileReport(path))
-            self._phrases[transcript.path] = load_phrases(self.vault.read_text(path), report)
+            # The file's own problems are reported when the vault is read (`media.check_timestamps`).
+            self._phrases[transcript.path] = load_phrases(self.vault.read_text(path), FileReport(path))
         return self._phrases[transcript.path]
 
     def _max_chars(self, segment: Segment, report: FileReport) -> int | None:
@@ -263,25 +307,75 @@ class LensCompiler:
         return int(value)
 
     def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int) -> str:
-        """Render a field of a lens, reporting wikilinks that lead nowhere."""
-        problems: list[str] = []
+        """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts)."""
+        problems: list[tuple[str, str]] = []
+        errors: list[tuple[str, str]] = []
+        published = not self.vault.documents[lens.path].draft
 
         def resolve(target: str) -> LinkTarget | None:
-            resolution = self.vault.index.resolve(lens.path, target)
-            if resolution.path is None:
-                problems.append(f"link `[[{target}]]`: {resolution.problem}")
+            fingerprint = link_fingerprint(self.vault, lens.path, target)
+            self.deps.append(("link", lens.path, target, fingerprint))
+            path, problem, content_id, title, draft, excerpted = fingerprint
+            if path is None:
+                problems.append((f"link `[[{target}]]`: {problem}", ""))
                 return None
-            doc = self.vault.documents.get(resolution.path)
-            content_id, title = _identity(doc)
-            if doc is not None and doc.draft and content_id is not None:
-                problems.append(f"link `[[{target}]]` points at a draft ({resolution.path}); it is shown as text")
+            if excerpted is False:
+                problems.append(
+                    (
+                        f"link `[[{target}]]` points at {path}, which no lens excerpts, so it leads nowhere",
+                        "link to a lens that excerpts it",
+                    )
+                )
+            if draft and published:
+                errors.append(
+                    (
+                        f"published content references a draft: link `[[{target}]]` points at {path}, "
+                        "which is tagged work-in-progress",
+                        "publish it (remove the `wip`/`work-in-progress` tag) or link to something published",
+                    )
+                )
                 return LinkTarget(None, title)
             return LinkTarget(str(content_id) if content_id else None, title)
 
         html = render_markdown(markdown, resolve_link=resolve)
-        for problem in problems:
-            report.warning(line, problem)
+        for message, suggestion in problems:
+            report.warning(line, message, suggestion)
+        for message, suggestion in errors:
+            report.error(line, message, suggestion)
         return html
+
+
+def link_fingerprint(vault: Vault, from_path: str, target: str) -> tuple:
+    """What a `[[link]]` in a lens resolves to: (path, problem, content id, title, is a draft, is excerpted
+    (None unless an article or transcript))."""
+    resolution = vault.index.resolve(from_path, target)
+    if resolution.path is None:
+        return (None, resolution.problem, None, "", False, None)
+    doc = vault.documents.get(resolution.path)
+    content_id, title = _identity(doc)
+    excerpted = resolution.path in vault.excerpted if isinstance(doc, ArticleDoc | TranscriptDoc) else None
+    return (resolution.path, "", content_id, title, doc is not None and doc.draft, excerpted)
+
+
+def _sources(lens: LensDoc) -> tuple:
+    return tuple(segment.source.path for segment in lens.segments if segment.source is not None)
+
+
+def dependencies_current(vault: Vault, lens: LensDoc, deps: tuple) -> bool:
+    """Whether everything a cached body was compiled from is as it was (see `LensCompiler.deps`)."""
+    for dep in deps:
+        if dep[0] == "sources":
+            if dep[1] != _sources(lens):
+                return False
+        elif dep[0] == "file":
+            if vault.hashes.get(dep[1], "") != dep[2]:
+                return False
+        elif dep[0] == "link":
+            if link_fingerprint(vault, dep[1], dep[2]) != dep[3]:
+                return False
+        else:
+            return False
+    return True
 
 
 def _identity(doc: Document | None) -> tuple[object | None, str]:
@@ -308,16 +402,32 @@ _WORK: Vault | None = None  # the vault being compiled, inherited by forked work
 
 
 def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLens]:
-    """Compiled bodies by `id()` of their LensDoc; diagnostics land in the files' reports as usual."""
-    tasks = [
-        (path, index)
-        for path, doc in vault.documents.items()
-        if not doc.ignored
-        for index in range(len(lenses_of(doc)))
-    ]
+    """Compiled bodies by `id()` of their LensDoc; diagnostics land in the files' reports as usual.
+
+    With a vault cache, a lens whose file and dependencies are unchanged is taken from it (with the
+    problems compiling it reported then) and its body stays in the cache; only the others are compiled.
+    """
+    cache = vault.cache
+    compiled: dict[int, CompiledLens] = {}
+    tasks = []
+    for path, doc in vault.documents.items():
+        if doc.ignored:
+            continue
+        for index, lens in enumerate(lenses_of(doc)):
+            cached = cache.lens(path, index) if cache is not None else None
+            if (
+                cached is not None
+                and cached.file_hash == vault.hashes.get(path)
+                and dependencies_current(vault, lens, cached.deps)
+            ):
+                doc.report.diagnostics.extend(pickle.loads(cached.diagnostics))
+                compiled[id(lens)] = CompiledLens(None, cached.seconds, cached.digest, (path, index))
+            else:
+                tasks.append((path, index))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or len(tasks) < 200 or "fork" not in multiprocessing.get_all_start_methods():
-        results = _compile_tasks(vault, tasks)
+        for start in range(0, len(tasks), 100):
+            _keep(vault, _compile_tasks(vault, tasks[start : start + 100]), compiled)
     else:
         global _WORK
         _WORK = vault
@@ -326,20 +436,30 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                results = [result for chunk in pool.map(_compile_in_worker, chunks) for result in chunk]
+                for chunk in pool.map(_compile_in_worker, chunks):  # taken as they come: memory stays low
+                    _keep(vault, chunk, compiled)
         finally:
             _WORK = None
-    compiled: dict[int, CompiledLens] = {}
-    side_reports: set[str] = set()
-    for path, index, lens_result, diagnostics in results:
-        if index == -1:  # a timestamps file: every worker that read it reported the same problems
-            if path in side_reports:
-                continue
-            side_reports.add(path)
-        vault.reports.setdefault(path, FileReport(path)).diagnostics.extend(diagnostics)
-        if lens_result is not None:
-            compiled[id(lenses_of(vault.documents[path])[index])] = lens_result
+    # Compiled: the articles' text is no longer needed (a large vault's articles are most of its memory).
+    for doc in vault.documents.values():
+        if isinstance(doc, ArticleDoc):
+            doc.body = ""
     return compiled
+
+
+def _keep(vault: Vault, results: list, compiled: dict[int, CompiledLens]) -> None:
+    """Report what compiling found and keep the bodies (in the vault cache when there is one)."""
+    cache = vault.cache
+    for path, index, seconds, encoded, digest, diagnostics, deps in results:
+        doc = vault.documents[path]
+        doc.report.diagnostics.extend(diagnostics)
+        body = None
+        if cache is not None:
+            entry = CachedLens(vault.hashes.get(path, ""), deps, digest, seconds, pickle.dumps(diagnostics))
+            cache.put_lens(path, index, entry, encoded)
+        else:
+            body = json.loads(encoded)
+        compiled[id(lenses_of(doc)[index])] = CompiledLens(body, seconds, digest, (path, index))
 
 
 def _compile_in_worker(tasks: list[tuple[str, int]]) -> list:
@@ -348,18 +468,17 @@ def _compile_in_worker(tasks: list[tuple[str, int]]) -> list:
 
 
 def _compile_tasks(vault: Vault, tasks: list[tuple[str, int]]) -> list:
-    """(path, index, compiled, diagnostics) per task; diagnostics are taken out of the reports."""
+    """(path, index, seconds, body JSON, digest, diagnostics, deps) per task; diagnostics leave the reports."""
     compiler = LensCompiler(vault)
     results = []
-    before = {path: len(report.diagnostics) for path, report in vault.reports.items()}
     for path, index in tasks:
         report = vault.documents[path].report
         start = len(report.diagnostics)
-        compiled = compiler.compile(lenses_of(vault.documents[path])[index], vault.documents[path])
-        results.append((path, index, compiled, report.diagnostics[start:]))
+        lens = compiler.compile(lenses_of(vault.documents[path])[index], vault.documents[path])
+        encoded = body_json(lens.body)
+        digest = hashlib.sha256(encoded.encode()).hexdigest()
+        results.append(
+            (path, index, lens.estimated_seconds, encoded, digest, report.diagnostics[start:], tuple(compiler.deps))
+        )
         del report.diagnostics[start:]
-    for path, report in vault.reports.items():  # reports of timestamps files read on the way
-        if path not in vault.documents and len(report.diagnostics) > before.get(path, 0):
-            results.append((path, -1, None, report.diagnostics[before.get(path, 0) :]))
-            del report.diagnostics[before.get(path, 0) :]
     return results

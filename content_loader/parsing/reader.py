@@ -14,12 +14,14 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from .diagnostics import FileReport
+from .diagnostics import FileReport, closest
 from .markup import remove_authoring_markup
 
 _YAML = YAMLHandler()
 DRAFT_TAGS = frozenset({"wip", "work-in-progress"})
 IGNORE_TAG = "validator-ignore"
+# Keys any file may carry (authoring metadata the loader does not read).
+_ALWAYS_KNOWN = frozenset({"tags", "authors", "discussion", "description", "aliases", "cssclasses"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +51,14 @@ class SourceText:
         return self.frontmatter_lines.get(key, 1)
 
     def string(self, key: str, *, required: bool = False) -> str:
-        """A frontmatter value as text ("" when absent); reports a missing required key."""
+        """A frontmatter value as text ("" when absent); reports a missing required key (blank is missing)."""
         value = self.frontmatter.get(key)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.report.error(1, f"missing required frontmatter field `{key}`")
+                blank = " (it is blank)" if key in self.frontmatter else ""
+                self.report.error(
+                    self.line_of(key), f"missing required frontmatter field `{key}`{blank}", f"write `{key}: ...`"
+                )
             return ""
         if isinstance(value, list | dict):
             self.report.warning(self.line_of(key), f"frontmatter field `{key}` should be text, not a list")
@@ -68,15 +73,36 @@ class SourceText:
             return [str(item).strip() for item in value if item is not None and str(item).strip()]
         return [part.strip() for part in str(value).split(",") if part.strip()]
 
+    @property
+    def id_key(self) -> str:
+        """`id`, or `contentId` (its old name) in a file that uses that."""
+        return "contentId" if "id" not in self.frontmatter and "contentId" in self.frontmatter else "id"
+
+    @property
+    def id_written(self) -> bool:
+        return self.frontmatter.get(self.id_key) not in (None, "")
+
     def content_id(self, *, required: bool) -> uuid.UUID | None:
-        """The frontmatter `id`, which must be a string holding a UUID."""
-        if "id" not in self.frontmatter or self.frontmatter["id"] in (None, ""):
+        """The frontmatter `id` (or its old name `contentId`), which must be a string holding a UUID."""
+        key = self.id_key
+        if key not in self.frontmatter or self.frontmatter[key] in (None, ""):
             if required:
                 self.report.error(
                     1, "missing required frontmatter field `id`", "run `manage.py sync_content --write-ids`"
                 )
             return None
-        return parse_uuid(self.frontmatter["id"], self.report, self.line_of("id"), "frontmatter `id`")
+        return parse_uuid(self.frontmatter[key], self.report, self.line_of(key), f"frontmatter `{key}`")
+
+    def check_keys(self, known: tuple[str, ...]) -> None:
+        """A frontmatter key one or two letters off a known one is a typo: warn (its value is ignored)."""
+        for key in self.frontmatter:
+            if key in known or key in _ALWAYS_KNOWN:
+                continue
+            near = closest(key, known)
+            if near is not None:
+                self.report.warning(
+                    self.line_of(key), f"unknown frontmatter key `{key}:` is ignored", f"did you mean `{near}:`?"
+                )
 
 
 def parse_uuid(value: Any, report: FileReport, line: int, what: str) -> uuid.UUID | None:

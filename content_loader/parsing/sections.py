@@ -20,6 +20,8 @@ from .wikilinks import Link
 FOLDER_SECTIONS = ("Lens", "Learning Outcome", "Submodule")
 SINGLE_FILE_SECTIONS = ("Video", "Article", "Text", "Chat")
 OUTCOME_SECTIONS = ("Test", "Lens", "Submodule")
+# A test holds questions and roleplays, and Text segments between them (an introduction, say).
+TEST_SEGMENT_HEADINGS = {"Question": "question", "Roleplay": "roleplay", "Text": "text"}
 WRITE_IDS = "run `manage.py sync_content --write-ids`"
 
 
@@ -77,7 +79,7 @@ def parse_placement(section: Block, children: list[Block], name: str, source: So
         )
         if not heading.title:
             report.warning(heading.line, "`# Submodule:` has no title", "write `# Submodule: Title`")
-        return Step("submodule", heading.line, title=title, slug=slug or "submodule", id=sub_id)
+        return Step("submodule", heading.line, title=title, slug=slug or "submodule", id=sub_id, level=heading.level)
     if name == "Learning Outcome":
         check_fields(
             fields,
@@ -164,7 +166,7 @@ def _test_section(section: Block, children: list[Block], fields: FieldBlock, sou
         children,
         report,
         where="a test",
-        names={"Question": "question", "Roleplay": "roleplay"},
+        names=TEST_SEGMENT_HEADINGS,
         level=4,
         after_fields=bool(fields.fields),
     )
@@ -172,10 +174,15 @@ def _test_section(section: Block, children: list[Block], fields: FieldBlock, sou
         report.warning(heading.line, "empty `## Test:` section is ignored", "add `id::` and `#### Question` segments")
         return None
     if not fields.get("id"):
-        report.error(heading.line, "`## Test:` is missing required field `id::`", WRITE_IDS)
-    if not segments:
-        report.error(heading.line, "`## Test:` has no segments", "add `#### Question` or `#### Roleplay` segments")
+        report.warning(
+            heading.line,
+            "`## Test:` has no `id::`: it is shown, but no progress can be stored for it until it has one",
+            WRITE_IDS,
+        )
+    if not any(segment.kind in ("question", "roleplay") for segment in segments):
+        report.error(heading.line, "`## Test:` has no questions", "add `#### Question` or `#### Roleplay` segments")
     test = LensDoc("test", test_id, heading.title, source.path, heading.line, segments)
+    test.derived_id = not fields.get("id")
     test.id_written = bool(fields.get("id"))
     return Step("test", heading.line, title=heading.title, lens=test)
 

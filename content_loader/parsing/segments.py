@@ -100,6 +100,13 @@ def _parse_segment(
                 f"add `source:: [[../{'articles' if kind == 'article' else 'video_transcripts'}/...]]`",
             )
     segment.source = sources.get(kind)
+    for key in ("from", "to"):
+        if key in block_fields.fields and key in fields and not block_fields.get(key).strip():
+            report.error(
+                block_fields.line(key),
+                f"`{key}::` is empty",
+                f"leave `{key}::` out to {'start at the beginning' if key == 'from' else 'go on to the end'}",
+            )
     return segment
 
 
@@ -117,9 +124,14 @@ def _check_segment_heading(heading: Heading, name: str, level: int, report: File
     written = "#" * level + " " + name
     if heading.level != level:
         report.warning(heading.line, f"segment heading `{heading}` should be level {level}", f"write `{written}`")
-    if heading.colon:
-        extra = f"; `{heading.title}` is ignored" if heading.title else ""
-        report.warning(heading.line, f"segment heading `{heading}` takes no colon{extra}", f"write `{written}`")
+    if heading.colon and heading.title:
+        report.error(
+            heading.line,
+            f"segment heading `{heading}` has a title, which segments do not take: `{heading.title}` is not shown",
+            f"write `{written}`, and put the title in the text if it is meant to be shown",
+        )
+    elif heading.colon:
+        report.warning(heading.line, f"segment heading `{heading}` takes no colon", f"write `{written}`")
     elif heading.name != name:
         report.warning(heading.line, f"segment heading `{heading}` is written `{written}`", f"write `{written}`")
 

@@ -81,6 +81,12 @@ def layout_module(vault: Vault, module: ModuleDoc) -> list[Leaf]:
     seen: dict[str, int] = {}
     for leaf in leaves[1:]:
         assert leaf.step is not None
+        if not leaf.entries:
+            vault.reports[leaf.path].warning(
+                leaf.step.line,
+                f"submodule `{leaf.step.title}` has no lenses: learners would find it empty",
+                "add lenses below it, or remove the heading",
+            )
         if leaf.step.slug in seen:
             module.report.error(
                 leaf.step.line if leaf.path == module.path else 1,
@@ -114,14 +120,17 @@ def outcome_runs(vault: Vault, outcome: OutcomeDoc, optional: bool) -> list[tupl
 
 
 def _entry(vault: Vault, step: Step, lens_id, outcome_id, optional: bool, hide: bool) -> dict:
+    title = step.title
     if lens_id is None and step.link is not None and step.link.path is not None:
         target = vault.documents[step.link.path]
         if isinstance(target, LensFileDoc) and target.lens is not None:
             lens_id = target.lens.id
+            if target.lens.titled:
+                title = ""  # the lens file's own title wins; the heading's label is only a fallback
     return {
         "item_id": lens_id,
         "learning_outcome_id": outcome_id,
-        "title": step.title,
+        "title": title,
         "optional": optional,
         "hide": hide and optional,
         "dependency": step.link.path if step.link is not None else None,

@@ -13,10 +13,11 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .diagnostics import Diagnostic, FileReport, Severity
+from .cache import VaultCache, content_hash
+from .diagnostics import Diagnostic, FileReport
 from .documents import (
     ArticleDoc,
     CourseDoc,
@@ -29,7 +30,7 @@ from .documents import (
     lenses_of,
 )
 from .layout import parse_course, parse_lens, parse_module, parse_outcome
-from .media import parse_article, parse_transcript
+from .media import check_timestamps, parse_article, parse_transcript
 from .wikilinks import Link, VaultIndex
 
 FOLDERS = {
@@ -59,6 +60,9 @@ class Vault:
     documents: dict[str, Document] = field(default_factory=dict)  # by vault-relative path
     kinds: dict[str, str] = field(default_factory=dict)  # path -> course, module, outcome, ...
     reports: dict[str, FileReport] = field(default_factory=dict)  # every file, including skipped ones
+    hashes: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the bytes read
+    excerpted: set[str] = field(default_factory=set)  # articles and transcripts some lens excerpts
+    cache: VaultCache | None = None
     duplicate_ids: bool = False
 
     def of_kind(self, kind: str) -> Iterator[tuple[str, Document]]:
@@ -91,37 +95,56 @@ def list_files(root: Path) -> list[str]:
     return sorted(paths)
 
 
-def read_vault(root: Path | str, *, progress: ProgressCallback | None = None) -> Vault:
-    """Parse every file of the vault at `root` and check the links between them."""
+def read_vault(root: Path | str, *, progress: ProgressCallback | None = None, cache: VaultCache | None = None) -> Vault:
+    """Parse every file of the vault at `root` and check the links between them.
+
+    With a `cache`, a file whose bytes are unchanged since the cache's last run is not parsed again.
+    """
     root = Path(root)
     paths = list_files(root)
-    vault = Vault(root, VaultIndex(paths))
+    vault = Vault(root, VaultIndex(paths), cache=cache)
     path_set = set(paths)
     for done, path in enumerate(paths, start=1):
         if progress:
             progress(done, len(paths))
         kind = folder_kind(path)
-        if path.endswith(TIMESTAMPS) and kind == "transcript":
-            if path.removesuffix(TIMESTAMPS) + ".md" not in path_set:
-                _note(vault, path, "timestamps file has no transcript `.md` of the same name; ignored")
+        timestamps = path.endswith(TIMESTAMPS) and kind == "transcript"
+        if timestamps and path.removesuffix(TIMESTAMPS) + ".md" not in path_set:
+            _note(vault, path, "timestamps file has no transcript `.md` of the same name; ignored")
             continue
-        if kind is None or not path.endswith(".md"):
+        if not timestamps and (kind is None or not path.endswith(".md")):
             where = "not in a content folder" if kind is None else "not a Markdown file"
             _note(vault, path, f"{where}; ignored")
             continue
         try:
-            text = vault.read_text(path)
+            data = (root / path).read_bytes()
+            digest = content_hash(data + path_set_marker(kind, path, path_set))
+            parsed = cache.file(path, digest) if cache is not None else None
+            if parsed is None:
+                parsed = _parse(kind, path, data.decode("utf-8"), path_set)
+                if cache is not None:
+                    cache.put_file(path, digest, parsed)
         except (OSError, UnicodeDecodeError) as exc:
             report = FileReport(path)
             report.error(1, f"cannot read file: {exc}")
             vault.reports[path] = report
             continue
-        doc = _parse(kind, path, text, path_set)
-        vault.documents[path] = doc
+        vault.hashes[path] = digest
+        if timestamps:
+            vault.reports[path] = parsed
+            continue
+        vault.documents[path] = parsed
         vault.kinds[path] = kind
-        vault.reports[path] = doc.report
+        vault.reports[path] = parsed.report
     link_vault(vault)
     return vault
+
+
+def path_set_marker(kind: str | None, path: str, paths: set[str]) -> bytes:
+    """What a file's parse depends on besides its bytes: a transcript, whether its timestamps file exists."""
+    if kind == "transcript" and path.endswith(".md"):
+        return b"\0timestamps" if path.removesuffix(".md") + TIMESTAMPS in paths else b"\0no timestamps"
+    return b""
 
 
 def _note(vault: Vault, path: str, message: str) -> None:
@@ -130,7 +153,11 @@ def _note(vault: Vault, path: str, message: str) -> None:
     vault.reports[path] = report
 
 
-def _parse(kind: str, path: str, text: str, paths: set[str]) -> Document:
+def _parse(kind: str, path: str, text: str, paths: set[str]) -> Document | FileReport:
+    if path.endswith(TIMESTAMPS):
+        report = FileReport(path)
+        check_timestamps(text, report)
+        return report
     if kind == "course":
         return parse_course(text, path)
     if kind == "module":
@@ -165,24 +192,22 @@ def link_vault(vault: Vault) -> None:
                     _link_segments(vault, doc, step.lens.segments)
         elif isinstance(doc, LensFileDoc) and doc.lens is not None:
             _link_segments(vault, doc, doc.lens.segments)
-    for doc in vault.documents.values():
-        if doc.draft:
-            soften(doc.report)
     _check_unique_ids(vault)
     _forget_unused_articles(vault)
 
 
 def _forget_unused_articles(vault: Vault) -> None:
     """Only excerpted articles need their text: letting go of the rest keeps memory to what is used."""
-    used = {
+    vault.excerpted = {
         segment.source.path
         for doc in vault.documents.values()
+        if not doc.ignored
         for lens in lenses_of(doc)
         for segment in lens.segments
         if segment.source is not None and segment.source.path
     }
     for path, doc in vault.documents.items():
-        if isinstance(doc, ArticleDoc) and path not in used:
+        if isinstance(doc, ArticleDoc) and path not in vault.excerpted:
             doc.body = ""
 
 
@@ -226,14 +251,12 @@ def _resolve(vault: Vault, doc: Document, link: Link, kind: str) -> Document | N
     return target
 
 
-def soften(report: FileReport) -> None:
-    """A draft is not published, so its problems are warnings for now."""
-    report.diagnostics = [
-        Diagnostic(d.path, d.line, Severity.WARNING, f"{d.message} [draft]", d.suggestion, d.end_line)
-        if d.severity is Severity.ERROR
-        else d
-        for d in report.diagnostics
-    ]
+def mark_draft_findings(vault: Vault) -> None:
+    """Problems of a draft keep their severity and are marked as draft findings (they block nothing published)."""
+    for path, doc in vault.documents.items():
+        if doc.draft and not doc.ignored:
+            report = vault.reports[path]
+            report.diagnostics = [replace(d, draft=True) for d in report.diagnostics]
 
 
 def defined_ids(doc: Document) -> Iterator[tuple[uuid.UUID, int, str]]:

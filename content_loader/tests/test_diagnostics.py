@@ -1,7 +1,8 @@
 """Every problem is reported as `path:line: severity: message (suggestion)`, and a broken file is skipped."""
 
 from content_loader.parsing import build_catalog, read_vault
-from content_loader.tests.vaults import LENS_A, LENS_B, MODULE_ID, basic_vault, lens, module
+from content_loader.sync import sync_content
+from content_loader.tests.vaults import LENS_A, LENS_B, MODULE_ID, article, basic_vault, lens, module
 
 L1 = "11111111-1111-4111-8111-111111111111"
 
@@ -65,9 +66,10 @@ def test_field_written_with_one_colon(make_vault):
 
 
 def test_misspelt_field_name(make_vault):
-    """A field one or two letters off a known one is an error with the right name suggested."""
+    """A field one or two letters off a known one is a warning (the file loads, the field is ignored), with the
+    right name suggested."""
     assert report(make_vault, one_lens("#### Text\ncontent:: hi\noptinal:: true\n")) == [
-        "Lenses/L.md:6: error: unknown field `optinal::` in a Text segment (did you mean `optional::`?)"
+        "Lenses/L.md:6: warning: unknown field `optinal::` in a Text segment is ignored (did you mean `optional::`?)"
     ]
 
 
@@ -119,7 +121,7 @@ def test_duplicate_uuid_names_both_places_and_blocks_the_sync(make_vault):
 
 
 def test_published_content_referencing_a_draft_is_an_error(make_vault):
-    """A published module placing a lens tagged `wip` is an error; the draft itself is not loaded."""
+    """A published module placing a lens tagged `wip` is an error and is not loaded; the draft loads as a draft."""
     files = {
         "modules/m.md": module("# Lens:\nsource:: [[../Lenses/A]]\n"),
         "Lenses/A.md": lens(LENS_A, extra="tags:\n  - wip\n"),
@@ -129,13 +131,33 @@ def test_published_content_referencing_a_draft_is_an_error(make_vault):
         "modules/m.md:8: error: published content references a draft: Lenses/A.md is tagged work-in-progress "
         "(publish it (remove the `wip`/`work-in-progress` tag) or tag this file as a draft too)"
     ]
-    assert catalog.items == {}
+    assert [(str(record.id), record.is_draft) for record in catalog.items.values()] == [(LENS_A, True)]
+    assert catalog.held_back == {"modules/m.md"}
 
 
-def test_problems_in_drafts_are_warnings(make_vault):
-    """A draft is not published: its problems are reported as warnings."""
+def test_a_published_link_in_text_to_a_draft_is_an_error(make_vault):
+    """A `[[...]]` link in a published lens's text to a draft is an error at that line (not a dead link)."""
+    files = {
+        "Lenses/A.md": lens(LENS_A, "See [[B]] first."),
+        "Lenses/B.md": lens(LENS_B, extra="tags: [wip]\n"),
+    }
+    catalog = build_catalog(read_vault(make_vault(files)))
+    [error] = [d for d in catalog.diagnostics if d.severity == "error"]
+    assert (error.path, error.line, error.draft) == ("Lenses/A.md", 6, False)
+    assert "references a draft: link `[[B]]` points at Lenses/B.md" in error.message
+    assert [(str(r.id), r.is_draft) for r in catalog.items.values()] == [(LENS_B, True)]
+
+
+def test_problems_in_drafts_are_reported_in_full_and_marked_as_draft_findings(make_vault):
+    """A draft's problems keep their severity, are marked `[draft]`, and do not count as published errors."""
     files = {"Lenses/A.md": lens(LENS_A, extra="tags: work-in-progress\n") + "#### Embed\n"}
-    assert report(make_vault, files)[0].startswith("Lenses/A.md:9: warning: unknown segment type `#### Embed`")
+    vault = make_vault(files)
+    assert report(make_vault, files)[0].startswith("Lenses/A.md:9: error: [draft] unknown segment type `#### Embed`")
+    result = sync_content(vault, check=True)
+    assert (result.errors, result.draft_errors, result.exit_code) == (0, 1, 0)
+    assert result.as_dict()["diagnostics"][0]["draft"] is True
+    assert "in drafts 1 error(s)" in result.summary()
+    assert result.counts["drafts"] == 1 and result.as_dict()["counts"]["drafts"] == 1
 
 
 def test_validator_ignore_files_are_skipped_and_said_so(make_vault):
@@ -184,7 +206,7 @@ def test_broken_file_is_skipped_and_the_rest_loads(make_vault):
 def test_article_anchor_not_found(make_vault):
     """An excerpt anchor that is not in the article is an error at its line, naming the article."""
     files = {
-        "articles/a.md": "---\ntitle: A\n---\nThe quick brown fox.\n",
+        "articles/a.md": article("The quick brown fox.\n", title="A"),
         "Lenses/L.md": f'---\nid: {L1}\n---\n#### Article\nsource:: [[../articles/a]]\nfrom:: "slow green"\n',
     }
     assert report(make_vault, files) == [

@@ -7,6 +7,7 @@ import pytest
 
 from content_loader.parsing import build_catalog, read_vault
 from content_loader.parsing.excerpts import AnchorNotFound, find_anchor, locate_excerpt, unquote
+from content_loader.tests.vaults import article
 
 L1 = "11111111-1111-4111-8111-111111111111"
 ARTICLE = """---
@@ -185,9 +186,9 @@ def test_compiling_in_workers_reports_a_transcript_problem_once(make_vault):
 
 def test_an_excerpt_keeps_the_footnotes_it_cites(make_vault):
     """A footnote cited inside the excerpt but defined after `to::` is rendered with the excerpt."""
-    article = "---\ntitle: Notes\n---\nBefore.\n\nThe claim[^1] stands.\n\nAfter.\n\n[^1]: The source of it.\n"
+    notes = article("Before.\n\nThe claim[^1] stands.\n\nAfter.\n\n[^1]: The source of it.\n", title="Notes")
     files = {
-        "articles/n.md": article,
+        "articles/n.md": notes,
         "Lenses/L.md": f"---\nid: {L1}\n---\n#### Article\nsource:: [[../articles/n]]\n"
         "from:: The claim\nto:: stands.\n",
     }

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -91,12 +92,13 @@ def test_everything_published_loads_under_its_written_uuid(real_catalog: Catalog
                     heading = line
                 elif line.startswith("id::") and not heading.startswith("#### Roleplay"):
                     expected[uuid.UUID(line[4:].strip())] = path
-    assert real_catalog.held_back == set()
+    assert {path for path in real_catalog.held_back if published(real_catalog, path)} == set()
     missing = {str(i): p for i, p in expected.items() if i not in real_catalog.items}
     assert missing == {}
     counts = {}
     for record in real_catalog.items.values():
-        counts[record.content_type] = counts.get(record.content_type, 0) + 1
+        if not record.is_draft:
+            counts[record.content_type] = counts.get(record.content_type, 0) + 1
     published_files = dict.fromkeys(STRUCTURAL, 0)
     for path in sorted(real_catalog.vault.index.paths):
         for prefix in STRUCTURAL:
@@ -182,20 +184,74 @@ def test_demo_course_structure(real_catalog: Catalog):
 
 
 def test_drafts_and_old_headings_are_reported_not_crashed_on(real_catalog: Catalog):
-    """Drafts are listed and not loaded; old single-file modules and `#### Text:` headings are reported."""
+    """Drafts are listed and load as drafts; old single-file modules and `#### Text:` headings are reported."""
     messages = {(d.path, d.severity, d.message) for d in real_catalog.diagnostics}
     assert "courses/EA Intro Program.md" in real_catalog.drafts
     assert ("modules/intelligence-feedback-loop.md", "info", "skipped: tagged `validator-ignore`") in messages
     assert any(p == "modules/IABIED M2 Nonhuman Minds, Part 2.md" and "`#### Text:`" in m for p, _, m in messages)
+    # The EA Intro course is a draft whose draft modules have errors: it waits, at its last synced version.
+    assert "courses/EA Intro Program.md" in real_catalog.held_back
     assert uuid.UUID("b7b9c9f0-9f7c-4e37-9969-3db8b101639b") not in real_catalog.items
+
+
+def test_the_drafts_findings_are_reported_and_marked(real_catalog: Catalog):
+    """The drafts' own problems are reported at their file and line, marked as draft findings, and only there."""
+    findings = [d for d in real_catalog.diagnostics if d.draft]
+    assert {d.path for d in findings} <= set(real_catalog.drafts)
+    assert all(real_catalog.vault.documents[d.path].draft for d in findings)
+    assert not [d for d in real_catalog.diagnostics if not d.draft and d.path in real_catalog.drafts]
+    found = {(d.path, d.line, d.severity, d.message) for d in findings}
+    assert (
+        "Lenses/EA Intro - Lessons for EA (Toby Ord EAG).md",
+        8,
+        "error",
+        "`content::` of a Text segment is empty",
+    ) in found
+    assert (
+        "Lenses/EA Intro - Big List of Cause Candidates.md",
+        7,
+        "error",
+        "the excerpt of articles/sempere-big-list-cause-candidates.md selects nothing",
+    ) in found
+    assert (
+        "modules/IABIED M7 What Happens Next.md",
+        58,
+        "warning",
+        "segment heading `#### Text:` takes no colon",
+    ) in found
+    own_errors = [d for d in findings if d.severity == "error" and not d.message.startswith("not loaded because")]
+    assert len(own_errors) >= 16
+
+
+def test_referenced_lenses_show_their_files_own_titles(real_catalog: Catalog, real_vault_path: Path):
+    """Every placement of the IABIED Q&A and facilitator lenses shows the lens file's `title:` (read here
+    with plain YAML), not the `# Lens:` heading's label."""
+    titles: dict[uuid.UUID, str] = {}
+    for path in sorted((real_vault_path / "Lenses").glob("*.md")):
+        if not path.name.startswith(("IABIED - QA - ", "Facilitator - ")):
+            continue
+        text = remove_authoring_markup(path.read_text(encoding="utf-8").replace("\r\n", "\n")).text
+        front = yaml.safe_load(text.split("---\n", 2)[1]) if text.startswith("---\n") else {}
+        if front.get("title") and front.get("id") and not {"wip", "work-in-progress"} & set(front.get("tags") or []):
+            titles[uuid.UUID(str(front["id"]))] = str(front["title"]).strip()
+    shown = [
+        (entry.title or real_catalog.items[entry.item_id].title, titles[entry.item_id])
+        for record in real_catalog.items.values()
+        for entry in record.module_entries
+        if entry.item_id in titles
+    ]
+    assert len(shown) > 40
+    assert [pair for pair in shown if pair[0] != pair[1]] == []
+    assert ("Why write a book about superhuman AI as an extinction threat?",) * 2 in shown
 
 
 def test_every_article_excerpt_resolves(real_catalog: Catalog):
     """All the vault's `from::`/`to::` anchors are found (any that are not would be errors naming file:line)."""
-    assert [str(d) for d in real_catalog.diagnostics if d.severity == "error"] == []
+    assert [str(d) for d in real_catalog.diagnostics if d.severity == "error" and not d.draft] == []
     excerpts = [
         segment
         for record in real_catalog.items.values()
+        if not record.is_draft
         for segment in record.body.get("segments", [])
         if segment["type"] == "article"
     ]

@@ -20,6 +20,7 @@ from content_loader.tests.vaults import (
     MODULE_ID,
     OUTCOME_ID,
     TEST_ID,
+    article,
     basic_vault,
     course,
     lens,
@@ -27,6 +28,9 @@ from content_loader.tests.vaults import (
 )
 
 pytestmark = pytest.mark.django_db
+DRAFT_COURSE = "00000000-0000-4000-8000-0000000000d1"
+DRAFT_MODULE = "00000000-0000-4000-8000-0000000000d2"
+DRAFT_LENS = "00000000-0000-4000-8000-0000000000d3"
 
 WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 
@@ -66,7 +70,7 @@ def test_first_sync_loads_items_and_structure(make_vault):
     ]
     entries = CourseEntry.objects.filter(course_id=COURSE_ID).order_by("position")
     assert [(e.kind, e.module_id and str(e.module_id), e.title) for e in entries] == [
-        ("module", MODULE_ID, "Introduction"),
+        ("module", MODULE_ID, ""),  # the module's own title wins over the link's "Introduction"
         ("meeting", None, "First meeting"),
     ]
     inline = ContentItem.objects.get(id=INLINE_ID)
@@ -129,6 +133,70 @@ def test_retitle_updates_the_title_only(make_vault):
     assert ContentItem.objects.get(id=LENS_A).title == "Better title"
 
 
+def test_a_referenced_lens_shows_its_files_title_and_the_heading_only_as_a_fallback(make_vault):
+    """`# Lens: Label` + `source::` shows the lens file's own `title:`; the label only for a file without one,
+    and retitling the lens file changes what every placement shows."""
+    files = basic_vault()
+    files["modules/intro.md"] = module(
+        "# Lens: Label of A\nsource:: [[../Lenses/A]]\n\n# Lens: Label of C\nsource:: [[../Lenses/C]]\n"
+    )
+    files["Lenses/C.md"] = lens(LENS_C, "Lens C text.")  # no `title:`
+    vault = make_vault(files)
+    assert sync_content(vault).exit_code == 0
+    entries = ModuleEntry.objects.filter(module_id=MODULE_ID).select_related("item").order_by("position")
+    assert [(e.title, e.display_title) for e in entries] == [("", "Lens A"), ("Label of C", "Label of C")]
+    make_vault({"Lenses/A.md": files["Lenses/A.md"].replace("title: Lens A", "title: Better title")}, vault)
+    sync_content(vault)
+    first = ModuleEntry.objects.select_related("item").get(module_id=MODULE_ID, position=0)
+    assert first.display_title == "Better title"
+
+
+def test_a_course_shows_its_modules_own_titles(make_vault):
+    """A course's `# Module: [[...|Display name]]` shows the module's own `title:`, not the display name."""
+    vault = make_vault(basic_vault())
+    sync_content(vault)
+    entry = CourseEntry.objects.select_related("module").get(course_id=COURSE_ID, kind="module")
+    assert (entry.title, entry.module.title) == ("", "Intro")
+
+
+def test_drafts_are_synced_marked_and_never_listed_to_learners(make_vault):
+    """A draft course, module and lens are stored with `is_draft`, structure and all; `published()` and
+    `courses()` (what learners are offered) leave them out."""
+    files = basic_vault()
+    files["courses/draft.md"] = course(
+        "# Module: [[../modules/wip]]\n", content_id=DRAFT_COURSE, slug="draft-course", extra="tags: [wip]\n"
+    )
+    files["modules/wip.md"] = module(
+        "# Lens:\nsource:: [[../Lenses/D]]\n", content_id=DRAFT_MODULE, slug="wip", title="WIP"
+    ).replace("---\n\n", "tags: [work-in-progress]\n---\n\n", 1)
+    files["Lenses/D.md"] = lens(DRAFT_LENS, title="Draft lens", extra="tags: [wip]\n")
+    report = sync_content(make_vault(files))
+    assert report.exit_code == 0, report.lines()
+    drafts = set(ContentItem.objects.filter(is_draft=True).values_list("id", flat=True))
+    assert {str(d) for d in drafts} == {DRAFT_COURSE, DRAFT_MODULE, DRAFT_LENS}
+    assert not ContentItem.objects.published().filter(id__in=drafts).exists()
+    assert [c.slug for c in ContentItem.objects.courses()] == ["course"]
+    assert module_layout(DRAFT_MODULE) == [(DRAFT_LENS, None, False, False)]
+    assert report.drafts == ["Lenses/D.md", "courses/draft.md", "modules/wip.md"]
+
+
+def test_a_lens_that_becomes_a_draft_leaves_the_published_structure(make_vault):
+    """When a placed lens is tagged `wip`, its published module (now in error, kept at its last version)
+    stops placing it, and places it again once the lens is published again."""
+    files = basic_vault()
+    vault = make_vault(files)
+    sync_content(vault)
+    make_vault({"Lenses/A.md": lens(LENS_A, "Lens A text.", title="Lens A", extra="tags: [wip]\n")}, vault)
+    report = sync_content(vault)
+    assert report.held_back == ["courses/course.md", "modules/intro.md"]  # the course places the module
+    assert ContentItem.objects.get(id=LENS_A).is_draft
+    assert LENS_A not in [item for item, *_ in module_layout(MODULE_ID)]
+    assert not ModuleEntry.objects.filter(module__is_draft=False, item__is_draft=True).exists()
+    make_vault({"Lenses/A.md": files["Lenses/A.md"]}, vault)
+    assert sync_content(vault).exit_code == 0
+    assert module_layout(MODULE_ID)[1][0] == LENS_A
+
+
 def test_removed_lens_is_retired_not_deleted(make_vault):
     """A lens that vanished is retired (row kept), its placements go, and only registry tables are touched."""
     files = basic_vault()
@@ -169,9 +237,17 @@ def test_item_that_comes_back_is_restored(make_vault):
 def test_changed_article_resyncs_the_lens_that_excerpts_it(make_vault):
     """A lens's checksum covers its excerpts, so editing the article updates the lens."""
     lens_text = f'---\nid: {LENS_A}\n---\n#### Article\nsource:: [[../articles/a]]\nto:: "end"\n'
-    vault = make_vault({"articles/a.md": "---\ntitle: A\n---\nOld words until the end.\n", "Lenses/A.md": lens_text})
+    vault = make_vault(
+        {
+            "articles/a.md": article("Old words until the end.\n", title="A"),
+            "Lenses/A.md": lens_text,
+        }
+    )
     sync_content(vault)
-    make_vault({"articles/a.md": "---\ntitle: A\n---\nNew words until the end.\n"}, vault)
+    make_vault(
+        {"articles/a.md": article("New words until the end.\n", title="A")},
+        vault,
+    )
     report = sync_content(vault)
     assert [c.id for c in report.changed] == [uuid.UUID(LENS_A)]
     assert "New words" in ContentItem.objects.get(id=LENS_A).body["segments"][0]["excerpt_html"]

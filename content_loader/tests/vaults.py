@@ -46,3 +46,10 @@ def basic_vault() -> dict[str, str]:
             f"## Test:\nid:: {TEST_ID}\n\n#### Question\ncontent:: What is it?\n\n## Lens:\nsource:: [[../Lenses/B]]\n"
         ),
     }
+
+
+def article(body: str, *, title: str = "An article") -> str:
+    """An article with the frontmatter every article needs."""
+    return (
+        f"---\ntitle: {title}\nauthor: Someone\nsource_url: https://example.org/a\npublished: 2024-01-02\n---\n{body}"
+    )
