@@ -52,6 +52,7 @@ class LensCompiler:
     vault: Vault
     _phrases: dict[str, list[Phrase]] = field(default_factory=dict)
     _footnotes: dict[str, dict[str, str]] = field(default_factory=dict)  # article -> label -> definition
+    _excerpted_by: dict[str, object] | None = None  # article or transcript path -> UUID of a lens excerpting it
 
     def compile(self, lens: LensDoc, doc: Document) -> CompiledLens:
         report = doc.report
@@ -77,7 +78,7 @@ class LensCompiler:
         for path, (payload, end) in last_excerpt.items():
             article = self.vault.documents[path]
             assert isinstance(article, ArticleDoc)
-            payload["after_html"] = self._render_slice(article, end, len(article.body))
+            payload["after_html"] = self._render_slice(article, end, len(article.body), f"s{payload['index']}a-")
         for index, payload in enumerate(segments):
             payload["index"] = index
         body: dict = {"segments": segments}
@@ -99,8 +100,9 @@ class LensCompiler:
     ) -> dict | None:
         base = {"type": segment.kind, "index": index, "line": segment.line, "optional": segment.optional}
         fields = segment.fields
+        prefix = f"s{index}-"  # ids of this segment's HTML: unique on the lens's page
         if segment.kind == "text":
-            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line))
+            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             return {**base, "html": html, "text": plain_text(html)}
         if segment.kind == "chat":
             return {
@@ -110,7 +112,7 @@ class LensCompiler:
                 "hide_previous_content_from_tutor": fields.flag("hidePreviousContentFromTutor"),
             }
         if segment.kind == "question":
-            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line))
+            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             text = plain_text(html)
             return {
                 **base,
@@ -124,7 +126,7 @@ class LensCompiler:
                 "feedback": fields.flag("feedback"),
             }
         if segment.kind == "roleplay":
-            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line))
+            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             return {
                 **base,
                 "id": fields.get("id").strip(),
@@ -163,7 +165,8 @@ class LensCompiler:
                 "copy the words exactly from the article (straight and curly quotes both match)",
             )
             return None
-        excerpt_html = self._render_slice(article, span.start, span.end)
+        index = base["index"]
+        excerpt_html = self._render_slice(article, span.start, span.end, f"s{index}-")
         text = plain_text(excerpt_html)
         payload = {
             **base,
@@ -174,7 +177,7 @@ class LensCompiler:
                 "published": article.published,
                 "path": path,
             },
-            "before_html": self._render_slice(article, after, span.start) if span.start > after else "",
+            "before_html": self._render_slice(article, after, span.start, f"s{index}b-") if span.start > after else "",
             "excerpt_html": excerpt_html,
             "after_html": "",
             "text": text,
@@ -227,8 +230,9 @@ class LensCompiler:
             "transcript": text,
         }
 
-    def _render_slice(self, article: ArticleDoc, start: int, end: int) -> str:
-        """Render part of an article, with the footnote definitions it refers to but does not hold."""
+    def _render_slice(self, article: ArticleDoc, start: int, end: int, id_prefix: str) -> str:
+        """Render part of an article, with the footnote definitions it refers to but does not hold; its
+        relative links resolve against the article's `source_url`."""
         text = article.body[start:end]
         if article.path not in self._footnotes:
             self._footnotes[article.path] = {
@@ -244,7 +248,23 @@ class LensCompiler:
             ]
             if needed:
                 text = text + "\n\n" + "\n\n".join(needed)
-        return render_markdown(text)
+        return render_markdown(text, id_prefix=id_prefix, base_url=article.source_url)
+
+    def _excerpting_lens(self, path: str):
+        """The UUID of the first published lens (by file path) that excerpts this article or transcript."""
+        if self._excerpted_by is None:
+            self._excerpted_by = {}
+            for doc_path in sorted(self.vault.documents):
+                doc = self.vault.documents[doc_path]
+                if doc.ignored or doc.draft:
+                    continue
+                for lens in lenses_of(doc):
+                    if lens.kind != "lens" or lens.id is None or lens.derived_id:
+                        continue
+                    for segment in lens.segments:
+                        if segment.source is not None and segment.source.path:
+                            self._excerpted_by.setdefault(segment.source.path, lens.id)
+        return self._excerpted_by.get(path)
 
     def _load_phrases(self, transcript: TranscriptDoc) -> list[Phrase]:
         if transcript.path not in self._phrases:
@@ -262,8 +282,10 @@ class LensCompiler:
             return None
         return int(value)
 
-    def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int) -> str:
-        """Render a field of a lens, reporting wikilinks that lead nowhere."""
+    def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int, id_prefix: str) -> str:
+        """Render a field of a lens, reporting wikilinks that lead nowhere.
+
+        A link to an article or a video transcript leads to the lens that excerpts it."""
         problems: list[str] = []
 
         def resolve(target: str) -> LinkTarget | None:
@@ -276,9 +298,13 @@ class LensCompiler:
             if doc is not None and doc.draft and content_id is not None:
                 problems.append(f"link `[[{target}]]` points at a draft ({resolution.path}); it is shown as text")
                 return LinkTarget(None, title)
+            if isinstance(doc, ArticleDoc | TranscriptDoc):
+                lens_id = self._excerpting_lens(resolution.path)
+                kind = "article" if isinstance(doc, ArticleDoc) else "video"
+                return LinkTarget(str(lens_id) if lens_id else None, title, kind)
             return LinkTarget(str(content_id) if content_id else None, title)
 
-        html = render_markdown(markdown, resolve_link=resolve)
+        html = render_markdown(markdown, resolve_link=resolve, id_prefix=id_prefix)
         for problem in problems:
             report.warning(line, problem)
         return html

@@ -18,17 +18,67 @@ def test_raw_html_is_sanitised():
 
 
 def test_collapse_note_and_footnote_directives():
-    """`:::collapse` is a <details>; inline collapse, notes and Lens footnotes are inline elements."""
+    """`:::collapse` is a labelled <details>; notes are labelled; a `:footnote[...]` leaves a lettered marker
+    in the text and its note in a list after it; directives nest; nothing is shown raw."""
     html = render_markdown(
-        "Text :collapse[hidden :note[inner]] and :footnote[a note].\n::note[own line]\n\n"
-        ":::collapse\nFolded paragraph.\n:::\n\n:::note\nA note block.\n:::\n\nRef[^1].\n\n[^1]: Author note.\n"
+        "Text :collapse[hidden :note[inner]] and :footnote[a *note*].\n::note[own line]\n\n"
+        ":::collapse\nFolded paragraph.\n:::\n\n:::collapse\n#### Read more\n\nMore.\n:::\n\n"
+        ":::note\nA note block.\n:::\n\nRef[^1].\n\n[^1]: Author note.\n",
+        id_prefix="s1-",
     )
-    assert '<span class="collapse">hidden <span class="note">inner</span></span>' in html
-    assert '<small class="lens-footnote">a note</small>' in html
-    assert '<span class="note">own line</span>' in html
-    assert '<details class="collapse"><summary>…</summary>\n<p>Folded paragraph.</p>\n</details>' in html
-    assert '<aside class="note">\n<p>A note block.</p>\n</aside>' in html
-    assert 'class="footnotes"' in html and "Author note." in html
+    assert (
+        '<span class="collapse">hidden <span class="note"><span class="note__label">Note:</span> inner</span></span>'
+        in html
+    )
+    assert '<span class="note note--line"><span class="note__label">Note:</span> own line</span>' in html
+    assert '<details class="collapse"><summary>Show the collapsed text</summary>\n<p>Folded paragraph.</p>' in html
+    assert '<details class="collapse"><summary>Read more</summary>' in html
+    assert '<aside class="note"><p class="note__label">Note</p>\n<p>A note block.</p>\n</aside>' in html
+    assert '<sup class="footnote-ref lens-footnote-ref"><a href="#s1-lfn-a" id="s1-lfnref-a"' in html
+    assert (
+        '<li id="s1-lfn-a" class="lens-footnote"><span class="lens-footnote__marker">[a]</span> a <em>note</em>' in html
+    )
+    assert html.index("Author note.") < html.index("Notes from the course team")  # the article's own first
+    assert ":collapse" not in html and ":note" not in html and ":footnote" not in html
+
+
+def test_ids_are_prefixed_and_in_page_links_follow():
+    """Every id of a piece gets its prefix (two excerpts' footnotes never collide, and no piece can take an
+    id of the page); `#x` links follow the prefix; a heading has a GitHub-style id that links find."""
+    html = render_markdown(
+        '## Section One\n\nSee [above](#section-one), note[^1], <a id="viewer">x</a>.\n\n[^1]: The note.\n',
+        id_prefix="s2-",
+    )
+    assert '<h2 id="s2-section-one">' in html and '<a href="#s2-section-one"' in html
+    assert 'href="#s2-fn1" id="s2-fnref1"' in html and '<li id="s2-fn1"' in html
+    assert 'id="s2-viewer"' in html and 'id="viewer"' not in html
+
+
+def test_article_links_resolve_against_the_source_url():
+    """In an article, relative links and images resolve against its `source_url`, an anchor that is not in
+    the piece leads to the original at that anchor, and images come over HTTPS, lazily, without referrer."""
+    html = render_markdown(
+        "[next](/5/next-chapter) [up](../index.html) [there](#elsewhere) [proto](//example.org/x) "
+        '<a href=\\"https://arxiv.org/abs/1\\">quoted</a> ![chart](img/chart.png) ![old](http://example.org/a.png)',
+        id_prefix="s0-",
+        base_url="https://book.example/4/chapter#top",
+    )
+    assert 'href="https://book.example/5/next-chapter"' in html
+    assert 'href="https://book.example/index.html"' in html
+    assert 'href="https://book.example/4/chapter#elsewhere"' in html
+    assert 'href="https://example.org/x"' in html
+    assert 'href="https://arxiv.org/abs/1"' in html
+    assert (
+        '<img loading="lazy" decoding="async" referrerpolicy="no-referrer" src="https://book.example/4/img/chart.png"'
+        in html
+    )
+    assert 'src="https://example.org/a.png"' in html
+
+
+def test_links_that_would_lead_nowhere_are_not_links():
+    """Without a `source_url`, a relative link or an anchor that is not in the piece is text, never a dead link."""
+    html = render_markdown("[a](/somewhere) [b](#missing) [c](https://example.org/)")
+    assert html.count("href=") == 1 and 'href="https://example.org/"' in html
 
 
 def test_wikilinks_and_cards():
@@ -38,7 +88,7 @@ def test_wikilinks_and_cards():
         "See [[../Lenses/X|this]], ![[../Lenses/X]] and [[nowhere]].\n\n::card[[../Lenses/X]]",
         resolve_link=lambda t: target if "X" in t else None,
     )
-    assert '<a class="content-link" data-content-id="abc" href="#content-abc"' in html
+    assert '<a class="content-link" data-content-id="abc" href="#content-abc"' in html  # the pages resolve it
     assert ">this</a>" in html and ">The lens</a>" in html
     assert '<span class="content-link unresolved">nowhere</span>' in html
     assert '<a class="content-card" data-content-id="abc"' in html
@@ -51,7 +101,7 @@ def test_wikipedia_style_citations_are_links_not_wikilinks():
 
 
 def test_plain_text_leaves_out_markup():
-    """Plain text keeps one line per block and drops the collapse marker."""
+    """Plain text keeps one line per block and drops the collapse's label."""
     assert plain_text(render_markdown("# Title\n\nOne *two*.\n\n:::collapse\nThree\n:::\n")) == "Title\nOne two.\nThree"
 
 
