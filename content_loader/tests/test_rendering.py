@@ -118,3 +118,26 @@ def test_links_in_lens_text_resolve_to_lens_uuids(make_vault):
     assert [str(d) for d in catalog.diagnostics] == [
         "Lenses/A.md:6: warning: link `[[missing]]`: link `missing` resolves to no file"
     ]
+
+
+def test_a_link_to_an_article_leads_to_the_lens_that_excerpts_it(make_vault):
+    """A wikilink or card to an article carries the UUID of the (published) lens excerpting it, marked as an
+    article; an article no lens excerpts is text."""
+    article = (
+        "---\ntitle: On Scattering\nauthor: Ada\nsource_url: https://example.org/s\npublished: 2020-01-01\n---\nBody.\n"
+    )
+    files = {
+        "articles/scattering.md": article,
+        "articles/lonely.md": article.replace("On Scattering", "Lonely"),
+        "Lenses/Reader.md": "---\nid: 11111111-1111-4111-8111-111111111111\ntitle: Reader\n---\n#### Text\n"
+        "content::\n::card[[../articles/scattering]] and [[../articles/lonely]]\n",
+        "Lenses/Excerpt.md": "---\nid: 22222222-2222-4222-8222-222222222222\ntitle: Excerpt\n---\n"
+        "#### Article\nsource:: [[../articles/scattering]]\n",
+    }
+    catalog = build_catalog(read_vault(make_vault(files)))
+    html = catalog.items[uuid.UUID("11111111-1111-4111-8111-111111111111")].body["segments"][0]["html"]
+    assert (
+        '<a class="content-card" data-content-id="22222222-2222-4222-8222-222222222222" data-target-kind="article"'
+        ' href="#content-22222222-2222-4222-8222-222222222222" rel="noopener noreferrer">On Scattering</a>'
+    ) in html
+    assert '<span class="content-link unresolved">Lonely</span>' in html
