@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "learn",
     "accounts",
     "dashboard",
+    "jobs",  # before django_tasks_db: its `db_worker` command is `worker` (jobs/management/commands)
+    "django_tasks",
+    "django_tasks_db",
     "axes",
 ]
 
@@ -266,6 +269,13 @@ LOGGING = {
 PROGRESS_HEARTBEAT_SECONDS = env_int("PROGRESS_HEARTBEAT_SECONDS", 60)
 PROGRESS_INACTIVITY_SECONDS = env_int("PROGRESS_INACTIVITY_SECONDS", 180)
 PROGRESS_CHAT_INACTIVITY_SECONDS = env_int("PROGRESS_CHAT_INACTIVITY_SECONDS", 300)
+
+# Background jobs: Django's Tasks API (the django-tasks backport) on django-tasks-db, a queue in the
+# project's own database; `manage.py worker` runs them (jobs/worker.py adds retries and recovery). A
+# RUNNING job whose worker has not refreshed its heartbeat for JOBS_LEASE_SECONDS is run again.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOBS_HEARTBEAT_SECONDS = float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "10"))
+JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "60"))
 
 # Content: the vault that `manage.py sync_content` reads when given no path.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
