@@ -45,7 +45,11 @@ from mdit_py_plugins.footnote import footnote_plugin
 _DIRECTIVE = re.compile(r":{1,2}(collapse|note|footnote)\[")
 _CARD = re.compile(r"::card\[\[([^\[\]\n]+)\]\]")
 _WIKILINK = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
-_NOT_TEXT = re.compile(r"<summary>[^<]*</summary>|<a [^>]*footnote-backref[^>]*>.*?</a>")
+# Left out of plain text (the tutor's prompt, question keys): labels the renderer adds, not the authors' words.
+_NOT_TEXT = re.compile(
+    r"<summary>[^<]*</summary>|<a [^>]*footnote-backref[^>]*>.*?</a>|<(?:span|p) class=\"note__label\">[^<]*</(?:span|p)>"
+    r"|<p class=\"lens-footnotes__title\">[^<]*</p>|<span class=\"lens-footnote__marker\">[^<]*</span>"
+)
 _BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|blockquote|div|details|summary|aside|tr|pre)>|<br\s*/?>")
 
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"details", "summary", "aside", "section"}

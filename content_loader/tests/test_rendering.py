@@ -101,8 +101,10 @@ def test_wikipedia_style_citations_are_links_not_wikilinks():
 
 
 def test_plain_text_leaves_out_markup():
-    """Plain text keeps one line per block and drops the collapse's label."""
+    """Plain text keeps one line per block and drops the labels the renderer adds (collapse, note,
+    course-team footnotes), so the tutor's prompt and question keys hold the authors' words only."""
     assert plain_text(render_markdown("# Title\n\nOne *two*.\n\n:::collapse\nThree\n:::\n")) == "Title\nOne two.\nThree"
+    assert plain_text(render_markdown("A :note[aside] b.\n\n:::note\nBlock.\n:::\n")) == "A aside b.\nBlock."
 
 
 def test_links_in_lens_text_resolve_to_lens_uuids(make_vault):
