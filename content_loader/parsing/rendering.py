@@ -14,7 +14,8 @@ in the source is allowed through the parser and then sanitised with nh3, so `<su
   sit inside a paragraph; the page's script folds it behind "…"), `:::note` blocks `<aside class="note">`,
   `:note[...]` `<span class="note">` and `::note[...]` a note on its own line, each starting with a "Note"
   label; `:footnote[...]` is a footnote of the course team: a marker `[a]` in the text and the note in a
-  list after the text. Directives nest.
+  list after the text. Directives nest. A `:::name` block or `::name[...]` the format does not know shows
+  its content as text (`class="directive"`), never the raw directive; sync reports the name.
 
 `render_markdown(..., id_prefix=, base_url=)` also makes the result safe to put on a page with other
 pieces: every `id` gets the prefix (so two excerpts' footnotes do not collide, and no id of the page
@@ -43,11 +44,15 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 _DIRECTIVE = re.compile(r":{1,2}(collapse|note|footnote)\[")
+_KNOWN_BLOCKS = {"collapse", "note"}
+_UNKNOWN_BLOCK = re.compile(r"^\s*([A-Za-z][\w-]*)")
+_UNKNOWN_LEAF = re.compile(r"::([A-Za-z][\w-]*)\[")
 _CARD = re.compile(r"::card\[\[([^\[\]\n]+)\]\]")
 _WIKILINK = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
 # Left out of plain text (the tutor's prompt, question keys): labels the renderer adds, not the authors' words.
 _NOT_TEXT = re.compile(
-    r"<summary>[^<]*</summary>|<a [^>]*footnote-backref[^>]*>.*?</a>|<(?:span|p) class=\"note__label\">[^<]*</(?:span|p)>"
+    r"<summary>[^<]*</summary>|<a [^>]*footnote-backref[^>]*>.*?</a>"
+    r"|<(?:span|p) class=\"note__label\">[^<]*</(?:span|p)>"
     r"|<p class=\"lens-footnotes__title\">[^<]*</p>|<span class=\"lens-footnote__marker\">[^<]*</span>"
 )
 _BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|blockquote|div|details|summary|aside|tr|pre)>|<br\s*/?>")
@@ -96,8 +101,10 @@ _DIRECTIVE_STARTS = (":collapse[", ":note[", ":footnote[", "::collapse[", "::not
 
 def _directive_rule(state: StateInline, silent: bool) -> bool:
     start = state.pos
-    if state.src[start] != ":" or not state.src.startswith(_DIRECTIVE_STARTS, start):
+    if state.src[start] != ":":
         return False
+    if not state.src.startswith(_DIRECTIVE_STARTS, start):
+        return _unknown_leaf(state, silent)
     card = _CARD.match(state.src, start, state.posMax)
     if card is not None:
         if not silent:
@@ -131,12 +138,38 @@ def _directive_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _unknown_leaf(state: StateInline, silent: bool) -> bool:
+    """`::name[text]` with a name the format does not know: its text, never the raw directive (sync reports
+    the name)."""
+    start = state.pos
+    match = _UNKNOWN_LEAF.match(state.src, start, state.posMax)
+    if match is None or match.group(1) == "card":
+        return False
+    label_end = state.md.helpers.parseLinkLabel(state, match.end() - 1, False)
+    if label_end < 0:
+        return False
+    if not silent:
+        token = state.push("directive_open", "", 1)
+        token.meta = {"name": "unknown"}
+        old_max = state.posMax
+        state.pos = match.end()
+        state.posMax = label_end
+        state.md.inline.tokenize(state)
+        state.posMax = old_max
+        token = state.push("directive_close", "", -1)
+        token.meta = {"name": "unknown"}
+    state.pos = label_end + 1
+    return True
+
+
 _INLINE_TAGS = {"collapse": ("span", "collapse"), "note": ("span", "note"), "footnote": ("small", "lens-footnote")}
 
 
 def _render_directive(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     name = token.meta["name"]
+    if name == "unknown":
+        return '<span class="directive">' if token.nesting == 1 else "</span>"
     if name == "note":
         if token.nesting == -1:
             return "</span>"
@@ -231,6 +264,16 @@ def _render_collapse(self, tokens, idx, options, env) -> str:
     return f'<details class="collapse"><summary>{summary}</summary>\n'
 
 
+def _is_unknown_block(params: str, *args) -> bool:
+    match = _UNKNOWN_BLOCK.match(params)
+    return match is not None and match.group(1) not in _KNOWN_BLOCKS
+
+
+def _render_unknown_block(self, tokens, idx, options, env) -> str:
+    """A `:::name` block the format does not know: its content as text (sync reports the name)."""
+    return '<div class="directive">\n' if tokens[idx].nesting == 1 else "</div>\n"
+
+
 def _render_note(self, tokens, idx, options, env) -> str:
     if tokens[idx].nesting == -1:
         return "</aside>\n"
@@ -245,6 +288,7 @@ def _build() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(container_plugin, name="collapse", render=_render_collapse)
     md.use(container_plugin, name="note", render=_render_note)
+    md.use(container_plugin, name="directive", validate=_is_unknown_block, render=_render_unknown_block)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.inline.ruler.before("link", "directive", _directive_rule)
     md.add_render_rule("wikilink", _render_link)

@@ -42,6 +42,15 @@ def test_collapse_note_and_footnote_directives():
     assert ":collapse" not in html and ":note" not in html and ":footnote" not in html
 
 
+def test_an_unknown_directive_shows_its_text_never_the_directive():
+    """A misspelled `:::colapse` block or `::nte[...]` shows its content as text (sync reports the name);
+    ordinary colons in prose are left alone."""
+    html = render_markdown(":::colapse\nHidden words.\n:::\n\nSee ::nte[this aside] here. Time 10:30[1] and a:b.\n")
+    assert '<div class="directive">\n<p>Hidden words.</p>\n</div>' in html
+    assert 'See <span class="directive">this aside</span> here. Time 10:30[1] and a:b.' in html
+    assert ":::" not in html and "::nte" not in html
+
+
 def test_ids_are_prefixed_and_in_page_links_follow():
     """Every id of a piece gets its prefix (two excerpts' footnotes never collide, and no piece can take an
     id of the page); `#x` links follow the prefix; a heading has a GitHub-style id that links find."""
