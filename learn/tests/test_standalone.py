@@ -243,7 +243,8 @@ def test_staff_without_the_permission_do_not_see_drafts(client, draft_course):
 
 def test_staff_preview_drafts_at_the_same_urls_with_a_draft_banner(admin_client, draft_course):
     """A superuser sees the draft course (listed), its module and lens, each page under a "Draft" banner."""
-    assert "Work in progress" in admin_client.get("/").content.decode()
+    home = admin_client.get("/").content.decode()
+    assert "Work in progress" in home and 'class="tag tag--draft">Draft</span>' in home
     for url in draft_urls(draft_course):
         response = admin_client.get(url, follow=True)
         html = response.content.decode()
