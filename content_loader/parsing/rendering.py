@@ -318,6 +318,7 @@ _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^<>]*)>")
 _ID_ATTR = re.compile(r'\sid="([^"]*)"')
 _URL_ATTR = re.compile(r'\s(href|src)="([^"]*)"')
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_SAFE_SCHEMES = {"http", "https", "mailto"}  # as `sanitize` allows
 
 
 def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
@@ -334,7 +335,9 @@ def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
     if not markup:
         return markup
     ids = {html.unescape(value) for value in _ID_ATTR.findall(markup)}
-    origin = base_url.split("#", 1)[0]
+    origin = base_url.split("#", 1)[0].strip()
+    if not origin.lower().startswith(("https://", "http://")):
+        origin = ""  # this runs after sanitising: a `javascript:` source_url must not become a link
 
     def fix_url(attribute: str, value: str, tag: str) -> str | None:
         # Some exported articles escape the quotes of raw HTML attributes (`href=\"https://...\"`).
@@ -354,6 +357,8 @@ def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
             url = urljoin(origin, url)
         if attribute == "src" and url.startswith("http://"):
             url = "https://" + url.removeprefix("http://")  # the policy allows HTTPS images only
+        if url.split(":", 1)[0].lower() not in _SAFE_SCHEMES:
+            return None
         return url
 
     def fix_tag(match: re.Match[str]) -> str:

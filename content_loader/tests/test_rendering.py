@@ -84,6 +84,14 @@ def test_article_links_resolve_against_the_source_url():
     assert 'src="https://example.org/a.png"' in html
 
 
+def test_a_hostile_source_url_never_makes_a_script_link():
+    """Links are resolved after sanitising, so a `javascript:` (or other non-web) `source_url` is never
+    joined into a link: the relative link is dropped instead."""
+    for base in ("javascript:alert(1)//", "data:text/html,x", " JavaScript:alert(1)"):
+        html = render_markdown("[a](/x) [b](#y) ![c](z.png)", id_prefix="s0-", base_url=base)
+        assert "href=" not in html and "src=" not in html and "javascript" not in html.lower(), base
+
+
 def test_links_that_would_lead_nowhere_are_not_links():
     """Without a `source_url`, a relative link or an anchor that is not in the piece is text, never a dead link."""
     html = render_markdown("[a](/somewhere) [b](#missing) [c](https://example.org/)")
