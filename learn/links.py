@@ -56,6 +56,7 @@ class Target:
     kind: str
     title: str
     tldr: str
+    here: bool = False  # a lens of the module being read: htmx swaps it into the viewer, as the drawer does
 
 
 def standalone_lens_url(lens_id: UUID | str, title: str) -> str:
@@ -130,7 +131,7 @@ def resolve_targets(
     module_id = module.pk if module else None
     targets = {}
     for pk, kind, title, slug, tldr in rows:
-        url = ""
+        url, here = "", False
         if kind == ContentType.COURSE:
             url = reverse("learn:course", args=[slug])
         elif kind == ContentType.MODULE:
@@ -141,6 +142,7 @@ def resolve_targets(
         else:
             options = placements.get(pk, [])
             chosen = next((o for o in options if o[0] == module_id and o[1] == course_id), None)
+            here = chosen is not None
             chosen = chosen or next((o for o in options if o[1] == course_id), None)
             if chosen is None and kind == ContentType.LENS:
                 url = standalone_lens_url(pk, title)
@@ -153,7 +155,8 @@ def resolve_targets(
                         kwargs={"course_slug": course_slug, "module_slug": module_slug, "lens_id": item_id},
                     )
         if url:
-            targets[pk] = Target(url=url, kind=kind, title=title, tldr=tldr if isinstance(tldr, str) else "")
+            tldr = tldr if isinstance(tldr, str) else ""
+            targets[pk] = Target(url=url, kind=kind, title=title, tldr=tldr, here=here)
     return targets
 
 
@@ -167,15 +170,17 @@ def rewrite_links(markup: str, targets: dict[UUID, Target]) -> str:
         if target is None:
             return f'<span class="{match.group("css")} unresolved">{label}</span>'
         url = html.escape(target.url)
+        swap = f' hx-get="{url}"' if target.here else ""
         if not card:
-            return f'<a class="content-link" href="{url}">{label}</a>'
+            return f'<a class="content-link" href="{url}"{swap}>{label}</a>'
         kind = match.group("kind") or target.kind
         # An article's card names the article (the stored label); anything else's its current title.
         title = label if match.group("kind") else html.escape(target.title)
         tldr = "" if match.group("kind") else target.tldr
         summary = f'<span class="content-card__tldr">{html.escape(tldr)}</span>' if tldr else ""
         return (
-            f'<a class="content-card" href="{url}"><span class="content-card__kind">{KIND_LABELS.get(kind, "")}</span>'
+            f'<a class="content-card" href="{url}"{swap}>'
+            f'<span class="content-card__kind">{KIND_LABELS.get(kind, "")}</span>'
             f'<span class="content-card__title">{title}</span>{summary}</a>'
         )
 

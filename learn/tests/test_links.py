@@ -45,7 +45,9 @@ def hrefs(html: str) -> dict[str, str]:
     """Link text -> href of the content links of a page."""
     return {
         re.sub(r"<[^>]+>", "", text): href
-        for href, text in re.findall(r'<a class="content-(?:link|card)" href="([^"]+)">(.*?)</a>', html, re.S)
+        for href, text in re.findall(
+            r'<a class="content-(?:link|card)" href="([^"]+)"(?: hx-get="[^"]+")?>(.*?)</a>', html, re.S
+        )
     }
 
 
@@ -66,8 +68,9 @@ def entries(module) -> list:
 
 
 def test_links_open_in_the_module_and_course_being_read_else_the_standalone_page(client, world):
-    """A lens of this module opens here, one of another module of this course opens in it, any other lens
-    opens its standalone page; modules and courses open their own pages."""
+    """A lens of this module opens here (swapped into the viewer by htmx, like the drawer's links), one of
+    another module of this course opens in it, any other lens opens its standalone page; modules and
+    courses open their own pages."""
     here, _ = entries(world["intro"])
     sibling = entries(world["colours"])[0]
     far_lens = entries(world["far"])[0]
@@ -95,6 +98,9 @@ def test_links_open_in_the_module_and_course_being_read_else_the_standalone_page
     assert found["far module"] == reverse("learn:module", kwargs={"course_slug": "other", "module_slug": "far"})
     assert found["this course"] == reverse("learn:course", args=["light"])
     assert "#content-" not in html
+    here_url = lens_page(world["light"], world["intro"], here)
+    assert f'<a class="content-link" href="{here_url}" hx-get="{here_url}">here</a>' in html
+    assert len(re.findall(r'class="content-link" href="[^"]+" hx-get=', html)) == 1  # only the one of this module
 
 
 def test_a_card_shows_what_the_target_is_its_title_and_tldr(client, world):
