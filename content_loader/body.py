@@ -5,14 +5,19 @@ are produced by the loader from Markdown with raw HTML escaped or sanitised, so 
 safe. Plain-text values (`text`, `instructions`, ...) are for the tutor's prompt and for search.
 
 Inside `*_html`, the loader marks up what plain Markdown cannot say (content_loader/parsing/rendering.py):
-- a wikilink to a lens, module or learning outcome is `<a class="content-link" data-content-id="UUID"
-  href="#content-UUID">text</a>`, and `::card[[...]]` the same with `class="content-card"`; pages may
-  rewrite the href to the item's page. A link to anything else is `<span class="content-link
-  unresolved">text</span>`;
-- `:::collapse` blocks are `<details class="collapse"><summary>…</summary>...</details>`; an inline
+- a wikilink to a lens, module, course or learning outcome is `<a class="content-link" data-content-id="UUID"
+  href="#content-UUID">text</a>`, and `::card[[...]]` the same with `class="content-card"`; a link to an
+  article or transcript carries the UUID of the lens that excerpts it and `data-target-kind="article"`
+  (or `"video"`). Pages must rewrite these to the item's page (learn/links.py). A link to anything else is
+  `<span class="content-link unresolved">text</span>`;
+- `:::collapse` blocks are `<details class="collapse"><summary>label</summary>...</details>`; an inline
   `:collapse[...]` is `<span class="collapse">` (a paragraph cannot hold a <details>), for pages to fold
-  behind an ellipsis; notes are `<aside class="note">` (blocks) or `<span class="note">` (inline), Lens
-  footnotes `<small class="lens-footnote">`, and Markdown footnotes `<section class="footnotes">`.
+  behind an ellipsis; notes are `<aside class="note">` (blocks), `<span class="note">` (inline) or
+  `<span class="note note--line">` (`::note`), each starting with a "Note" label; course-team footnotes
+  are lettered markers `<sup class="lens-footnote-ref">` with their notes in `<section class="footnotes
+  lens-footnotes">`, and Markdown footnotes `<section class="footnotes">`;
+- every `id` is prefixed by its segment (`s3-`, `s3b-` and `s3a-` for the skipped text before and after
+  an excerpt), so the pieces of one lens never collide; `href="#..."` points at an id of the same piece.
 """
 
 from typing import Literal, NotRequired, TypedDict

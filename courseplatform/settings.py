@@ -241,7 +241,9 @@ CONTENT_SECURITY_POLICY = {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
+        # Article excerpts show the article's own images from where it was published, over HTTPS
+        # (content_loader/parsing/rendering.py makes them lazy, HTTPS and referrer-free); see README.
+        "img-src": ["'self'", "data:", "https:"],
         "frame-src": ["https://www.youtube-nocookie.com"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

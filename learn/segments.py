@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from chat.models import AnswerDraft, QuestionAnswer
 from chat.panels import (
@@ -33,6 +34,11 @@ from content_loader.models import ContentItem
 # One template per segment type (`learn/templates/learn/segments/<type>.html`); see content_loader/body.py.
 SEGMENT_TYPES = {"text", "article", "video", "chat", "question", "roleplay"}
 UNKNOWN = "learn/segments/unknown.html"
+# Skipped text (an article's text before or after its excerpt) longer than this much HTML is not put in the
+# page: the page links to it, and htmx loads it when the learner opens it. Most skipped text is a few
+# paragraphs; a whole article after a short excerpt can be hundreds of kilobytes.
+SKIPPED_INLINE_LIMIT = 6_000
+SKIPPED_PARTS = ("before", "after")
 
 
 @dataclass
@@ -116,6 +122,24 @@ def lens_blocks(
             )
         views.append(view)
     return fold_previous_content(views, started=conversation.started)
+
+
+def ship_skipped_text(segments: list[dict], *, lens_id) -> list[dict]:
+    """The segments with each long skipped text replaced by the URL it loads from (`before_url`, `after_url`)."""
+    shipped = []
+    for segment in segments:
+        if segment.get("type") == "article":
+            for part in SKIPPED_PARTS:
+                if len(segment.get(f"{part}_html") or "") > SKIPPED_INLINE_LIMIT:
+                    segment = {
+                        **segment,
+                        f"{part}_html": "",
+                        f"{part}_url": reverse(
+                            "learn:skipped-text", kwargs={"lens_id": lens_id, "index": segment["index"], "part": part}
+                        ),
+                    }
+        shipped.append(segment)
+    return shipped
 
 
 def fold_previous_content(views: list[SegmentView], *, started: bool) -> list[SegmentView | Fold]:

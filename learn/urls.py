@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from learn.views import answers, pages
+from learn.views import answers, lenses, pages
 
 
 class ModuleSlugConverter:
@@ -23,6 +23,7 @@ app_name = "learn"
 MODULE = "courses/<slug:course_slug>/modules/<module:module_slug>/"
 LENS = MODULE + "lenses/<uuid:lens_id>/"
 QUESTION = LENS + "questions/<slug:question_key>/"
+STANDALONE = "lenses/<uuid:lens_id>/"
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -35,4 +36,11 @@ urlpatterns = [
     path(LENS + "submit/", answers.submit_test, name="submit-test"),
     path(QUESTION + "answer/", answers.answer, name="answer"),
     path(QUESTION + "feedback/", answers.feedback, name="feedback"),
+    path(STANDALONE, lenses.standalone_lens),
+    path(STANDALONE + "complete/", lenses.complete_standalone_lens, name="standalone-complete"),
+    path(STANDALONE + "questions/<slug:question_key>/answer/", lenses.answer, name="standalone-answer"),
+    path(STANDALONE + "questions/<slug:question_key>/feedback/", lenses.feedback, name="standalone-feedback"),
+    path(STANDALONE + "segments/<int:index>/skipped-<str:part>/", lenses.skipped_text, name="skipped-text"),
+    # After the routes above: a lens's slug never takes one of their names (learn.links.standalone_lens_url).
+    path(STANDALONE + "<slug:slug>/", lenses.standalone_lens, name="standalone-lens"),
 ]

@@ -88,7 +88,7 @@ class LensCompiler:
         for path, (payload, end) in last_excerpt.items():
             article = self.vault.documents[path]
             assert isinstance(article, ArticleDoc)
-            payload["after_html"] = self._render_slice(article, end, len(article.body))
+            payload["after_html"] = self._render_slice(article, end, len(article.body), f"s{payload['index']}a-")
         for index, payload in enumerate(segments):
             payload["index"] = index
         body: dict = {"segments": segments}
@@ -110,8 +110,9 @@ class LensCompiler:
     ) -> dict | None:
         base = {"type": segment.kind, "index": index, "line": segment.line, "optional": segment.optional}
         fields = segment.fields
+        prefix = f"s{index}-"  # ids of this segment's HTML: unique on the lens's page
         if segment.kind == "text":
-            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line))
+            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             return {**base, "html": html, "text": plain_text(html)}
         if segment.kind == "chat":
             return {
@@ -121,7 +122,7 @@ class LensCompiler:
                 "hide_previous_content_from_tutor": fields.flag("hidePreviousContentFromTutor"),
             }
         if segment.kind == "question":
-            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line))
+            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             text = plain_text(html)
             return {
                 **base,
@@ -135,7 +136,7 @@ class LensCompiler:
                 "feedback": fields.flag("feedback"),
             }
         if segment.kind == "roleplay":
-            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line))
+            html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             return {
                 **base,
                 "id": fields.get("id").strip(),
@@ -175,7 +176,8 @@ class LensCompiler:
                 "copy the words exactly from the article (straight and curly quotes both match)",
             )
             return None
-        excerpt_html = self._render_slice(article, span.start, span.end)
+        index = base["index"]
+        excerpt_html = self._render_slice(article, span.start, span.end, f"s{index}-")
         text = plain_text(excerpt_html)
         if not text.strip():
             report.error(
@@ -206,7 +208,7 @@ class LensCompiler:
                 "published": article.published,
                 "path": path,
             },
-            "before_html": self._render_slice(article, after, span.start) if span.start > after else "",
+            "before_html": self._render_slice(article, after, span.start, f"s{index}b-") if span.start > after else "",
             "excerpt_html": excerpt_html,
             "after_html": "",
             "text": text,
@@ -271,8 +273,9 @@ class LensCompiler:
             "transcript": text,
         }
 
-    def _render_slice(self, article: ArticleDoc, start: int, end: int) -> str:
-        """Render part of an article, with the footnote definitions it refers to but does not hold."""
+    def _render_slice(self, article: ArticleDoc, start: int, end: int, id_prefix: str) -> str:
+        """Render part of an article, with the footnote definitions it refers to but does not hold; its
+        relative links resolve against the article's `source_url`."""
         text = article.body[start:end]
         if article.path not in self._footnotes:
             self._footnotes[article.path] = {
@@ -288,7 +291,7 @@ class LensCompiler:
             ]
             if needed:
                 text = text + "\n\n" + "\n\n".join(needed)
-        return render_markdown(text)
+        return render_markdown(text, id_prefix=id_prefix, base_url=article.source_url)
 
     def _load_phrases(self, transcript: TranscriptDoc) -> list[Phrase]:
         if transcript.path not in self._phrases:
@@ -306,8 +309,10 @@ class LensCompiler:
             return None
         return int(value)
 
-    def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int) -> str:
-        """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts)."""
+    def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int, id_prefix: str) -> str:
+        """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts).
+
+        A link to an article or a video transcript leads to the lens that excerpts it."""
         problems: list[tuple[str, str]] = []
         errors: list[tuple[str, str]] = []
         published = not self.vault.documents[lens.path].draft
@@ -315,11 +320,11 @@ class LensCompiler:
         def resolve(target: str) -> LinkTarget | None:
             fingerprint = link_fingerprint(self.vault, lens.path, target)
             self.deps.append(("link", lens.path, target, fingerprint))
-            path, problem, content_id, title, draft, excerpted = fingerprint
+            path, problem, content_id, title, draft, excerpted_by = fingerprint
             if path is None:
                 problems.append((f"link `[[{target}]]`: {problem}", ""))
                 return None
-            if excerpted is False:
+            if excerpted_by is False:
                 problems.append(
                     (
                         f"link `[[{target}]]` points at {path}, which no lens excerpts, so it leads nowhere",
@@ -335,9 +340,12 @@ class LensCompiler:
                     )
                 )
                 return LinkTarget(None, title)
+            if excerpted_by is not None:  # an article or a transcript: the lens that excerpts it
+                kind = "article" if isinstance(self.vault.documents.get(path), ArticleDoc) else "video"
+                return LinkTarget(excerpted_by or None, title, kind)
             return LinkTarget(str(content_id) if content_id else None, title)
 
-        html = render_markdown(markdown, resolve_link=resolve)
+        html = render_markdown(markdown, resolve_link=resolve, id_prefix=id_prefix)
         for message, suggestion in problems:
             report.warning(line, message, suggestion)
         for message, suggestion in errors:
@@ -353,8 +361,12 @@ def link_fingerprint(vault: Vault, from_path: str, target: str) -> tuple:
         return (None, resolution.problem, None, "", False, None)
     doc = vault.documents.get(resolution.path)
     content_id, title = _identity(doc)
-    excerpted = resolution.path in vault.excerpted if isinstance(doc, ArticleDoc | TranscriptDoc) else None
-    return (resolution.path, "", content_id, title, doc is not None and doc.draft, excerpted)
+    # For an article or transcript: the UUID of the published lens that excerpts it, or False for none.
+    excerpted_by = None
+    if isinstance(doc, ArticleDoc | TranscriptDoc):
+        lens_id = vault.excerpted_by.get(resolution.path)
+        excerpted_by = str(lens_id) if lens_id else False
+    return (resolution.path, "", content_id, title, doc is not None and doc.draft, excerpted_by)
 
 
 def _sources(lens: LensDoc) -> tuple:

@@ -5,12 +5,23 @@ in the source is allowed through the parser and then sanitised with nh3, so `<su
 `<script>`, event handlers and `javascript:` links do not. On top of Markdown:
 
 - wikilinks `[[path|text]]` and `![[path]]` become links to the content item they name
-  (`<a class="content-link" data-content-id="UUID" href="#content-UUID">`), or plain text when they name
-  something that is not a content item; `::card[[path]]` becomes a card link (`class="content-card"`);
-- article directives: `:::collapse` blocks become `<details class="collapse">`, inline `:collapse[...]`
-  becomes `<span class="collapse">` (a `<details>` cannot sit inside a paragraph), `:::note` blocks
-  `<aside class="note">`, `:note[...]` and `::note[...]` `<span class="note">`, and `:footnote[...]`
-  `<small class="lens-footnote">`. Directives nest.
+  (`<a class="content-link" data-content-id="UUID" href="#content-UUID">`, with `data-target-kind` when
+  the file named is an article or transcript and the UUID that of the lens excerpting it), or plain text
+  when they name nothing a learner can open; `::card[[path]]` becomes a card link (`class="content-card"`).
+  Pages turn these into links to the item's page (learn/links.py);
+- article directives: `:::collapse` blocks become `<details class="collapse">` labelled by their heading
+  (or `:::collapse Label`), inline `:collapse[...]` becomes `<span class="collapse">` (a `<details>` cannot
+  sit inside a paragraph; the page's script folds it behind "…"), `:::note` blocks `<aside class="note">`,
+  `:note[...]` `<span class="note">` and `::note[...]` a note on its own line, each starting with a "Note"
+  label; `:footnote[...]` is a footnote of the course team: a marker `[a]` in the text and the note in a
+  list after the text. Directives nest. A `:::name` block or `::name[...]` the format does not know shows
+  its content as text (`class="directive"`), never the raw directive; sync reports the name.
+
+`render_markdown(..., id_prefix=, base_url=)` also makes the result safe to put on a page with other
+pieces: every `id` gets the prefix (so two excerpts' footnotes do not collide, and no id of the page
+itself can be taken), in-page links `#x` follow, a link to an anchor that is not in the piece goes to
+the original (`base_url#x`), relative links and images resolve against `base_url`, and images load
+lazily without sending a referrer.
 """
 
 from __future__ import annotations
@@ -18,28 +29,39 @@ from __future__ import annotations
 import functools
 import html
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import unquote, urljoin
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
 from markdown_it.rules_inline import StateInline
+from markdown_it.token import Token
+from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 _DIRECTIVE = re.compile(r":{1,2}(collapse|note|footnote)\[")
+_KNOWN_BLOCKS = {"collapse", "note"}
+_UNKNOWN_BLOCK = re.compile(r"^\s*([A-Za-z][\w-]*)")
+_UNKNOWN_LEAF = re.compile(r"::([A-Za-z][\w-]*)\[")
 _CARD = re.compile(r"::card\[\[([^\[\]\n]+)\]\]")
 _WIKILINK = re.compile(r"!?\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")
-_NOT_TEXT = re.compile(r"<summary>…</summary>|<a [^>]*footnote-backref[^>]*>.*?</a>")
+# Left out of plain text (the tutor's prompt, question keys): labels the renderer adds, not the authors' words.
+_NOT_TEXT = re.compile(
+    r"<summary>[^<]*</summary>|<a [^>]*footnote-backref[^>]*>.*?</a>"
+    r"|<(?:span|p) class=\"note__label\">[^<]*</(?:span|p)>"
+    r"|<p class=\"lens-footnotes__title\">[^<]*</p>|<span class=\"lens-footnote__marker\">[^<]*</span>"
+)
 _BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|blockquote|div|details|summary|aside|tr|pre)>|<br\s*/?>")
 
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"details", "summary", "aside", "section"}
 _ATTRIBUTES = {
-    "*": {"class"},
-    "a": {"href", "title", "data-content-id", "id"},
+    "*": {"class", "id"},  # ids are prefixed after cleaning (`localize`), so none can take one of the page's
+    "a": {"href", "title", "data-content-id", "data-target-kind"},
     "img": {"src", "alt", "title", "width", "height"},
-    "li": {"id"},
-    "sup": {"id"},
     "ol": {"start"},
     "td": {"align", "colspan", "rowspan"},
     "th": {"align", "colspan", "rowspan"},
@@ -48,10 +70,12 @@ _ATTRIBUTES = {
 
 @dataclass(frozen=True, slots=True)
 class LinkTarget:
-    """Where a wikilink goes: a content item (by UUID) and the text to show."""
+    """Where a wikilink goes: a content item (by UUID), the text to show, and what the file named is when
+    that is not the item itself (`"article"`, `"video"`: the item is the lens that excerpts it)."""
 
     content_id: str | None
     text: str
+    kind: str = ""
 
 
 # Given the link target as written, return where it goes (None: render the text only).
@@ -77,8 +101,10 @@ _DIRECTIVE_STARTS = (":collapse[", ":note[", ":footnote[", "::collapse[", "::not
 
 def _directive_rule(state: StateInline, silent: bool) -> bool:
     start = state.pos
-    if state.src[start] != ":" or not state.src.startswith(_DIRECTIVE_STARTS, start):
+    if state.src[start] != ":":
         return False
+    if not state.src.startswith(_DIRECTIVE_STARTS, start):
+        return _unknown_leaf(state, silent)
     card = _CARD.match(state.src, start, state.posMax)
     if card is not None:
         if not silent:
@@ -96,7 +122,11 @@ def _directive_rule(state: StateInline, silent: bool) -> bool:
     if not silent:
         name = match.group(1)
         token = state.push("directive_open", "", 1)
-        token.meta = {"name": name}
+        # `::note[...]` at the start of a line is a note of its own line
+        token.meta = {
+            "name": name,
+            "line": state.src.startswith("::", start) and (start == 0 or state.src[start - 1] == "\n"),
+        }
         old_max = state.posMax
         state.pos = label_start
         state.posMax = label_end
@@ -108,13 +138,105 @@ def _directive_rule(state: StateInline, silent: bool) -> bool:
     return True
 
 
+def _unknown_leaf(state: StateInline, silent: bool) -> bool:
+    """`::name[text]` with a name the format does not know: its text, never the raw directive (sync reports
+    the name)."""
+    start = state.pos
+    match = _UNKNOWN_LEAF.match(state.src, start, state.posMax)
+    if match is None or match.group(1) == "card":
+        return False
+    label_end = state.md.helpers.parseLinkLabel(state, match.end() - 1, False)
+    if label_end < 0:
+        return False
+    if not silent:
+        token = state.push("directive_open", "", 1)
+        token.meta = {"name": "unknown"}
+        old_max = state.posMax
+        state.pos = match.end()
+        state.posMax = label_end
+        state.md.inline.tokenize(state)
+        state.posMax = old_max
+        token = state.push("directive_close", "", -1)
+        token.meta = {"name": "unknown"}
+    state.pos = label_end + 1
+    return True
+
+
 _INLINE_TAGS = {"collapse": ("span", "collapse"), "note": ("span", "note"), "footnote": ("small", "lens-footnote")}
 
 
 def _render_directive(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
-    tag, css = _INLINE_TAGS[token.meta["name"]]
-    return f'<{tag} class="{css}">' if token.nesting == 1 else f"</{tag}>"
+    name = token.meta["name"]
+    if name == "unknown":
+        return '<span class="directive">' if token.nesting == 1 else "</span>"
+    if name == "note":
+        if token.nesting == -1:
+            return "</span>"
+        css = "note note--line" if token.meta.get("line") else "note"
+        return f'<span class="{css}"><span class="note__label">Note:</span> '
+    return '<span class="collapse">' if token.nesting == 1 else "</span>"
+
+
+def _lens_footnotes(state: StateCore) -> None:
+    """Move each `:footnote[...]` out of the text into a list after it, leaving a marker `[a]` behind."""
+    notes: list[list[Token]] = []
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        index = 0
+        while index < len(block.children):
+            token = block.children[index]
+            if token.type == "directive_open" and token.meta["name"] == "footnote":
+                depth, end = 1, index + 1
+                while end < len(block.children) and depth:
+                    depth += block.children[end].nesting if block.children[end].type.startswith("directive") else 0
+                    end += 1
+                notes.append(block.children[index + 1 : end - 1])
+                ref = Token("lens_footnote_ref", "", 0)
+                ref.meta = {"number": len(notes)}
+                children.append(ref)
+                index = end
+                continue
+            children.append(token)
+            index += 1
+        block.children = children
+    if notes:
+        token = Token("lens_footnotes", "", 0, block=True)
+        token.meta = {"notes": notes}
+        state.tokens.append(token)
+
+
+def _note_marker(number: int) -> str:
+    """a, b, ..., z, aa, ab, ...: course-team footnotes are lettered, the article's own are numbered."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = string.ascii_lowercase[rest] + letters
+    return letters
+
+
+def _render_lens_footnote_ref(self, tokens, idx, options, env) -> str:
+    marker = _note_marker(tokens[idx].meta["number"])
+    return (
+        f'<sup class="footnote-ref lens-footnote-ref"><a href="#lfn-{marker}" id="lfnref-{marker}">[{marker}]</a></sup>'
+    )
+
+
+def _render_lens_footnotes(self, tokens, idx, options, env) -> str:
+    items = []
+    for number, children in enumerate(tokens[idx].meta["notes"], start=1):
+        marker = _note_marker(number)
+        text = self.renderInline(children, options, env)
+        items.append(
+            f'<li id="lfn-{marker}" class="lens-footnote"><span class="lens-footnote__marker">[{marker}]</span> '
+            f'{text} <a href="#lfnref-{marker}" class="footnote-backref">↩</a></li>'
+        )
+    return (
+        '<section class="footnotes lens-footnotes"><p class="lens-footnotes__title">Notes from the course team</p>'
+        f'<ol class="lens-footnotes__list">{"".join(items)}</ol></section>\n'
+    )
 
 
 def _render_link(self, tokens, idx, options, env) -> str:
@@ -127,17 +249,35 @@ def _render_link(self, tokens, idx, options, env) -> str:
     if found is None or found.content_id is None:
         return f'<span class="{css} unresolved">{html.escape(label)}</span>'
     cid = html.escape(found.content_id)
-    return f'<a class="{css}" data-content-id="{cid}" href="#content-{cid}">{html.escape(label)}</a>'
+    kind = f' data-target-kind="{html.escape(found.kind)}"' if found.kind else ""
+    return f'<a class="{css}" data-content-id="{cid}"{kind} href="#content-{cid}">{html.escape(label)}</a>'
 
 
 def _render_collapse(self, tokens, idx, options, env) -> str:
-    if tokens[idx].nesting == 1:
-        return '<details class="collapse"><summary>…</summary>\n'
-    return "</details>\n"
+    """A collapsed block, labelled by `:::collapse Label`, else by the heading it starts with."""
+    if tokens[idx].nesting == -1:
+        return "</details>\n"
+    label = tokens[idx].info.strip().removeprefix("collapse").strip()
+    if not label and idx + 2 < len(tokens) and tokens[idx + 1].type == "heading_open":
+        label = tokens[idx + 2].content.strip()
+    summary = html.escape(label) if label else "Show the collapsed text"
+    return f'<details class="collapse"><summary>{summary}</summary>\n'
+
+
+def _is_unknown_block(params: str, *args) -> bool:
+    match = _UNKNOWN_BLOCK.match(params)
+    return match is not None and match.group(1) not in _KNOWN_BLOCKS
+
+
+def _render_unknown_block(self, tokens, idx, options, env) -> str:
+    """A `:::name` block the format does not know: its content as text (sync reports the name)."""
+    return '<div class="directive">\n' if tokens[idx].nesting == 1 else "</div>\n"
 
 
 def _render_note(self, tokens, idx, options, env) -> str:
-    return '<aside class="note">\n' if tokens[idx].nesting == 1 else "</aside>\n"
+    if tokens[idx].nesting == -1:
+        return "</aside>\n"
+    return '<aside class="note"><p class="note__label">Note</p>\n'
 
 
 def _build() -> MarkdownIt:
@@ -148,23 +288,95 @@ def _build() -> MarkdownIt:
     md.use(footnote_plugin)
     md.use(container_plugin, name="collapse", render=_render_collapse)
     md.use(container_plugin, name="note", render=_render_note)
+    md.use(container_plugin, name="directive", validate=_is_unknown_block, render=_render_unknown_block)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.inline.ruler.before("link", "directive", _directive_rule)
     md.add_render_rule("wikilink", _render_link)
     md.add_render_rule("wikicard", _render_link)
     md.add_render_rule("directive_open", _render_directive)
     md.add_render_rule("directive_close", _render_directive)
+    md.core.ruler.push("lens_footnotes", _lens_footnotes)  # after the article's own footnotes
+    md.add_render_rule("lens_footnote_ref", _render_lens_footnote_ref)
+    md.add_render_rule("lens_footnotes", _render_lens_footnotes)
+    md.use(anchors_plugin, min_level=1, max_level=6)  # in-article links to a heading (`#section-one`) find it
     return md
 
 
 _MD = _build()
 
 
-def render_markdown(text: str, *, resolve_link: LinkResolver | None = None) -> str:
-    """Safe HTML for a piece of vault Markdown."""
+def render_markdown(
+    text: str, *, resolve_link: LinkResolver | None = None, id_prefix: str = "c-", base_url: str = ""
+) -> str:
+    """Safe HTML for a piece of vault Markdown, its ids prefixed and its links resolved (see `localize`)."""
     if not text.strip():
         return ""
-    return sanitize(_MD.render(text, {"resolve_link": resolve_link}))
+    return localize(sanitize(_MD.render(text, {"resolve_link": resolve_link})), id_prefix=id_prefix, base_url=base_url)
+
+
+_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^<>]*)>")
+_ID_ATTR = re.compile(r'\sid="([^"]*)"')
+_URL_ATTR = re.compile(r'\s(href|src)="([^"]*)"')
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_SAFE_SCHEMES = {"http", "https", "mailto"}  # as `sanitize` allows
+
+
+def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
+    """Make sanitised HTML one piece of a page: ids prefixed, links and images resolved.
+
+    - every `id` gets `id_prefix`, and `href="#x"` follows when `x` is an id of this piece; an anchor that
+      is not here leads to the original at `base_url#x`, or is no link at all without a `base_url`;
+    - relative links and image sources resolve against `base_url` (the article's `source_url`); without
+      one, a relative link is dropped (it would lead to a page of this site that does not exist);
+    - images come over HTTPS, load lazily and send no referrer (the Content-Security-Policy allows
+      HTTPS images, see settings.py).
+    `#content-UUID` links (wikilinks, rewritten by the pages) are left alone.
+    """
+    if not markup:
+        return markup
+    ids = {html.unescape(value) for value in _ID_ATTR.findall(markup)}
+    origin = base_url.split("#", 1)[0].strip()
+    if not origin.lower().startswith(("https://", "http://")):
+        origin = ""  # this runs after sanitising: a `javascript:` source_url must not become a link
+
+    def fix_url(attribute: str, value: str, tag: str) -> str | None:
+        # Some exported articles escape the quotes of raw HTML attributes (`href=\"https://...\"`).
+        url = html.unescape(value).strip().strip("\\\"' ")
+        if attribute == "href" and url.startswith("#"):
+            if url.startswith("#content-"):
+                return url
+            anchor = url[1:]
+            if anchor in ids or unquote(anchor) in ids:
+                return "#" + id_prefix + (anchor if anchor in ids else unquote(anchor))
+            return f"{origin}{url}" if origin and anchor else None
+        if url.startswith("//"):
+            url = "https:" + url
+        elif not _SCHEME.match(url):
+            if not origin or not url:
+                return None
+            url = urljoin(origin, url)
+        if attribute == "src" and url.startswith("http://"):
+            url = "https://" + url.removeprefix("http://")  # the policy allows HTTPS images only
+        if url.split(":", 1)[0].lower() not in _SAFE_SCHEMES:
+            return None
+        return url
+
+    def fix_tag(match: re.Match[str]) -> str:
+        name, attributes = match.group(1).lower(), match.group(2)
+        if " id=" not in attributes and " href=" not in attributes and " src=" not in attributes:
+            return match.group(0)
+        attributes = _ID_ATTR.sub(lambda m: f' id="{html.escape(id_prefix + html.unescape(m.group(1)))}"', attributes)
+
+        def url(m: re.Match[str]) -> str:
+            fixed = fix_url(m.group(1), m.group(2), name)
+            return "" if fixed is None else f' {m.group(1)}="{html.escape(fixed)}"'
+
+        attributes = _URL_ATTR.sub(url, attributes)
+        if name == "img":
+            attributes = ' loading="lazy" decoding="async" referrerpolicy="no-referrer"' + attributes
+        return f"<{match.group(1)}{attributes}>"
+
+    return _TAG.sub(fix_tag, markup)
 
 
 def sanitize(markup: str) -> str:

@@ -62,6 +62,8 @@ class Vault:
     reports: dict[str, FileReport] = field(default_factory=dict)  # every file, including skipped ones
     hashes: dict[str, str] = field(default_factory=dict)  # path -> SHA-256 of the bytes read
     excerpted: set[str] = field(default_factory=set)  # articles and transcripts some lens excerpts
+    # article or transcript path -> UUID of the first published lens (by file path) that excerpts it
+    excerpted_by: dict[str, object] = field(default_factory=dict)
     cache: VaultCache | None = None
     duplicate_ids: bool = False
 
@@ -206,6 +208,17 @@ def _forget_unused_articles(vault: Vault) -> None:
         for segment in lens.segments
         if segment.source is not None and segment.source.path
     }
+    vault.excerpted_by = {}
+    for doc_path in sorted(vault.documents):
+        doc = vault.documents[doc_path]
+        if doc.ignored or doc.draft:
+            continue
+        for lens in lenses_of(doc):
+            if lens.kind != "lens" or lens.id is None or lens.derived_id:
+                continue
+            for segment in lens.segments:
+                if segment.source is not None and segment.source.path:
+                    vault.excerpted_by.setdefault(segment.source.path, lens.id)
     for path, doc in vault.documents.items():
         if isinstance(doc, ArticleDoc) and path not in vault.excerpted:
             doc.body = ""

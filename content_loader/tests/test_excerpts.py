@@ -97,7 +97,7 @@ def test_skipped_text_is_kept_collapsed_before_and_after(make_vault):
     lens = body_of(make_vault, article_lens(segments))
     first, _text, second = lens.body["segments"]
     assert first["before_html"] == "<p>Intro paragraph that is skipped.</p>"
-    assert first["excerpt_html"].startswith("<h2>The <strong>real</strong> start</h2>")
+    assert first["excerpt_html"].startswith('<h2 id="s0-the-real-start">The <strong>real</strong> start</h2>')
     assert first["after_html"] == ""
     assert second["before_html"] == "<p>Middle part.</p>"
     assert second["excerpt_html"] == "<blockquote>\n<p>A quoted block that matters.</p>\n</blockquote>"

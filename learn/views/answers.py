@@ -32,6 +32,7 @@ from learn.views.pages import (
     lens_placement,
     offers_feedback,
     onwards,
+    previews_drafts,
     redirect_onwards,
 )
 from progress.queries import module_progress
@@ -42,7 +43,7 @@ def answer(
     request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
 ) -> HttpResponse:
     """Save the learner's answer to a question of the lens or test; refused (409) once it is completed."""
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
     item = placement.item
     urls = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
     # Checked and saved with the learner's completions held off: a "Mark complete" in another tab either
@@ -72,7 +73,7 @@ def feedback(
 
     A test's answers get feedback only once the test is submitted.
     """
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
     item = placement.item
     locked = services.is_completed(learner=request.learner, item_id=item.pk)
     if not offers_feedback(item, locked=locked):
@@ -92,7 +93,7 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
     streaming in and a "Continue" link; otherwise the test moves on like "Mark complete" does. Without
     JavaScript the post redirects: to the test's page when there is feedback to ask for, else onwards.
     """
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
     test = placement.item
     if test.content_type != ContentType.TEST:
         raise Http404("Only a test is submitted; a lens is marked complete.")

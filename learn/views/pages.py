@@ -19,7 +19,8 @@ from django_htmx.middleware import HtmxDetails
 from accounts.views import safe_next_url
 from chat import tutor
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
-from learn.segments import lens_blocks
+from learn.links import resolve_segment_links
+from learn.segments import lens_blocks, ship_skipped_text
 from progress.queries import ModuleProgress, StepProgress, course_progress, courses_progress, module_progress
 from progress.services import complete_content
 
@@ -80,26 +81,40 @@ class CourseCard:
 # Lookups ---------------------------------------------------------------------------------------------
 
 
-def _course_or_alias(slug: str) -> ContentItem | str:
-    """The active course with this slug, or the canonical slug it was renamed to (raise Http404)."""
-    course = ContentItem.objects.courses().filter(slug=slug).first()
+def previews_drafts(request: HttpRequest) -> bool:
+    """Whether this reader sees drafts (with a "Draft" banner) at their learner URLs: staff with the
+    `content_loader.preview_drafts` permission, which superusers have. Learners get a 404 for a draft."""
+    user = request.user
+    return user.is_active and user.is_staff and user.has_perm("content_loader.preview_drafts")
+
+
+def _course_or_alias(slug: str, *, drafts: bool = False) -> ContentItem | str:
+    """The active course with this slug, or the canonical slug it was renamed to (raise Http404).
+
+    Drafts count only when `drafts` (the reader previews them)."""
+    courses = ContentItem.objects.courses() if drafts else ContentItem.objects.courses().filter(is_draft=False)
+    course = courses.filter(slug=slug).first()
     if course is not None:
         return course
     alias = SlugAlias.objects.filter(content_type=ContentType.COURSE, slug=slug, item__retired_at__isnull=True)
+    if not drafts:
+        alias = alias.filter(item__is_draft=False)
     canonical = alias.values_list("item__slug", flat=True).first()
     if canonical is None:
         raise Http404("There is no course at this address.")
     return canonical
 
 
-def _placement_or_alias(course: ContentItem, module_slug: str) -> CourseEntry | str:
+def _placement_or_alias(course: ContentItem, module_slug: str, *, drafts: bool = False) -> CourseEntry | str:
     """The course's entry for this module (module and parent loaded), or the module's canonical slug."""
+    published = {} if drafts else {"module__is_draft": False}
     entry = (
         CourseEntry.objects.filter(
             course=course,
             kind=CourseEntry.Kind.MODULE,
             module__slug=module_slug,
             module__retired_at__isnull=True,
+            **published,
         )
         .select_related("module", "module__parent")
         .first()
@@ -111,6 +126,7 @@ def _placement_or_alias(course: ContentItem, module_slug: str) -> CourseEntry | 
         slug=module_slug,
         item__retired_at__isnull=True,
         item__course_placements__course=course,
+        **({} if drafts else {"item__is_draft": False}),
     )
     canonical = alias.values_list("item__slug", flat=True).first()
     if canonical is None:
@@ -118,19 +134,22 @@ def _placement_or_alias(course: ContentItem, module_slug: str) -> CourseEntry | 
     return canonical
 
 
-def lens_placement(course_slug: str, module_slug: str, lens_id: UUID) -> tuple[ContentItem, CourseEntry, ModuleEntry]:
+def lens_placement(
+    course_slug: str, module_slug: str, lens_id: UUID, *, drafts: bool = False
+) -> tuple[ContentItem, CourseEntry, ModuleEntry]:
     """The course, the module's course entry and the lens's (or test's) module entry, item loaded; else 404.
 
     For the views that act on a lens (complete, answer, submit); slug aliases are not followed for a POST.
+    Drafts are found only with `drafts` (`previews_drafts(request)`).
     """
-    course = _course_or_alias(course_slug)
+    course = _course_or_alias(course_slug, drafts=drafts)
     if isinstance(course, str):
         raise Http404("There is no course at this address.")
-    entry = _placement_or_alias(course, module_slug)
+    entry = _placement_or_alias(course, module_slug, drafts=drafts)
     if isinstance(entry, str):
         raise Http404("This course has no module at this address.")
     placement = entry.module.module_entries.filter(item_id=lens_id).select_related("item").first()
-    if placement is None:
+    if placement is None or (placement.item.is_draft and not drafts):
         raise Http404("This module has no such lens.")
     return course, entry, placement
 
@@ -229,7 +248,7 @@ def _render(request: HtmxHttpRequest, template: str, context: dict, *, partial: 
 def home(request: HtmxHttpRequest) -> HttpResponse:
     """The published courses, each with the learner's overall progress."""
     cards = []
-    for progress in courses_progress(learner=request.learner, courses=list(ContentItem.objects.courses())):
+    for progress in courses_progress(learner=request.learner, courses=_listed_courses(request)):
         course = progress.course
         required = [summary for unit in progress.units for summary in unit.modules if not summary.optional]
         cards.append(
@@ -244,10 +263,16 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
     return _render(request, "learn/home.html", {"cards": cards})
 
 
+def _listed_courses(request: HttpRequest) -> list[ContentItem]:
+    """The courses the home page and My progress list: published ones, and drafts for who previews them."""
+    courses = ContentItem.objects.courses()
+    return list(courses if previews_drafts(request) else courses.filter(is_draft=False))
+
+
 @require_GET
 def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     """The course's units (modules, then the meeting) with each module's status and fraction."""
-    course = _course_or_alias(course_slug)
+    course = _course_or_alias(course_slug, drafts=previews_drafts(request))
     if isinstance(course, str):
         return redirect("learn:course", course_slug=course, permanent=True)
     progress = course_progress(learner=request.learner, course=course)
@@ -266,6 +291,7 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
             "continue_module": continue_module,
             "started": started,
             "labels": _module_labels([summary.module for summary in summaries]),
+            "draft_preview": course.is_draft,
         },
     )
 
@@ -273,10 +299,11 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
 @require_GET
 def module_start(request: HtmxHttpRequest, course_slug: str, module_slug: str) -> HttpResponse:
     """Open a module where the learner left off (its first incomplete required lens)."""
-    course = _course_or_alias(course_slug)
+    drafts = previews_drafts(request)
+    course = _course_or_alias(course_slug, drafts=drafts)
     if isinstance(course, str):
         return redirect("learn:module", course_slug=course, module_slug=module_slug, permanent=True)
-    entry = _placement_or_alias(course, module_slug)
+    entry = _placement_or_alias(course, module_slug, drafts=drafts)
     if isinstance(entry, str):
         return redirect("learn:module", course_slug=course.slug, module_slug=entry, permanent=True)
     progress = module_progress(learner=request.learner, module=entry.module)
@@ -342,6 +369,12 @@ def lens_page_context(
     lens = context["current"].entry.item  # its body deferred: loaded here without the rest
     body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
     segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
+    segments = resolve_segment_links(
+        ship_skipped_text(segments, lens_id=lens_id),
+        course=course,
+        module=entry.module,
+        drafts=previews_drafts(request),
+    )
     is_test = lens.content_type == ContentType.TEST
     locked = context["current_completed"]
     kwargs = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
@@ -368,6 +401,7 @@ def lens_page_context(
             settings.PROGRESS_CHAT_INACTIVITY_SECONDS if has_chat else settings.PROGRESS_INACTIVITY_SECONDS
         ),
         is_test=is_test,
+        draft_preview=course.is_draft or entry.module.is_draft or lens.is_draft,
     )
     if is_test:
         context.update(
@@ -404,14 +438,16 @@ def _continue_url(request: HttpRequest, course: ContentItem, entry: CourseEntry,
 @require_GET
 def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
     """One lens (or test) of a module, with the stage bar, the drawer and "Mark complete" ("Submit test")."""
-    course = _course_or_alias(course_slug)
+    drafts = previews_drafts(request)
+    course = _course_or_alias(course_slug, drafts=drafts)
     if isinstance(course, str):
         return redirect("learn:lens", course_slug=course, module_slug=module_slug, lens_id=lens_id, permanent=True)
-    entry = _placement_or_alias(course, module_slug)
+    entry = _placement_or_alias(course, module_slug, drafts=drafts)
     if isinstance(entry, str):
         return redirect("learn:lens", course_slug=course.slug, module_slug=entry, lens_id=lens_id, permanent=True)
     progress = module_progress(learner=request.learner, module=entry.module)
-    if not any(step.entry.item_id == lens_id for step in progress.steps):
+    step = next((step for step in progress.steps if step.entry.item_id == lens_id), None)
+    if step is None or (step.entry.item.is_draft and not drafts):
         raise Http404("This module has no such lens.")
 
     extra = {}
@@ -429,7 +465,7 @@ def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
 @require_POST
 def complete_lens(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
     """Mark a lens complete; HTMX gets the button and out-of-band updates, others a redirect."""
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id)
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
     if placement.item.content_type == ContentType.TEST:
         raise PermissionDenied("A test is completed by submitting it, once every question has an answer.")
 
@@ -498,7 +534,7 @@ def dismiss_account_prompt(request: HtmxHttpRequest) -> HttpResponse:
 def my_progress(request: HtmxHttpRequest) -> HttpResponse:
     """Per course and module: completion and active time (the sum of the lenses' time)."""
     rows = []
-    for progress in courses_progress(learner=request.learner, courses=list(ContentItem.objects.courses())):
+    for progress in courses_progress(learner=request.learner, courses=_listed_courses(request)):
         course = progress.course
         summaries = [summary for unit in progress.units for summary in unit.modules]
         total_time = sum(summary.time_spent_s for summary in summaries)

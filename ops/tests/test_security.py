@@ -16,7 +16,7 @@ EXPECTED_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
+    "img-src": ["'self'", "data:", "https:"],
     "frame-src": ["https://www.youtube-nocookie.com"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
@@ -32,7 +32,8 @@ def parse_csp(header: str) -> dict[str, list[str]]:
 
 @pytest.mark.django_db
 def test_content_security_policy_is_exact(client):
-    """Every response carries exactly the policy: own assets, data: images, the YouTube-nocookie frame."""
+    """Every response carries exactly the policy: own assets, data: and HTTPS images (articles show their
+    own), the YouTube-nocookie frame."""
     header = client.get("/healthz")["Content-Security-Policy"]
     assert parse_csp(header) == EXPECTED_CSP
     assert "unsafe" not in header

@@ -8,6 +8,10 @@
  * - A page the browser restores from its back-forward cache (`pageshow` with `event.persisted`) shows
  *   the learner's state of when they left it: it is reloaded, so completion marks, answers and chats are
  *   the server's current ones (the server sends every learner page `no-store`, so the reload asks it).
+ * - An article's inline `:collapse[...]` (a `span.collapse`, readable as it is without JavaScript) is
+ *   folded behind a "…" button that opens it.
+ * - An image of an article that cannot be loaded (offline, moved, refused) is replaced by its
+ *   description and a link to it, so the learner never sees a broken-image icon.
  */
 (function () {
   "use strict";
@@ -27,6 +31,56 @@
       window.location.reload();
     }
   });
+  function foldInlineCollapses(root) {
+    var spans = root.querySelectorAll ? root.querySelectorAll(".prose span.collapse:not([data-folded])") : [];
+    spans.forEach(function (span) {
+      span.setAttribute("data-folded", "");
+      var text = document.createElement("span");
+      text.className = "collapse__text";
+      while (span.firstChild) {
+        text.appendChild(span.firstChild);
+      }
+      text.hidden = true;
+      var toggle = document.createElement("button");
+      toggle.type = "button";
+      toggle.className = "collapse__toggle";
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.setAttribute("aria-label", "Show the collapsed text");
+      toggle.textContent = "…";
+      toggle.addEventListener("click", function () {
+        var open = text.hidden;
+        text.hidden = !open;
+        toggle.setAttribute("aria-expanded", open ? "true" : "false");
+        toggle.textContent = open ? "×" : "…";
+        toggle.setAttribute("aria-label", open ? "Hide the collapsed text" : "Show the collapsed text");
+      });
+      span.appendChild(toggle);
+      span.appendChild(text);
+    });
+  }
+
+  function replaceBrokenImage(event) {
+    var img = event.target;
+    if (!img || img.tagName !== "IMG" || !img.closest(".prose")) {
+      return;
+    }
+    var fallback = document.createElement("a");
+    fallback.className = "image-fallback";
+    fallback.href = img.currentSrc || img.src;
+    fallback.rel = "noopener noreferrer";
+    fallback.referrerPolicy = "no-referrer";
+    fallback.textContent = "Image: " + (img.alt || "not available") + " (open it)";
+    img.replaceWith(fallback);
+  }
+
+  document.addEventListener("error", replaceBrokenImage, true);
+  // Images that failed before this deferred script ran.
+  document.querySelectorAll(".prose img").forEach(function (img) {
+    if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) {
+      replaceBrokenImage({ target: img });
+    }
+  });
+  htmx.onLoad(foldInlineCollapses);
 
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target.id === "viewer") {
