@@ -31,9 +31,10 @@ class ContentItemQuerySet(models.QuerySet):
         """Active items learners may see: not retired and not drafts."""
         return self.active().filter(is_draft=False)
 
-    def courses(self) -> "ContentItemQuerySet":
-        """Published courses (not drafts), by title: the courses learners are offered."""
-        return self.published().filter(content_type=ContentType.COURSE).order_by("title")
+    def courses(self, *, drafts: bool = False) -> "ContentItemQuerySet":
+        """Published courses by title (the courses learners are offered); with `drafts`, draft courses too."""
+        items = self.active() if drafts else self.published()
+        return items.filter(content_type=ContentType.COURSE).order_by("title")
 
 
 class ContentItem(models.Model):

@@ -92,7 +92,7 @@ def _course_or_alias(slug: str, *, drafts: bool = False) -> ContentItem | str:
     """The active course with this slug, or the canonical slug it was renamed to (raise Http404).
 
     Drafts count only when `drafts` (the reader previews them)."""
-    courses = ContentItem.objects.courses() if drafts else ContentItem.objects.courses().filter(is_draft=False)
+    courses = ContentItem.objects.courses(drafts=drafts)
     course = courses.filter(slug=slug).first()
     if course is not None:
         return course
@@ -265,8 +265,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 
 def _listed_courses(request: HttpRequest) -> list[ContentItem]:
     """The courses the home page and My progress list: published ones, and drafts for who previews them."""
-    courses = ContentItem.objects.courses()
-    return list(courses if previews_drafts(request) else courses.filter(is_draft=False))
+    return list(ContentItem.objects.courses(drafts=previews_drafts(request)))
 
 
 @require_GET
