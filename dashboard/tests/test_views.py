@@ -88,6 +88,23 @@ def test_csv_downloads_hold_the_same_numbers(staff):
     ]
 
 
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_would_be_formulas_are_escaped(staff, start):
+    """A title starting with a formula character downloads with a leading apostrophe; numbers stay numbers."""
+    make_cohort()
+    title = f"{start}HYPERLINK(\"https://evil.example\",\"x\")"
+    ContentItem.objects.filter(title="First steps").update(title=title)
+    ContentItem.objects.filter(title="first lens 1").update(title=title)
+    modules = list(csv.DictReader(io.StringIO(staff.get(COURSE + "modules.csv").content.decode(), newline="")))
+    lenses = list(csv.DictReader(io.StringIO(staff.get(COURSE + "lenses.csv").content.decode(), newline="")))
+    assert [(r["module"], r["cohort"], r["completed"]) for r in modules] == [
+        ("'" + title, "5", "1"),
+        ("Second thoughts", "5", "2"),
+    ]
+    assert (lenses[0]["module"], lenses[0]["title"]) == ("'" + title, "'" + title)
+    assert (lenses[0]["estimated_seconds"], lenses[0]["median_seconds"]) == ("90", "90")
+
+
 def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
