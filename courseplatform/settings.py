@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, with the policy built once
+    "ops.middleware.RejectNulMiddleware",  # a NUL in the query string or a form field: 400 before any view
     # Outside the middleware that reads the session, so that their database errors become a 503 too.
     "ops.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
