@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import DeleteMyDataForm, SignUpForm
 from chat.models import ChatSession
@@ -49,7 +49,7 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None, cre
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and log the learner in, keeping the progress made so far."""
     next_url = safe_next_url(request)
@@ -70,7 +70,7 @@ def _counts(request: HttpRequest) -> dict[str, int]:
 
 
 @never_cache
-@require_GET
+@require_safe
 def my_data(request: HttpRequest) -> HttpResponse:
     """What the site keeps about the learner, their conversations, and "Download my data" / "Delete my data"."""
     conversations = []
@@ -88,7 +88,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def download_my_data(request: HttpRequest) -> HttpResponse:
     """Every progress row, conversation and answer of the learner, as one JSON file."""
     document = export_learner_data(learner=request.learner) if request.learner else {"progress": []}
@@ -98,7 +98,7 @@ def download_my_data(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_my_data(request: HttpRequest) -> HttpResponse:
     """Confirm, then delete all of the learner's data (and their account) in one transaction."""
     form = DeleteMyDataForm(request.POST if request.method == "POST" else None)

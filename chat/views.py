@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
@@ -64,7 +64,7 @@ def is_enhanced(request: HttpRequest) -> bool:
 
 def safe_next(request: HttpRequest, fallback: str, *, name: str = "next") -> str:
     """The URL `name` (posted, or in the query string of a GET) when it stays on this site, else `fallback`."""
-    url = (request.GET if request.method == "GET" else request.POST).get(name, "")
+    url = (request.POST if request.method == "POST" else request.GET).get(name, "")
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
         return url
     return fallback
@@ -234,7 +234,7 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
     return HttpResponseRedirect(back_url, status=303)
 
 
-@require_GET
+@require_safe
 def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     """A past (or the active) conversation of the learner, read-only."""
     user_id, session_token = require_learner(request)

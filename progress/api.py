@@ -83,7 +83,12 @@ def parse_body(request) -> Payload:
 
 
 def api_view(*methods: str, user_only: bool = False):
-    """Check method, size, identity, CSRF and body; call `view(request, learner, payload, **kwargs)`."""
+    """Check method, size, identity, CSRF and body; call `view(request, learner, payload, **kwargs)`.
+
+    A view that answers GET answers HEAD too (monitors and link checkers use it; the server sends no body).
+    """
+    if "GET" in methods and "HEAD" not in methods:
+        methods = (*methods, "HEAD")
 
     def decorator(view):
         @csrf_exempt
