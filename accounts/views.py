@@ -18,6 +18,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -57,7 +58,12 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:  # a sign-up with the same username or email address committed meanwhile
+            form.add_error(None, "That username or email address was taken a moment ago. Choose another.")
+            return render(request, "accounts/signup.html", {"form": form, "next": next_url})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(next_url)
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})

@@ -92,7 +92,7 @@ def test_csv_downloads_hold_the_same_numbers(staff):
 def test_csv_cells_that_would_be_formulas_are_escaped(staff, start):
     """A title starting with a formula character downloads with a leading apostrophe; numbers stay numbers."""
     make_cohort()
-    title = f"{start}HYPERLINK(\"https://evil.example\",\"x\")"
+    title = f'{start}HYPERLINK("https://evil.example","x")'
     ContentItem.objects.filter(title="First steps").update(title=title)
     ContentItem.objects.filter(title="first lens 1").update(title=title)
     modules = list(csv.DictReader(io.StringIO(staff.get(COURSE + "modules.csv").content.decode(), newline="")))
