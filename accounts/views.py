@@ -109,10 +109,11 @@ def delete_my_data(request: HttpRequest) -> HttpResponse:
     """Confirm, then delete all of the learner's data (and their account) in one transaction."""
     form = DeleteMyDataForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        counts = erase_learner_data(learner=request.learner) if request.learner else _counts(request)
+        fresh = uuid.uuid4()  # a fresh, empty anonymous identity; rate-limit counts follow it
+        counts = erase_learner_data(learner=request.learner, fresh_token=fresh) if request.learner else _counts(request)
         if counts["accounts"]:
             logout(request)
-        setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())  # a fresh, empty anonymous identity
+        setattr(request, ROTATED_TOKEN_ATTR, fresh)
         messages.success(
             request,
             f"Deleted: {counts['progress_rows']} progress records, {counts['chat_sessions']} tutor conversations "

@@ -145,6 +145,18 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
         # The fragment needs the panel's URLs only, not the conversation: no query for it.
         panel = build_chat_panel(request, lens=lens, segment=segment, conversation=Conversation())
         return render(request, "chat/lens_chat.html#sent", {"chat": panel, "message": message})
+    try:  # without JavaScript the reply follows at once (chat.js asks for it at the reply URL)
+        services.count_tutor_call(user_id=user_id, session_token=session_token)
+    except services.RateLimited as error:
+        return refusal(
+            request,
+            message=f"Your message is saved. {error.message}",
+            status=error.status,
+            dom_id=dom_id,
+            back_url=back_url,
+            retry_url=reverse("chat:reply", kwargs={"lens_id": lens.pk, "segment_index": segment_index}),
+            retry_after=error.retry_after,
+        )
     return reply_and_redirect(request, lens=lens, segment=segment, session_id=message.session_id, back_url=back_url)
 
 
@@ -167,8 +179,16 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
             raise tutor.TutorNotConfigured(tutor.NOT_CONFIGURED_MESSAGE)
         if session is None or tutor.pending_message(session) is None:
             raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
-    except tutor.TutorError as error:
-        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
+        services.count_tutor_call(user_id=user_id, session_token=session_token)
+    except (tutor.TutorError, services.ChatError) as error:
+        return refusal(
+            request,
+            message=error.message,
+            status=error.status,
+            dom_id=dom_id,
+            back_url=back_url,
+            retry_after=getattr(error, "retry_after", None),
+        )
     if not wants_stream(request):
         return reply_and_redirect(request, lens=lens, segment=segment, session_id=session.pk, back_url=back_url)
     # The reply's fragments need the panel's URLs only, not the conversation: no query for it.
@@ -318,7 +338,6 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     if "text" in request.POST and not locked and not request.POST["text"].strip():
         return refuse(WRITE_FIRST, 400)  # refused before anything is saved
     try:
-        services.check_rate_limit(**owner)
         if "text" in request.POST and not locked:
             saved = services.save_answer(
                 **owner,
@@ -339,6 +358,10 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
         return refuse(error.message, error.status, getattr(error, "retry_after", None))
     if saved is None or not saved.text.strip():
         return refuse(WRITE_FIRST, 400)
+    try:
+        services.count_tutor_call(**owner)
+    except services.RateLimited as error:
+        return refuse(f"Your answer is saved. {error.message}", error.status, error.retry_after)
     services.request_feedback(answer_id=saved.pk)
 
     if not wants_stream(request):

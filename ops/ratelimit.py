@@ -69,7 +69,7 @@ def duration(seconds: int) -> str:
 
 
 def identity_of(*, user_id: int | None, session_token: UUID | None) -> str:
-    """The identity a learner's actions are counted under: "user 12", else "token <uuid>"."""
+    """The identity a learner's actions are counted under: "user 12", else "token <uuid>" (as `Learner.label`)."""
     if user_id is not None:
         return f"user {user_id}"
     if session_token is not None:
