@@ -106,7 +106,8 @@ class RejectNulMiddleware:
     """Refuse a NUL character in the query string or in a form field (names and values) with a 400.
 
     A form body is read here only when Django would read it anyway (a form content type, within
-    DATA_UPLOAD_MAX_MEMORY_SIZE); a body Django cannot parse is a 400 as well, so no view sees half a form.
+    DATA_UPLOAD_MAX_MEMORY_SIZE, and for /api/ within its 64 KiB); a body Django cannot parse is left to
+    the view, which refuses it as it always has.
     """
 
     def __init__(self, get_response):
@@ -125,7 +126,7 @@ class RejectNulMiddleware:
             try:
                 nul = _has_nul(request.POST)
             except (MultiPartParserError, SuspiciousOperation, UnreadablePostError, ValueError):
-                return bad_request(request, "The form could not be read. Reload the page and send it again.")
+                nul = False  # a body Django cannot parse: the view refuses it in its own way (400, 405, ...)
             if nul:
                 return bad_request(request, NUL_MESSAGE.format(where="form"))
         return self.get_response(request)
