@@ -7,7 +7,7 @@ PORT ?= 8000
 # Local serving is for development: DEBUG on (and so a development SECRET_KEY) unless set otherwise.
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: run serve test check system-packages venv clean
+.PHONY: run worker serve test check system-packages venv clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,18 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 venv: $(VENV)/.runtime-installed
 
-## make run: install, migrate, sync the demo content and serve it on http://127.0.0.1:8000
+## make run: install, migrate, sync the demo content and serve it on http://127.0.0.1:8000, with one
+## background-job worker beside the server (started with it, stopped with it by its process id)
 run: $(VENV)/.runtime-installed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py sync_content
+	$(RUN_ENV) $(BIN)/python manage.py worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make worker: run background jobs (content syncs, assessments) until stopped; run several for more
+worker: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py worker
 
 ## make serve: the production server: migrate, collect static files, gunicorn with gunicorn.conf.py.
 ## Needs the production environment (DEBUG off, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL: see README).

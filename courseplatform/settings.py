@@ -66,12 +66,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "ops",
+    "delivery",  # before content_loader: its `sync_content` adds git and records every sync
     "content_loader",
     "progress",
     "chat",
     "learn",
     "accounts",
     "dashboard",
+    "jobs",  # before django_tasks_db: its `db_worker` command is `worker` (jobs/management/commands)
+    "django_tasks",
+    "django_tasks_db",
     "axes",
 ]
 
@@ -272,8 +276,30 @@ PROGRESS_HEARTBEAT_SECONDS = env_int("PROGRESS_HEARTBEAT_SECONDS", 60)
 PROGRESS_INACTIVITY_SECONDS = env_int("PROGRESS_INACTIVITY_SECONDS", 180)
 PROGRESS_CHAT_INACTIVITY_SECONDS = env_int("PROGRESS_CHAT_INACTIVITY_SECONDS", 300)
 
+# Background jobs: Django's Tasks API (the django-tasks backport) on django-tasks-db, a queue in the
+# project's own database; `manage.py worker` runs them (jobs/worker.py adds retries and recovery). A
+# RUNNING job whose worker has not refreshed its heartbeat for JOBS_LEASE_SECONDS is run again.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+JOBS_HEARTBEAT_SECONDS = float(os.environ.get("JOBS_HEARTBEAT_SECONDS", "10"))
+JOBS_LEASE_SECONDS = float(os.environ.get("JOBS_LEASE_SECONDS", "60"))
+
 # Content: the vault that `manage.py sync_content` reads when given no path.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", BASE_DIR / "content"))
+
+# Content from git (see README, "Content from git"): with CONTENT_GIT_URL set, `sync_content` without a
+# path, the push webhook and "Sync now" fetch CONTENT_GIT_BRANCH into CONTENT_GIT_CACHE_DIR and sync it.
+CONTENT_GIT_URL = os.environ.get("CONTENT_GIT_URL", "")
+CONTENT_GIT_BRANCH = os.environ.get("CONTENT_GIT_BRANCH", "main")
+CONTENT_GIT_TOKEN = os.environ.get("CONTENT_GIT_TOKEN", "")
+CONTENT_GIT_USERNAME = os.environ.get("CONTENT_GIT_USERNAME", "x-access-token")
+CONTENT_GIT_SSH_KEY = os.environ.get("CONTENT_GIT_SSH_KEY", "")
+CONTENT_GIT_CACHE_DIR = Path(os.environ.get("CONTENT_GIT_CACHE_DIR", BASE_DIR / "var" / "content-git"))
+CONTENT_GIT_TIMEOUT_SECONDS = env_int("CONTENT_GIT_TIMEOUT_SECONDS", 300)
+CONTENT_WEBHOOK_SECRET = os.environ.get("CONTENT_WEBHOOK_SECRET", "")
+# The sync lock: a running sync refreshes its heartbeat; one silent for STALE seconds was interrupted.
+CONTENT_SYNC_HEARTBEAT_SECONDS = float(os.environ.get("CONTENT_SYNC_HEARTBEAT_SECONDS", "5"))
+CONTENT_SYNC_STALE_SECONDS = float(os.environ.get("CONTENT_SYNC_STALE_SECONDS", "60"))
+CONTENT_SYNC_WAIT_SECONDS = env_int("CONTENT_SYNC_WAIT_SECONDS", 900)
 
 # Progress: the anonymous learner's cookie, and the most one heartbeat can credit.
 PROGRESS_COOKIE_NAME = os.environ.get("PROGRESS_COOKIE_NAME", "learner_token")

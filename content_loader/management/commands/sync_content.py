@@ -7,6 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from content_loader.report import SyncReport
 from content_loader.sync import sync_content
 
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def handle(self, *args, path: str | None, check: bool, dry_run: bool, write_ids: bool, **options) -> None:
         as_json = options["format"] == "json"
         try:
-            report = sync_content(
+            report = self.sync(
                 path,
                 check=check,
                 dry_run=dry_run,
@@ -45,6 +46,10 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         if report.exit_code:
             raise CommandError(f"{report.errors} error(s) reported" if report.errors else report.blocked, returncode=1)
+
+    def sync(self, path: str | None, **options) -> SyncReport:
+        """The sync itself. `delivery` overrides this command: git sources, and a record of every sync."""
+        return sync_content(path, **options)
 
     def _on_terminal(self) -> bool:
         return sys.stderr.isatty()
