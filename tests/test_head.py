@@ -22,6 +22,9 @@ def concrete_paths(course, session_id: int) -> list[str]:
         "course_slug": course.course.slug,
         "module_slug": course.module.slug,
         "app_label": "progress",
+        "object_id": 1,
+        "content_type_id": 1,
+        "id": 1,
     }
     return [path for route in routes() if (path := route.path(samples)) is not None]
 
