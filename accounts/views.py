@@ -18,11 +18,12 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.forms import DeleteMyDataForm, SignUpForm
 from chat.models import ChatSession
@@ -49,7 +50,7 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None, cre
     return response
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and log the learner in, keeping the progress made so far."""
     next_url = safe_next_url(request)
@@ -57,7 +58,12 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:  # a sign-up with the same username or email address committed meanwhile
+            form.add_error(None, "That username or email address was taken a moment ago. Choose another.")
+            return render(request, "accounts/signup.html", {"form": form, "next": next_url})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect(next_url)
     return render(request, "accounts/signup.html", {"form": form, "next": next_url})
@@ -77,7 +83,7 @@ def _counts(request: HttpRequest) -> dict[str, int]:
 
 
 @never_cache
-@require_GET
+@require_safe
 def my_data(request: HttpRequest) -> HttpResponse:
     """What the site keeps about the learner, their conversations, and "Download my data" / "Delete my data"."""
     conversations = []
@@ -95,7 +101,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_GET
+@require_safe
 def download_my_data(request: HttpRequest) -> HttpResponse:
     """Every progress row, conversation and answer of the learner, as one JSON file."""
     document = export_learner_data(learner=request.learner) if request.learner else {"progress": []}
@@ -105,15 +111,16 @@ def download_my_data(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_my_data(request: HttpRequest) -> HttpResponse:
     """Confirm, then delete all of the learner's data (and their account) in one transaction."""
     form = DeleteMyDataForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        counts = erase_learner_data(learner=request.learner) if request.learner else _counts(request)
+        fresh = uuid.uuid4()  # a fresh, empty anonymous identity; rate-limit counts follow it
+        counts = erase_learner_data(learner=request.learner, fresh_token=fresh) if request.learner else _counts(request)
         if counts["accounts"]:
             logout(request)
-        setattr(request, ROTATED_TOKEN_ATTR, uuid.uuid4())  # a fresh, empty anonymous identity
+        setattr(request, ROTATED_TOKEN_ATTR, fresh)
         messages.success(
             request,
             f"Deleted: {counts['progress_rows']} progress records, {counts['chat_sessions']} tutor conversations "

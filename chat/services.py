@@ -5,16 +5,16 @@ account wins), because `chat` never imports `progress`. Nothing here calls the t
 call lives in `chat.tutor` and runs on a background thread (`chat.replies`), never inside a transaction.
 """
 
-from datetime import timedelta
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, Min, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from chat import replies
 from chat.models import AnswerDraft, ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
+from ops import ratelimit
 
 
 class ChatError(Exception):
@@ -100,36 +100,60 @@ def append_message(*, session_id: int, role: str, text: str, lens_id: UUID | Non
     return message
 
 
-def check_rate_limit(*, user_id: int | None, session_token: UUID | None) -> None:
-    """Refuse when the learner made too many tutor requests recently (counted in the database)."""
-    limit = settings.CHAT_RATE_LIMIT_MESSAGES
-    window = settings.CHAT_RATE_LIMIT_WINDOW_SECONDS
-    since = timezone.now() - timedelta(seconds=window)
-    messages = ChatMessage.objects.filter(
-        role=ChatMessage.Role.USER,
-        created_at__gte=since,
-        session__in=ChatSession.objects.owned_by(user_id=user_id, session_token=session_token),
-    ).aggregate(count=Count("id"), oldest=Min("created_at"))
-    feedback = FeedbackRequest.objects.filter(
-        requested_at__gte=since,
-        answer__in=QuestionAnswer.objects.owned_by(user_id=user_id, session_token=session_token),
-    ).aggregate(count=Count("id"), oldest=Min("requested_at"))
-    if messages["count"] + feedback["count"] < limit:
-        return
-    oldest = min(t for t in (messages["oldest"], feedback["oldest"]) if t is not None)
-    retry_after = max(1, int((oldest + timedelta(seconds=window) - timezone.now()).total_seconds()) + 1)
-    minutes = max(1, round(window / 60))
-    raise RateLimited(
-        f"You have asked the tutor {limit} times in the last {minutes} minute{'s' if minutes != 1 else ''}. "
-        f"Please wait {_duration(retry_after)} and send your message again.",
-        retry_after=retry_after,
+def _take(scope: str, *, user_id: int | None, session_token: UUID | None, limit: int, window: int, done: str) -> None:
+    """Count one action of the learner in `scope` (ops.ratelimit), or refuse it with RateLimited."""
+    try:
+        ratelimit.take(
+            scope=scope,
+            identity=ratelimit.identity_of(user_id=user_id, session_token=session_token),
+            limit=limit,
+            window=window,
+        )
+    except ratelimit.RateLimited as refusal:
+        raise RateLimited(
+            f"You have {done.format(limit=limit)} in the last {refusal.window_text}. "
+            f"Please wait {refusal.wait} and try again.",
+            retry_after=refusal.retry_after,
+        ) from None
+
+
+def count_tutor_call(*, user_id: int | None, session_token: UUID | None) -> None:
+    """Count one model call the learner causes (a reply, "Try again", feedback, a roleplay reply), or refuse it.
+
+    Called right before the call, outside any transaction; a refused call is not counted.
+    """
+    _take(
+        "tutor-call",
+        user_id=user_id,
+        session_token=session_token,
+        limit=settings.CHAT_RATE_LIMIT_MESSAGES,
+        window=settings.CHAT_RATE_LIMIT_WINDOW_SECONDS,
+        done="asked the tutor {limit} times",
     )
 
 
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    return f"{round(seconds / 60)} minutes"
+def count_message(*, user_id: int | None, session_token: UUID | None) -> None:
+    """Count one message sent to the tutor (stored whether or not a reply is asked for), or refuse it."""
+    _take(
+        "chat-message",
+        user_id=user_id,
+        session_token=session_token,
+        limit=settings.CHAT_RATE_LIMIT_MESSAGES,
+        window=settings.CHAT_RATE_LIMIT_WINDOW_SECONDS,
+        done="sent {limit} messages",
+    )
+
+
+def count_answer_save(*, user_id: int | None, session_token: UUID | None) -> None:
+    """Count one answer saved, or refuse it (ANSWER_RATE_LIMIT_SAVES per ANSWER_RATE_LIMIT_WINDOW_SECONDS)."""
+    _take(
+        "answer-save",
+        user_id=user_id,
+        session_token=session_token,
+        limit=settings.ANSWER_RATE_LIMIT_SAVES,
+        window=settings.ANSWER_RATE_LIMIT_WINDOW_SECONDS,
+        done="saved answers {limit} times",
+    )
 
 
 def check_message(text: str) -> str:
@@ -160,7 +184,7 @@ def send_learner_message(
     The message is committed before the tutor is asked, so a failing tutor never loses it.
     """
     text = check_message(text)
-    check_rate_limit(user_id=user_id, session_token=session_token)
+    count_message(user_id=user_id, session_token=session_token)
     session = get_or_create_active_session(
         user_id=user_id, session_token=session_token, content_id=content_id, content_type=content_type
     )
@@ -246,7 +270,8 @@ def save_answer(
     """Save or edit the learner's answer to a question (a `QuestionSegment`), race-safe.
 
     `locked` is the caller's decision (the lens or test is completed): a locked answer is not changed.
-    `max_chars` of the question is enforced; the question text is kept as a snapshot.
+    `max_chars` of the question is enforced, else the site's ANSWER_MAX_CHARS; saves are rate-limited
+    (count_answer_save); the question text is kept as a snapshot.
     """
     if locked:
         raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
@@ -256,7 +281,13 @@ def save_answer(
         raise AnswerTooLong(
             f"Your answer is {len(text):,} characters long; this question allows {max_chars:,}. Shorten it."
         )
+    if not max_chars and len(text) > settings.ANSWER_MAX_CHARS:
+        raise AnswerTooLong(
+            f"Your answer is {len(text):,} characters long; answers can be at most "
+            f"{settings.ANSWER_MAX_CHARS:,} characters. Shorten it, or keep the long version elsewhere."
+        )
     owner = _owner_fields(user_id=user_id, session_token=session_token)
+    count_answer_save(user_id=user_id, session_token=session_token)
     current = (
         QuestionAnswer.objects.current()
         .owned_by(user_id=user_id, session_token=session_token)
@@ -354,8 +385,8 @@ def claim_answer_drafts(*, session_token: UUID, user_id: int) -> int:
 
 
 def request_feedback(*, answer_id: int) -> tuple[FeedbackRequest, bool]:
-    """Record that the learner asked for feedback (each request counts for the rate limit) and create its
-    row, `generating`: (request, True). While feedback on the answer is being generated, (that one, False)."""
+    """Record that the learner asked for feedback and create its row, `generating`: (request, True). While
+    feedback on the answer is being generated, (that one, False). The call is counted by count_tutor_call."""
     replies.expire_dead(FeedbackRequest.objects.filter(answer_id=answer_id))
     for _attempt in range(3):
         now = timezone.now()

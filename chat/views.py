@@ -22,7 +22,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
@@ -64,7 +64,7 @@ def is_enhanced(request: HttpRequest) -> bool:
 
 def safe_next(request: HttpRequest, fallback: str, *, name: str = "next") -> str:
     """The URL `name` (posted, or in the query string of a GET) when it stays on this site, else `fallback`."""
-    url = (request.GET if request.method == "GET" else request.POST).get(name, "")
+    url = (request.POST if request.method == "POST" else request.GET).get(name, "")
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
         return url
     return fallback
@@ -142,6 +142,18 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
             retry_after=retry_after,
         )
     # The tutor is asked now: its reply is generated and saved even if the learner leaves at once.
+    try:
+        services.count_tutor_call(user_id=user_id, session_token=session_token)
+    except services.RateLimited as error:
+        return refusal(
+            request,
+            message=f"Your message is saved. {error.message}",
+            status=error.status,
+            dom_id=dom_id,
+            back_url=back_url,
+            retry_url=reverse("chat:reply", kwargs={"lens_id": lens.pk, "segment_index": segment_index}),
+            retry_after=error.retry_after,
+        )
     session = ChatSession.objects.prefetch_related("messages").get(pk=message.session_id)
     try:
         reply = tutor.ask_for_reply(session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index)
@@ -180,11 +192,20 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
         if reply is None:
             if session is None or (tutor.pending_message(session) is None and tutor.generating_reply(session) is None):
                 raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
+            if tutor.generating_reply(session) is None:  # "Try again": a new model call, counted
+                services.count_tutor_call(user_id=user_id, session_token=session_token)
             reply = tutor.ask_for_reply(
                 session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index
             )
-    except tutor.TutorError as error:
-        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
+    except (tutor.TutorError, services.ChatError) as error:
+        return refusal(
+            request,
+            message=error.message,
+            status=error.status,
+            dom_id=dom_id,
+            back_url=back_url,
+            retry_after=getattr(error, "retry_after", None),
+        )
     if not wants_stream(request):
         return wait_and_redirect(request, lens=lens, segment=segment, reply=reply, back_url=back_url)
     # The reply's fragments need the panel's URLs only, not the conversation: no query for it.
@@ -236,7 +257,7 @@ def wait_and_redirect(
     )
 
 
-@require_GET
+@require_safe
 def reply_state(request: HtmxHttpRequest, lens_id: UUID, segment_index: int, message_id: int) -> HttpResponse:
     """A tutor reply as it stands (polled by htmx while it is generated): the message, and "Try again" if
     it was interrupted. A returning learner's page polls this, on whichever server, until it is done."""
@@ -273,7 +294,7 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
     return HttpResponseRedirect(back_url, status=303)
 
 
-@require_GET
+@require_safe
 def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     """A past (or the active) conversation of the learner, read-only."""
     user_id, session_token = require_learner(request)
@@ -380,7 +401,6 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     if "text" in request.POST and not locked and not request.POST["text"].strip():
         return refuse(WRITE_FIRST, 400)  # refused before anything is saved
     try:
-        services.check_rate_limit(**owner)
         if "text" in request.POST and not locked:
             saved = services.save_answer(
                 **owner,
@@ -401,6 +421,10 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
         return refuse(error.message, error.status, getattr(error, "retry_after", None))
     if saved is None or not saved.text.strip():
         return refuse(WRITE_FIRST, 400)
+    try:
+        services.count_tutor_call(**owner)
+    except services.RateLimited as error:
+        return refuse(f"Your answer is saved. {error.message}", error.status, error.retry_after)
     try:
         generating = tutor.ask_for_feedback(answer=saved, question=question)
     except tutor.TutorError as error:
@@ -433,7 +457,7 @@ def feedback_events(request: HttpRequest, generating: FeedbackRequest) -> Iterat
             yield {"event": "error", "message": problem, "html": html}
 
 
-@require_GET
+@require_safe
 def feedback_state(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     """Feedback on an answer as it stands (polled by htmx while it is generated), for a returning learner."""
     user_id, session_token = require_learner(request)

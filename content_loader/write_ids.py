@@ -3,7 +3,7 @@
 Courses, modules, learning outcomes and lenses get `id: <uuid>` in their frontmatter; inline lenses,
 single-file sections and tests get `id:: <uuid>` on the line after their heading. Only that one line of
 each file is added (or an empty `id:` line filled in); every other byte stays as it was, line endings
-included. Files tagged `validator-ignore` are left alone.
+included. Files tagged `validator-ignore`, and links to files outside the vault, are left alone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .parsing.documents import CourseDoc, Document, LensFileDoc, ModuleDoc, OutcomeDoc
 from .parsing.layout import parse_course, parse_lens, parse_module, parse_outcome
-from .parsing.vault import folder_kind, list_files
+from .parsing.vault import folder_kind, inside_vault, list_files
 from .report import WrittenId
 
 _PARSERS = {"course": parse_course, "module": parse_module, "outcome": parse_outcome, "lens": parse_lens}
@@ -27,8 +27,8 @@ def write_missing_ids(root: Path, *, dry_run: bool = False) -> list[WrittenId]:
     written: list[WrittenId] = []
     for path in list_files(root):
         kind = folder_kind(path)
-        if kind not in _PARSERS or not path.endswith(".md"):
-            continue
+        if kind not in _PARSERS or not path.endswith(".md") or not inside_vault(root, path):
+            continue  # a file outside the vault is reported by read_vault, never written
         raw = (root / path).read_bytes()
         try:
             doc = _PARSERS[kind](raw.decode("utf-8"), path)

@@ -85,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, with the policy built once
+    "ops.middleware.RejectNulMiddleware",  # a NUL in the query string or a form field: 400 before any view
     # Outside the middleware that reads the session, so that their database errors become a 503 too.
     "ops.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -180,13 +181,17 @@ TUTOR_TIMEOUT_SECONDS = env_int("TUTOR_TIMEOUT_SECONDS", 30)
 # The longest a whole reply may take; a streamed reply holds a server worker until it ends.
 TUTOR_MAX_REPLY_SECONDS = env_int("TUTOR_MAX_REPLY_SECONDS", 120)
 
-# Limits on what learners send to the tutor. The rate limit counts rows in the database (messages sent
-# and feedback asked for), so it holds across several server processes.
+# Limits on what learners send to the tutor (ops.ratelimit: counted in the database under a lock, so they
+# hold across server processes and parallel requests, and "Delete my data" does not reset them). Per
+# learner and window: CHAT_RATE_LIMIT_MESSAGES model calls (replies, "Try again", feedback, roleplay
+# replies), and as many messages sent.
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 4000)
 CHAT_RATE_LIMIT_MESSAGES = env_int("CHAT_RATE_LIMIT_MESSAGES", 20)
 CHAT_RATE_LIMIT_WINDOW_SECONDS = env_int("CHAT_RATE_LIMIT_WINDOW_SECONDS", 300)
-# The longest answer draft (and answer) to a question without its own `max-chars`.
+# Answers to questions: the longest answer to a question without `max-chars`, and saves per learner and window.
 ANSWER_MAX_CHARS = env_int("ANSWER_MAX_CHARS", 20_000)
+ANSWER_RATE_LIMIT_SAVES = env_int("ANSWER_RATE_LIMIT_SAVES", 120)
+ANSWER_RATE_LIMIT_WINDOW_SECONDS = env_int("ANSWER_RATE_LIMIT_WINDOW_SECONDS", 600)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -308,3 +313,7 @@ PROGRESS_COOKIE_NAME = os.environ.get("PROGRESS_COOKIE_NAME", "learner_token")
 PROGRESS_COOKIE_MAX_AGE = env_int("PROGRESS_COOKIE_MAX_AGE", 365 * 24 * 60 * 60)
 PROGRESS_COOKIE_SECURE = env_bool("PROGRESS_COOKIE_SECURE", not DEBUG)
 PROGRESS_MAX_HEARTBEAT_SECONDS = env_int("PROGRESS_MAX_HEARTBEAT_SECONDS", 120)
+# Completions of UUIDs the registry does not know (content not synced yet) are stored, this many per
+# learner and window at most.
+PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS = env_int("PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS", 100)
+PROGRESS_RATE_LIMIT_WINDOW_SECONDS = env_int("PROGRESS_RATE_LIMIT_WINDOW_SECONDS", 3600)

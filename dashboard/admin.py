@@ -7,6 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.forms import UniqueEmailUserChangeForm
 from dashboard.views import VIEW_PROGRESS, export_response
 from progress.identity import Learner
 from progress.learner_data import export_learner_data, record_data_request
@@ -20,6 +21,7 @@ User = get_user_model()
 class LearnerUserAdmin(UserAdmin):
     """Django's user admin, with a link to each learner's dashboard page and their data actions."""
 
+    form = UniqueEmailUserChangeForm
     list_display = [*UserAdmin.list_display, "progress_link"]
     actions = ["export_learner_data", "erase_learner_data"]
 

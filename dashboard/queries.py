@@ -12,6 +12,7 @@ from datetime import datetime
 from statistics import median
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import OuterRef, Subquery, UUIDField
 from django.db.models.functions import Coalesce
@@ -28,7 +29,7 @@ LEARNER_ROWS = """
     SELECT COALESCE(p.user_id, ct.user_id) AS uid,
            CASE WHEN p.user_id IS NULL AND ct.user_id IS NULL THEN p.session_token END AS tok,
            COALESCE(r.item_id, p.content_id) AS item_id,
-           p.completed_at, p.time_to_complete_s
+           p.completed_at, p.time_to_complete_s, p.started_at
     FROM progress_usercontentprogress p
     LEFT JOIN progress_claimedtoken ct ON ct.token = p.session_token
     LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
@@ -75,14 +76,21 @@ def _lens_times_sql() -> str:
     """Per item: learners who completed it, how many with tracked time, and the median of that time.
 
     A learner's time to complete an item is summed over their rows of it (a replaced UUID's and the
-    current one's). PostgreSQL computes the median; SQLite returns the per-learner rows, sorted, in the
-    same single query, and Python takes their median.
+    current one's). A time no wall-clock could hold (more than the span from the first row's start to
+    the completion, plus one heartbeat's allowance: what progress_doctor reports as implausible, from
+    before heartbeats were capped per learner or from a hand edit) counts as untracked, so that it
+    cannot poison the median. PostgreSQL computes the median; SQLite returns the per-learner rows,
+    sorted, in the same single query, and Python takes their median.
     """
+    span = sql.dialect().seconds_since.format(now="MIN(completed_at)", col="MIN(started_at)")
+    allowance = int(settings.PROGRESS_MAX_HEARTBEAT_SECONDS) + sql.HEARTBEAT_SLACK_SECONDS
     per_learner = f"""
         WITH steps AS ({COURSE_STEPS}),
         rows AS ({LEARNER_ROWS}),
         per_learner AS (
-            SELECT item_id, SUM(time_to_complete_s) AS seconds
+            SELECT item_id,
+                   CASE WHEN SUM(time_to_complete_s) <= {span} + {allowance} THEN SUM(time_to_complete_s) ELSE 0 END
+                   AS seconds
             FROM rows GROUP BY uid, tok, item_id HAVING MIN(completed_at) IS NOT NULL
         )
     """

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from content_loader.models import ContentItem, ContentType
 from dashboard.charts import dot_plot, stacked_bars
@@ -70,7 +70,7 @@ def _course(slug: str) -> ContentItem:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     """Every active course with the number of learners active in it."""
     _require(request, VIEW_PROGRESS)
@@ -80,7 +80,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def course(request: HttpRequest, slug: str) -> HttpResponse:
     """A course's modules (stacked bars) and required lenses (dot plot), with the numbers as tables."""
     _require(request, VIEW_PROGRESS)
@@ -98,12 +98,26 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value safe to open in a spreadsheet: text that would start a formula gets a leading apostrophe.
+
+    Titles come from authors and names from learners; numbers are written as they are.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_response(filename: str, header: list[str], rows: list[list]) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerow([csv_cell(name) for name in header])
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return response
 
 
@@ -113,7 +127,7 @@ CSV_TABLES = {"modules": MODULE_COLUMNS, "lenses": LENS_COLUMNS}
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def table_csv(request: HttpRequest, slug: str, table: str) -> HttpResponse:
     """One table of the course page as CSV (`table`: a key of CSV_TABLES, given by the URL)."""
     _require(request, VIEW_PROGRESS)
@@ -138,7 +152,7 @@ def learner_url(learner: Learner, name: str = "learner") -> str:
 
 
 @staff_member_required
-@require_GET
+@require_safe
 def learner(request: HttpRequest, user_id: int | None = None, token: UUID | None = None) -> HttpResponse:
     """One learner: every module's status, time per lens, last activity, chats and answers."""
     _require(request, VIEW_PROGRESS)
@@ -182,7 +196,7 @@ def export(request: HttpRequest, user_id: int | None = None, token: UUID | None 
 
 
 @staff_member_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def erase(request: HttpRequest, user_id: int | None = None, token: UUID | None = None) -> HttpResponse:
     """Confirm, then erase all of a learner's data (an account with its account) in one transaction."""
     _require(request, "auth.delete_user" if user_id is not None else "progress.delete_usercontentprogress")

@@ -3,6 +3,9 @@
 `RequestLogMiddleware` writes one JSON line per request (see `ops.logs`) naming the learner by kind and
 id only: a user id, or a short hash of the anonymous token; never a name, an email or an address.
 
+`RejectNulMiddleware` answers 400 to a NUL character in the query string or a form field, anywhere:
+PostgreSQL cannot store or compare text holding one, so it would otherwise be a 500 deep in a view.
+
 `DatabaseUnavailableMiddleware` turns `OperationalError` and `InterfaceError` (PostgreSQL down,
 restarting, out of connections) into a 503 with `Retry-After`: JSON under /api/, a friendly page
 elsewhere. Django closes the broken connection at the end of the request, and the connection health
@@ -20,10 +23,13 @@ from csp.constants import HEADER as CSP_HEADER
 from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 
+from progress.api import MAX_BODY_BYTES as MAX_API_BODY_BYTES
 from progress.identity import TOKEN_HEADER, parse_token, session_user_id
 
 request_logger = logging.getLogger("ops.requests")
@@ -79,6 +85,61 @@ class DatabaseUnavailableMiddleware:
             "database unavailable", extra={"path": request.path, "error": f"{type(error).__name__}: {first_line}"}
         )
         return database_unavailable_response(request)
+
+
+NUL_MESSAGE = "The {where} contains a NUL character (%00), which this site does not accept. Remove it and try again."
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 with `message`: JSON under /api/ (as every API refusal), plain text elsewhere."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"error": message}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+class RejectNulMiddleware:
+    """Refuse a NUL character in the query string or in a form field (names and values) with a 400.
+
+    A form body is read here only when Django would read it anyway (a form content type, within
+    DATA_UPLOAD_MAX_MEMORY_SIZE, and for /api/ within its 64 KiB); a body Django cannot parse is left to
+    the view, which refuses it as it always has.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        query = request.META.get("QUERY_STRING", "")
+        if "%00" in query or "\x00" in query:
+            try:
+                nul = _has_nul(request.GET)
+            except SuspiciousOperation:  # too many fields
+                return bad_request(request, "The address has too many parameters.")
+            if nul:
+                return bad_request(request, NUL_MESSAGE.format(where="address (its query string)"))
+        if request.method == "POST" and request.content_type in FORM_TYPES and self._within_limit(request):
+            try:
+                nul = _has_nul(request.POST)
+            except (MultiPartParserError, SuspiciousOperation, UnreadablePostError, ValueError):
+                nul = False  # a body Django cannot parse: the view refuses it in its own way (400, 405, ...)
+            if nul:
+                return bad_request(request, NUL_MESSAGE.format(where="form"))
+        return self.get_response(request)
+
+    @staticmethod
+    def _within_limit(request: HttpRequest) -> bool:
+        """Whether the body is small enough to read here: the API refuses bigger ones unread (413)."""
+        limit = MAX_API_BODY_BYTES if request.path_info.startswith("/api/") else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return False  # the view refuses the header itself
+        return limit is None or length <= limit
 
 
 def token_hash(token: uuid.UUID) -> str:

@@ -1,8 +1,9 @@
 """The plumbing of the JSON API: method, size, identity, CSRF and body checks, and JSON errors.
 
 Every refusal is a JSON body `{"error": "<what is wrong, in words>"}` with its status: 401 without an
-identity, 400 for a malformed body or field, 403 for a failed CSRF check, 404 for an unknown slug, 405
-for a wrong method, 413 for a body over 64 KiB, 503 while the database is unreachable. Requests
+identity (a token an account claimed is none), 400 for a malformed body or field, 403 for a failed CSRF
+check, 404 for an unknown slug or a heartbeat's unknown UUID, 405 for a wrong method, 413 for a body
+over 64 KiB, 429 past a rate limit (with Retry-After), 503 while the database is unreachable. Requests
 identified by a cookie (the session or the learner cookie) need Django's CSRF token, in the
 `X-CSRFToken` header, a form field, or the `csrfmiddlewaretoken` key of a JSON body (what a
 `navigator.sendBeacon` call can carry); requests identified by the `X-Session-Token` header alone don't.
@@ -20,8 +21,9 @@ from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from ops import ratelimit
 from progress.identity import Via, identify
-from progress.services import InvalidProgress
+from progress.services import InvalidProgress, TokenClaimed, UnknownContent
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TITLE_LENGTH = 500
@@ -82,8 +84,22 @@ def parse_body(request) -> Payload:
     return payload
 
 
-def api_view(*methods: str, user_only: bool = False):
-    """Check method, size, identity, CSRF and body; call `view(request, learner, payload, **kwargs)`."""
+NO_LEARNER = "No learner: log in, or send a UUID in the X-Session-Token header."
+DEAD_TOKEN = (
+    "This anonymous token was claimed by an account and can do nothing any more: log in to that account, "
+    "or start afresh with a new token."
+)
+
+
+def api_view(*methods: str, user_only: bool = False, claimed_token_checked: bool = False):
+    """Check method, size, identity, CSRF and body; call `view(request, learner, payload, **kwargs)`.
+
+    A view that answers GET answers HEAD too (monitors and link checkers use it; the server sends no body).
+    A claimed token is no identity (401); `claimed_token_checked` leaves that check to the view's own
+    statement (the heartbeat's one SQL statement), which raises TokenClaimed.
+    """
+    if "GET" in methods and "HEAD" not in methods:
+        methods = (*methods, "HEAD")
 
     def decorator(view):
         @csrf_exempt
@@ -100,9 +116,9 @@ def api_view(*methods: str, user_only: bool = False):
             if length > MAX_BODY_BYTES:
                 return error_response(413, f"The body is over {MAX_BODY_BYTES // 1024} KiB.")
             try:
-                learner, via = identify(request)
+                learner, via = identify(request, check_claimed=not claimed_token_checked)
                 if learner is None:
-                    raise ApiError(401, "No learner: log in, or send a UUID in the X-Session-Token header.")
+                    raise ApiError(401, DEAD_TOKEN if via is Via.CLAIMED else NO_LEARNER)
                 if user_only and not learner.is_authenticated:
                     raise ApiError(401, "Log in first.")
                 payload = Payload()
@@ -113,8 +129,20 @@ def api_view(*methods: str, user_only: bool = False):
                 return view(request, learner, payload, **kwargs)
             except ApiError as exc:
                 return error_response(exc.status, exc.message)
+            except UnknownContent as exc:
+                return error_response(404, str(exc))
             except InvalidProgress as exc:  # the service refused the write; it says why
                 return error_response(400, str(exc))
+            except TokenClaimed:
+                return error_response(401, DEAD_TOKEN)
+            except ratelimit.RateLimited as refusal:
+                response = error_response(
+                    429,
+                    f"Too many requests of this kind ({refusal.limit} per {refusal.window_text}); "
+                    f"try again in {refusal.wait}.",
+                )
+                response["Retry-After"] = str(refusal.retry_after)
+                return response
             except DataError:
                 return error_response(400, "A value is out of range.")
             # OperationalError and InterfaceError (the database is down) propagate to

@@ -2,7 +2,9 @@
 
 A logged-in learner is identified by the Django session and any token is then ignored. An anonymous
 learner is identified by a random UUID: the `X-Session-Token` header (API clients) or the learner cookie
-that `LearnerMiddleware` sets on the first page view. Anything that is not a UUID counts as absent.
+that `LearnerMiddleware` sets on the first page view. Anything that is not a UUID counts as absent, and
+so does a token an account claimed (a dead token: whoever still holds it, a copied cookie on a shared
+computer, is nobody and never reaches the account's data).
 """
 
 import enum
@@ -46,11 +48,15 @@ class Learner:
 
 
 class Via(enum.Enum):
-    """How a request identified its learner; only the header alone needs no CSRF token."""
+    """How a request identified its learner; only the header alone needs no CSRF token.
+
+    CLAIMED: the request carried only a token an account claimed, so it has no learner.
+    """
 
     SESSION = "session"
     HEADER = "header"
     COOKIE = "cookie"
+    CLAIMED = "claimed"
 
 
 def parse_token(value: str | None) -> uuid.UUID | None:
@@ -94,14 +100,30 @@ def session_user_id(request) -> int | None:
     return user.pk if user.is_authenticated else None
 
 
-def identify(request) -> tuple[Learner | None, Via | None]:
-    """The request's learner and how it was identified: session, then header, then cookie."""
+def token_is_claimed(request, token: uuid.UUID) -> bool:
+    """Whether an account claimed the token (one query, remembered for the request)."""
+    known = request.__dict__.setdefault("_progress_claimed_tokens", {})
+    if token not in known:
+        from progress.models import ClaimedToken  # the models import this module
+
+        known[token] = ClaimedToken.objects.filter(token=token).exists()
+    return known[token]
+
+
+def identify(request, *, check_claimed: bool = True) -> tuple[Learner | None, Via | None]:
+    """The request's learner and how it was identified: session, then header, then cookie.
+
+    A claimed token is no learner: (None, Via.CLAIMED). `check_claimed=False` leaves that check to the
+    caller's own statement (the heartbeat's).
+    """
     user_id = session_user_id(request)
     if user_id is not None:
         return Learner(user_id=user_id), Via.SESSION
     token, via = anonymous_token(request)
     if token is None:
         return None, None
+    if check_claimed and token != getattr(request, MINTED_TOKEN_ATTR, None) and token_is_claimed(request, token):
+        return None, Via.CLAIMED
     return Learner(session_token=token), via
 
 

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem
+from ops import ratelimit
 from progress.identity import Learner
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
 from progress.services import lock_learners
@@ -179,11 +180,13 @@ def learner_data_counts(*, learner: Learner) -> dict[str, int]:
 
 
 @transaction.atomic
-def erase_learner_data(*, learner: Learner, actor=None) -> dict[str, int]:
+def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None = None) -> dict[str, int]:
     """Remove every progress row, conversation, message and answer of the learner, and their account.
 
     One transaction, holding the learner's lock so that no completion or claim writes meanwhile. Records
-    who erased (staff `actor`, or the learner when None), when, which learner and the counts.
+    who erased (staff `actor`, or the learner when None), when, which learner and the counts. Rate-limit
+    counts are not the learner's data and stay; with `fresh_token` (the browser's next identity) they
+    move to it, so that deleting one's data never resets a limit.
     """
     lock_learners(learner, *[Learner(session_token=token) for token in holdings(learner).tokens])
     data = holdings(learner)  # again, under the lock: a claim may have added a token
@@ -196,6 +199,8 @@ def erase_learner_data(*, learner: Learner, actor=None) -> dict[str, int]:
         user_model = get_user_model()
         counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)
     record_data_request(learner=learner, action=LearnerDataAudit.Action.ERASE, actor=actor, counts=counts)
+    if fresh_token is not None:
+        ratelimit.move(old_identity=learner.label, new_identity=Learner(session_token=fresh_token).label)
     return counts
 
 

@@ -1,9 +1,10 @@
 """Give every request its learner, and every anonymous page visitor a learner cookie.
 
-`request.learner` is a `Learner` or None, decided without a query whenever possible: with a token and no
-session cookie it is that token's learner, with neither it is None. Where the answer needs the session
-(a session cookie is present) it is lazy if it cannot be None (a token is at hand), else resolved at
-once; a freshly minted token is lazy too, so that its cookie is only set when the token was used.
+`request.learner` is a `Learner` or None, lazy so that a page that never asks costs no query. On a page
+it is never None: the session's account; else the token the request carries, unless an account claimed
+that token (a dead token), in which case the visitor starts as a fresh anonymous learner and gets a new
+cookie; else a freshly minted token, whose cookie is only set when the token was used. Outside pages
+(/api/, /admin/) it may resolve to None; the API identifies requests itself (`progress.api`).
 
 An anonymous visitor of a page (any path outside /api/, /admin/ and /static/) without a valid cookie
 gets a fresh random token, used as `request.learner` during that very request (so the first page view
@@ -17,7 +18,14 @@ from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject
 
-from progress.identity import MINTED_TOKEN_ATTR, Learner, anonymous_token, learner_from_request, session_user_id
+from progress.identity import (
+    MINTED_TOKEN_ATTR,
+    Learner,
+    anonymous_token,
+    learner_from_request,
+    session_user_id,
+    token_is_claimed,
+)
 
 ROTATED_TOKEN_ATTR = "_progress_rotated_token"
 NO_COOKIE_PREFIXES = ("/api/", "/admin/", "/static/")
@@ -40,25 +48,29 @@ class LearnerMiddleware:
 
     def __call__(self, request):
         token, _via = anonymous_token(request)
+        page = not request.path_info.startswith(NO_COOKIE_PREFIXES)
         minted = None
-        if token is None and not request.path_info.startswith(NO_COOKIE_PREFIXES):
+        if token is None and page:
             minted = token = uuid.uuid4()
             setattr(request, MINTED_TOKEN_ATTR, minted)
 
         has_session = settings.SESSION_COOKIE_NAME in request.COOKIES
-        if token is not None and (has_session or minted is not None):
+        if minted is not None:
             # Lazy: resolving may load the session, and a minted token's cookie is set only if used.
-            request.learner = SimpleLazyObject(lambda: self._resolve(request, token))
-        elif token is not None:
-            request.learner = Learner(session_token=token)  # without a session nobody is logged in
-        elif has_session:
-            request.learner = learner_from_request(request)
+            request.learner = SimpleLazyObject(lambda: self._resolve(request, minted))
+        elif token is not None and page:
+            # Lazy: whether an account claimed the token is one query, made only when a page needs the learner.
+            request.learner = SimpleLazyObject(lambda: self._resolve_carried(request, token))
+        elif token is not None or has_session:
+            # Outside pages (the API identifies requests itself, progress.api): may resolve to None.
+            request.learner = SimpleLazyObject(lambda: learner_from_request(request))
         else:
             request.learner = None
 
         response = self.get_response(request)
 
         rotated = getattr(request, ROTATED_TOKEN_ATTR, None)
+        minted = getattr(request, MINTED_TOKEN_ATTR, None)  # also set when a claimed token was replaced
         if rotated is not None:
             set_learner_cookie(response, rotated)
         elif minted is not None and self._should_set_minted(request, response):
@@ -72,6 +84,18 @@ class LearnerMiddleware:
             return Learner(user_id=user_id)
         request._progress_minted_token_used = True
         return Learner(session_token=token)
+
+    @classmethod
+    def _resolve_carried(cls, request, token: uuid.UUID) -> Learner:
+        """The page's learner for a token the request carries; a claimed token starts a fresh learner."""
+        user_id = session_user_id(request)
+        if user_id is not None:
+            return Learner(user_id=user_id)
+        if not token_is_claimed(request, token):
+            return Learner(session_token=token)
+        fresh = uuid.uuid4()
+        setattr(request, MINTED_TOKEN_ATTR, fresh)
+        return cls._resolve(request, fresh)
 
     @staticmethod
     def _should_set_minted(request, response) -> bool:

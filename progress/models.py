@@ -107,12 +107,52 @@ class UserContentProgress(models.Model):
         return self.completed_at is not None
 
 
-class ClaimedToken(models.Model):
-    """An anonymous token that an account claimed.
+class LearnerClock(models.Model):
+    """One learner's heartbeat clock: the time up to which their heartbeats were credited, whatever item.
 
-    Requests already in flight when the claim commits (a heartbeat from another tab, a beacon) still
-    carry the old token and may write rows under it afterwards. Reads for the account include rows of
-    its claimed tokens, and the account's next claim moves them, so such late writes are never lost.
+    A learner is in one place at a time, so every heartbeat of one learner (an account or a token),
+    whichever content it names, credits at most the wall-clock time since that learner's previous
+    heartbeat plus a few seconds of slack; `credited_until` moves forward by what was credited, so the
+    slack never adds up. Written by the heartbeat's one SQL statement (progress.sql.heartbeat_sql), which
+    reads back `last_credit_s` to credit the item's row.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    session_token = models.UUIDField(null=True, blank=True)
+    credited_until = models.DateTimeField(
+        help_text="Heartbeats were credited up to here (at most a few seconds ahead)."
+    )
+    last_credit_s = models.IntegerField(default=0, help_text="Seconds the learner's last heartbeat credited.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(user__isnull=False), name="progress_clock_unique_user"
+            ),
+            models.UniqueConstraint(
+                fields=["session_token"], condition=Q(session_token__isnull=False), name="progress_clock_unique_token"
+            ),
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
+                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
+                name="progress_clock_one_owner",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{Learner(user_id=self.user_id, session_token=self.session_token).label}: until {self.credited_until}"
+
+
+class ClaimedToken(models.Model):
+    """An anonymous token that an account claimed: dead from then on.
+
+    A request carrying a claimed token has no identity (401 on the API; a page starts a fresh anonymous
+    learner), so a copied cookie can never write into or read the account. Only a request already past
+    that check when the claim commits (a heartbeat from another tab in the same instant) can still write
+    a row under the token; reads for the account include such rows and its next claim moves them, so
+    they are never lost.
     """
 
     token = models.UUIDField(primary_key=True)

@@ -44,7 +44,10 @@ def _json(schema: dict, description: str) -> dict:
 
 
 ERRORS = {
-    "401": _error("No learner: neither a session nor a valid X-Session-Token (or learner cookie)."),
+    "401": _error(
+        "No learner: neither a session nor a valid X-Session-Token (or learner cookie); a token an account "
+        "claimed is none."
+    ),
     "405": _error("Wrong method; the Allow header lists the right one."),
     "413": _error(f"The body is over {MAX_BODY_BYTES // 1024} KiB."),
     "503": _error("The database is unavailable; retry after Retry-After seconds."),
@@ -106,6 +109,7 @@ def spec() -> dict:
                                             "type": ["integer", "null"],
                                             "minimum": 0,
                                             "maximum": MAX_CLIENT_SECONDS,
+                                            "description": "Accepted, never credited: time comes from heartbeats.",
                                         },
                                         "module_slug": {"type": ["string", "null"], "maxLength": 300},
                                     },
@@ -129,13 +133,19 @@ def spec() -> dict:
                             "Completed; module_* are null unless module_slug names a module holding the item.",
                         ),
                         **WRITE_ERRORS,
+                        "429": _error(
+                            "Too many completions of UUIDs the registry does not know; retry after Retry-After seconds."
+                        ),
                     },
                 }
             },
             "/api/progress/time": {
                 "post": {
                     "operationId": "heartbeat",
-                    "summary": "Credit active seconds to an item (capped by the time since the last heartbeat).",
+                    "summary": (
+                        "Credit active seconds to an item (capped by the time since the learner's last heartbeat, "
+                        "whatever item it named)."
+                    ),
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -150,7 +160,11 @@ def spec() -> dict:
                             }
                         },
                     },
-                    "responses": {"204": {"description": "Credited."}, **WRITE_ERRORS},
+                    "responses": {
+                        "204": {"description": "Credited."},
+                        **WRITE_ERRORS,
+                        "404": _error("No lens, test, module or learning outcome has this UUID. Nothing was written."),
+                    },
                 }
             },
             "/api/progress/claim": {
@@ -175,10 +189,12 @@ def spec() -> dict:
                                     "chat_sessions_claimed": COUNT,
                                     "lenses_completed": COUNT,
                                     "seconds": COUNT,
+                                    "seconds_not_kept": COUNT,
                                     "answers_claimed": COUNT,
                                 }
                             ),
-                            "Claimed (merged with the account's own progress, nothing dropped).",
+                            "Claimed (merged with the account's own progress, nothing dropped; `seconds` is the time "
+                            "kept, `seconds_not_kept` what overlapped time the account already had on the same items).",
                         ),
                         **WRITE_ERRORS,
                         "401": _error("Not logged in."),

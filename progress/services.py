@@ -12,15 +12,16 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
 from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
+from ops import ratelimit
 from progress import sql
 from progress.identity import Learner
-from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, UserContentProgress
+from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, LearnerClock, UserContentProgress
 from progress.queries import (
     ModuleProgress,
     Status,
@@ -56,6 +57,9 @@ class ClaimReceipt:
     lenses_completed: int
     seconds: int
     answers_claimed: int = 0
+    # Seconds of the token's rows that the merge did not add: time overlapping what the account (or
+    # another of its tokens) already had on the same items, which no wall-clock could hold twice.
+    seconds_not_kept: int = 0
 
     def summary(self) -> str:
         """The sentence a page shows after login: "Saved your progress: 7 lenses, 42 minutes"."""
@@ -69,7 +73,13 @@ class ClaimReceipt:
         if self.answers_claimed:
             answers = self.answers_claimed
             parts.append(f"{answers} answer{'' if answers == 1 else 's'}")
-        return "Saved your progress: " + ", ".join(parts)
+        summary = "Saved your progress: " + ", ".join(parts)
+        if (overlap := round(self.seconds_not_kept / 60)) >= 1:
+            summary += (
+                f" ({overlap} minute{'' if overlap == 1 else 's'} on lenses you were already timed on at the same "
+                "moments were not counted twice)"
+            )
+        return summary
 
 
 def lock_learners(*learners: Learner) -> None:
@@ -85,16 +95,30 @@ def lock_learners(*learners: Learner) -> None:
 
 
 @functools.cache
-def _statement(kind: str, vendor: str, by_user: bool) -> str:
-    return {"heartbeat": sql.heartbeat_sql, "complete": sql.complete_sql}[kind](by_user=by_user)
+def _statement(kind: str, vendor: str, by_user: bool):
+    return {"heartbeat": sql.heartbeat_sql, "statements": sql.heartbeat_statements, "complete": sql.complete_sql}[kind](
+        by_user=by_user
+    )
 
 
-def record_heartbeat(*, learner: Learner, content_id: UUID, time_delta_s: int) -> None:
-    """Credit active seconds to an item in one SQL statement, creating its row if missing.
+class UnknownContent(InvalidProgress):
+    """The UUID is no lens, test, module or learning outcome the registry knows (nor one they replace)."""
 
-    Credits min(time_delta_s, seconds since the row's last heartbeat + 5, PROGRESS_MAX_HEARTBEAT_SECONDS);
-    the first heartbeat of a row is capped by the maximum only. time_to_complete_s stops growing once the
-    item is completed; total_time_spent_s keeps growing.
+
+class TokenClaimed(Exception):
+    """The learner is an anonymous token that an account claimed: it can do nothing any more."""
+
+
+def record_heartbeat(*, learner: Learner, content_id: UUID, time_delta_s: int) -> int:
+    """Credit active seconds to an item in one SQL statement, creating its row if missing; returns the credit.
+
+    A learner is in one place at a time: the credit is min(time_delta_s, PROGRESS_MAX_HEARTBEAT_SECONDS,
+    seconds since this learner's previous heartbeat on any item + 5), kept on the learner's clock
+    (`LearnerClock`), so tabs, loops and heartbeats to many items at once never credit more than the
+    wall-clock time. time_to_complete_s stops growing once the item is completed; total_time_spent_s keeps
+    growing. Raises UnknownContent for a UUID the registry does not know and TokenClaimed for a dead
+    token, writing nothing. On SQLite (no writes inside WITH) the same steps run as four statements in
+    one transaction.
     """
     if time_delta_s < 1:
         raise InvalidProgress("time_delta_s must be a positive number of seconds.")
@@ -103,8 +127,35 @@ def record_heartbeat(*, learner: Learner, content_id: UUID, time_delta_s: int) -
         "now": sql.prep_datetime(timezone.now()),
         "capped": min(time_delta_s, settings.PROGRESS_MAX_HEARTBEAT_SECONDS),
     }
+    by_user = learner.is_authenticated
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_statement("heartbeat", connection.vendor, by_user), params)
+            known, live, credit = cursor.fetchone()
+    else:
+        known, live, credit = _heartbeat_in_steps(by_user, params)
+    if not known:
+        raise UnknownContent(f"No lens, test, module or learning outcome has the UUID {content_id}.")
+    if not live:
+        raise TokenClaimed()
+    return credit
+
+
+@transaction.atomic
+def _heartbeat_in_steps(by_user: bool, params: dict) -> tuple[bool, bool, int]:
+    item_sql, live_sql, clock_sql, row_sql = _statement("statements", connection.vendor, by_user)
     with connection.cursor() as cursor:
-        cursor.execute(_statement("heartbeat", connection.vendor, learner.is_authenticated), params)
+        cursor.execute(item_sql, params)
+        item = cursor.fetchone()
+        if item is None:
+            return False, True, 0
+        cursor.execute(live_sql, params)
+        if cursor.fetchone() is None:
+            return True, False, 0
+        cursor.execute(clock_sql, params)
+        credit = cursor.fetchone()[0]
+        cursor.execute(row_sql, params | {"content_type": item[0], "title": item[1], "credit": credit})
+    return True, True, credit
 
 
 def _registry_item(content_id: UUID) -> tuple[UUID, str, str] | None:
@@ -141,14 +192,29 @@ def complete_content(
     their parents) whose required steps are now all completed, and likewise the learning outcomes the
     item came through. The registry's type and title win over the caller's when it knows the item. A
     test the registry knows is completed only once every required question of it has an answer.
+
+    `time_spent_s` (the client's own count, accepted as the plan's API has it) is never credited: time
+    comes from heartbeats, which the server measures. An item the registry does not know (not synced
+    yet) is stored as the plan allows, at most PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS per learner and
+    window (ops.ratelimit.RateLimited past it). A claimed token raises TokenClaimed, checked under the
+    learner's lock so that a claim committing meanwhile is seen.
     """
     if content_type not in PROGRESS_CONTENT_TYPES:
         raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
     now = timezone.now()
     with transaction.atomic():
         lock_learners(learner)
+        if learner.session_token is not None and ClaimedToken.objects.filter(token=learner.session_token).exists():
+            raise TokenClaimed()
         item = _registry_item(content_id)
-        if item is not None:
+        if item is None:
+            ratelimit.take(
+                scope="unknown-completion",
+                identity=learner.label,
+                limit=settings.PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS,
+                window=settings.PROGRESS_RATE_LIMIT_WINDOW_SECONDS,
+            )
+        else:
             if item[1] not in PROGRESS_CONTENT_TYPES:
                 raise InvalidProgress(f"{content_id} is a {item[1]}, which is not completed directly.")
             content_id, content_type, content_title = item
@@ -162,7 +228,6 @@ def complete_content(
             "content_type": content_type,
             "title": content_title,
             "now": sql.prep_datetime(now),
-            "client_s": max(time_spent_s or 0, 0),
         }
         with connection.cursor() as cursor:
             cursor.execute(_statement("complete", connection.vendor, by_user), params)
@@ -240,15 +305,22 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     """Move an anonymous token's progress and chats to an account, merging conflicts, never dropping any.
 
     Per content item: earliest started_at, earliest completed_at with its time_to_complete_s, summed
-    total_time_spent_s, latest last_heartbeat_at; the anonymous rows are then removed. Rows that late
-    requests write under tokens this account claimed before are merged too. Raises TokenClaimedElsewhere
-    (nothing moved) when another account claimed the token already.
+    total_time_spent_s bounded by the wall-clock span it was earned in (sql.wall_clock_bound), latest
+    last_heartbeat_at; the anonymous rows are then removed, and the receipt reports the seconds kept.
+    The token is dead from then on (ClaimedToken): its clock goes, its rate-limit counts become the
+    account's. A token another account claimed already is left alone: TokenClaimedElsewhere (nothing
+    moved). Rows that late requests wrote under tokens this account claimed before are merged too.
     """
     lock_learners(Learner(session_token=session_token), Learner(user_id=user.pk))
     if ClaimedToken.objects.filter(token=session_token).exclude(user=user).exists():
         # Its rows, chats and answers are that account's now; a second account must never take them.
         raise TokenClaimedElsewhere("This anonymous token was already claimed by another account; nothing was moved.")
     ClaimedToken.objects.bulk_create([ClaimedToken(token=session_token, user=user)], ignore_conflicts=True)
+    if ClaimedToken.objects.filter(token=session_token).exclude(user=user).exists():
+        raise TokenClaimedElsewhere("This anonymous token was already claimed by another account; nothing was moved.")
+    LearnerClock.objects.filter(session_token=session_token).delete()
+    token_learner = Learner(session_token=session_token)
+    ratelimit.move(old_identity=token_learner.label, new_identity=Learner(user_id=user.pk).label)
     # Locking the rows makes a concurrent heartbeat on them wait, then write a fresh row under the token,
     # which the account still sees (ClaimedToken). Only the locked rows are merged and deleted.
     rows = list(
@@ -258,19 +330,26 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
         )
         .values_list("id", "content_id", "content_type", "completed_at", "total_time_spent_s")
     )
+    kept = 0
     if rows:
+        before = UserContentProgress.objects.filter(user=user, content_id__in={row[1] for row in rows}).aggregate(
+            seconds=Sum("total_time_spent_s")
+        )["seconds"]
         params = {"user_id": user.pk} | {f"row{i}": row[0] for i, row in enumerate(rows)}
         with connection.cursor() as cursor:
             cursor.execute(sql.merge_rows_sql(row_ids=len(rows), by_user=True), params)
+            kept = sum(total for _id, _content_id, total in cursor.fetchall()) - (before or 0)
         UserContentProgress.objects.filter(id__in=[row[0] for row in rows]).delete()
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)
     claim_answer_drafts(session_token=session_token, user_id=user.pk)
     lenses = {content_id for _, content_id, kind, completed_at, _ in rows if kind == "lens" and completed_at}
+    claimed_seconds = sum(row[4] for row in rows)
     return ClaimReceipt(
         progress_records_claimed=len(rows),
         chat_sessions_claimed=chats,
         lenses_completed=len(lenses),
-        seconds=sum(row[4] for row in rows),
+        seconds=kept,
         answers_claimed=answers,
+        seconds_not_kept=max(0, claimed_seconds - kept),
     )

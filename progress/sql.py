@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from progress.models import PROGRESS_CONTENT_TYPES, UserContentProgress
+from progress.models import PROGRESS_CONTENT_TYPES, LearnerClock, UserContentProgress
 
 # The registry types progress is kept for, as an SQL list (constants of the model, never user input).
 _PROGRESS_TYPES = "(" + ", ".join(f"'{content_type.value}'" for content_type in PROGRESS_CONTENT_TYPES) + ")"
@@ -99,49 +100,118 @@ def owner_params(learner) -> dict:
     return {"user_id": learner.user_id, "token": prep_uuid(learner.session_token)}
 
 
-def heartbeat_sql(*, by_user: bool) -> str:
-    """One statement: create the row if missing, credit capped seconds, freeze time_to_complete_s.
+CLOCK_TABLE = LearnerClock._meta.db_table
 
-    On conflict, EXCLUDED holds this heartbeat: its claimed seconds (already capped by the maximum) in
-    total_time_spent_s and its time in last_heartbeat_at.
+
+def clock_conflict_target(*, by_user: bool) -> str:
+    return "(user_id) WHERE user_id IS NOT NULL" if by_user else "(session_token) WHERE session_token IS NOT NULL"
+
+
+def _known_item() -> str:
+    """SQL for the (type, title) of the progress item a heartbeat names: its own, or the item replacing it."""
+    return f"""
+        SELECT ci.content_type, ci.title FROM content_loader_contentitem ci
+        WHERE ci.content_type IN {_PROGRESS_TYPES}
+          AND (ci.id = %(content_id)s
+               OR ci.id IN (SELECT r.item_id FROM content_loader_replacedid r WHERE r.old_id = %(content_id)s))
+        LIMIT 1
+    """
+
+
+def _live() -> str:
+    """SQL for one row unless the learner is a token an account claimed (a dead token writes nothing)."""
+    return "SELECT 1 AS ok WHERE NOT EXISTS (SELECT 1 FROM progress_claimedtoken t WHERE t.token = %(token)s)"
+
+
+def _clock_upsert(*, by_user: bool, source: str) -> str:
+    """Insert or advance the learner's clock from `source` (a SELECT of the new clock row's values).
+
+    The credit is min(claimed, seconds since credited_until + slack), at least 0, and credited_until
+    moves to max(now, credited_until + credit): heartbeats in parallel (tabs, a loop, 200 items at once)
+    share the learner's wall-clock time instead of each getting their own.
     """
     d = dialect()
-    since = d.seconds_since.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at")
-    claimed = "EXCLUDED.total_time_spent_s"
-    credit = f"{d.greatest}(0, {d.least}({claimed}, COALESCE({since} + {HEARTBEAT_SLACK_SECONDS}, {claimed})))"
-    advance = d.advance.format(now="EXCLUDED.last_heartbeat_at", col="p.last_heartbeat_at", secs=credit)
-    known = f"ci.id = %(content_id)s AND ci.content_type IN {_PROGRESS_TYPES}"
+    since = d.seconds_since.format(now="EXCLUDED.credited_until", col="c.credited_until")
+    claimed = "EXCLUDED.last_credit_s"
+    credit = f"{d.greatest}(0, {d.least}({claimed}, {since} + {HEARTBEAT_SLACK_SECONDS}))"
+    advance = d.advance.format(now="EXCLUDED.credited_until", col="c.credited_until", secs=credit)
+    return f"""
+        INSERT INTO {CLOCK_TABLE} AS c (user_id, session_token, credited_until, last_credit_s)
+        {source}
+        ON CONFLICT {clock_conflict_target(by_user=by_user)} DO UPDATE SET
+            last_credit_s = {credit},
+            credited_until = {advance}
+        RETURNING last_credit_s
+    """
+
+
+def _row_upsert(*, by_user: bool, source: str) -> str:
+    """Create or credit the item's row from `source` (a SELECT of the new row's values)."""
+    d = dialect()
+    latest = f"COALESCE({d.greatest}(p.last_heartbeat_at, EXCLUDED.last_heartbeat_at), EXCLUDED.last_heartbeat_at)"
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
-        VALUES (
-            %(user_id)s, %(token)s, %(content_id)s,
-            COALESCE((SELECT ci.content_type FROM content_loader_contentitem ci WHERE {known}), 'lens'),
-            COALESCE((SELECT ci.title FROM content_loader_contentitem ci WHERE {known}), ''),
-            %(now)s, %(capped)s, %(capped)s, NULL, %(now)s
-        )
+        {source}
         ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
-            total_time_spent_s = p.total_time_spent_s + {credit},
-            time_to_complete_s = p.time_to_complete_s + CASE WHEN p.completed_at IS NULL THEN {credit} ELSE 0 END,
-            last_heartbeat_at = {advance}
+            total_time_spent_s = p.total_time_spent_s + EXCLUDED.total_time_spent_s,
+            time_to_complete_s = p.time_to_complete_s
+                                 + CASE WHEN p.completed_at IS NULL THEN EXCLUDED.total_time_spent_s ELSE 0 END,
+            last_heartbeat_at = {latest}
     """
+
+
+def heartbeat_sql(*, by_user: bool) -> str:
+    """PostgreSQL: the whole heartbeat in one statement; answers (item known, learner live, seconds credited).
+
+    Nothing is written for an item the registry does not know or for a claimed token. Otherwise the
+    learner's clock decides the credit (see `_clock_upsert`; the first heartbeat of a learner credits
+    %(capped)s, the claim capped by PROGRESS_MAX_HEARTBEAT_SECONDS) and the item's row gets it, created if
+    missing; time_to_complete_s stops growing once the item is completed.
+    """
+    owner = "CAST(%(user_id)s AS bigint), CAST(%(token)s AS uuid)"
+    now = "CAST(%(now)s AS timestamptz)"
+    clock = _clock_upsert(by_user=by_user, source=f"SELECT {owner}, {now}, CAST(%(capped)s AS integer) FROM item, live")
+    row = _row_upsert(
+        by_user=by_user,
+        source=(
+            f"SELECT {owner}, CAST(%(content_id)s AS uuid), item.content_type, item.title, {now}, "
+            f"clock.last_credit_s, clock.last_credit_s, NULL, {now} FROM item, clock"
+        ),
+    )
+    return f"""
+        WITH item AS ({_known_item()}), live AS ({_live()}), clock AS ({clock}), credited AS ({row} RETURNING 1)
+        SELECT (SELECT COUNT(*) FROM item), (SELECT COUNT(*) FROM live), COALESCE((SELECT last_credit_s FROM clock), 0)
+        FROM (SELECT COUNT(*) FROM credited) AS written
+    """
+
+
+def heartbeat_statements(*, by_user: bool) -> tuple[str, str, str, str]:
+    """SQLite (no writes inside WITH): the same heartbeat as four statements, run in one transaction.
+
+    The item's (type, title); the claimed-token check; the clock (returning the credit); the row.
+    """
+    clock = _clock_upsert(by_user=by_user, source="SELECT %(user_id)s, %(token)s, %(now)s, %(capped)s")
+    row = _row_upsert(
+        by_user=by_user,
+        source=(
+            "SELECT %(user_id)s, %(token)s, %(content_id)s, %(content_type)s, %(title)s, %(now)s, "
+            "%(credit)s, %(credit)s, NULL, %(now)s WHERE 1"
+        ),
+    )
+    return _known_item(), _live(), clock, row
 
 
 def complete_sql(*, by_user: bool) -> str:
     """Create or complete the row unless already completed; returns a row only when this call completed it.
 
-    Client-sent seconds (%(client_s)s) only count when the server has accumulated nothing for the item.
+    Client-reported seconds are never credited: time comes from heartbeats only (the server measured it).
     """
-    nothing_accumulated = "p.time_to_complete_s = 0 AND p.last_heartbeat_at IS NULL"
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
         VALUES (%(user_id)s, %(token)s, %(content_id)s, %(content_type)s, %(title)s,
-                %(now)s, %(client_s)s, %(client_s)s, %(now)s, NULL)
+                %(now)s, 0, 0, %(now)s, NULL)
         ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
             completed_at = EXCLUDED.completed_at,
-            time_to_complete_s = CASE WHEN {nothing_accumulated}
-                                      THEN EXCLUDED.time_to_complete_s ELSE p.time_to_complete_s END,
-            total_time_spent_s = p.total_time_spent_s
-                                 + CASE WHEN {nothing_accumulated} THEN EXCLUDED.total_time_spent_s ELSE 0 END,
             content_type = EXCLUDED.content_type,
             content_title = CASE WHEN EXCLUDED.content_title <> '' THEN EXCLUDED.content_title
                                  ELSE p.content_title END
@@ -174,7 +244,8 @@ def merge_rows_sql(*, row_ids: int, by_user: bool, follow_replaced: bool = False
 
     The owner is `%(user_id)s` (by_user) or `%(token)s`. Per content id: earliest started_at; earliest
     non-null completed_at with its time_to_complete_s (summed while neither side is completed); summed
-    total_time_spent_s; latest last_heartbeat_at. With follow_replaced, a row stored under an old UUID
+    total_time_spent_s, at most the wall-clock span it was earned in (`wall_clock_bound`); latest
+    last_heartbeat_at. With follow_replaced, a row stored under an old UUID
     that a newer item `replaces:` goes to the newer item's row, which takes the registry's type and title.
     The caller deletes the merged rows afterwards.
     """
@@ -204,29 +275,60 @@ def merge_rows_sql(*, row_ids: int, by_user: bool, follow_replaced: bool = False
         "(EXCLUDED.completed_at IS NULL OR (p.completed_at IS NOT NULL AND p.completed_at <= EXCLUDED.completed_at))"
     )
     neither_completed = "(p.completed_at IS NULL AND EXCLUDED.completed_at IS NULL)"
+    # Merged time is bounded by the span it could have been earned in: one person is in one place at a
+    # time, so twenty tokens' 120 s on one lens in the same minute are not 40 minutes. See wall_clock_bound.
+    merged_total = wall_clock_bound(
+        "SUM(a.total_time_spent_s)",
+        keep="MAX(a.total_time_spent_s)",
+        earliest="MIN(a.started_at)",
+        latest="MAX(COALESCE(a.last_heartbeat_at, a.started_at))",
+    )
+    total = wall_clock_bound(
+        "p.total_time_spent_s + EXCLUDED.total_time_spent_s",
+        keep=f"{d.greatest}(p.total_time_spent_s, EXCLUDED.total_time_spent_s)",
+        earliest=f"{d.least}(p.started_at, EXCLUDED.started_at)",
+        latest=(
+            f"{d.greatest}(COALESCE(p.last_heartbeat_at, p.started_at), "
+            "COALESCE(EXCLUDED.last_heartbeat_at, EXCLUDED.started_at))"
+        ),
+    )
     return f"""
         INSERT INTO {TABLE} AS p ({COLUMNS})
         SELECT {owner}, a.target, {content_type}, {title},
                MIN(a.started_at),
-               COALESCE({earliest_completed_ttc}, SUM(a.time_to_complete_s)),
-               SUM(a.total_time_spent_s), MIN(a.completed_at), MAX(a.last_heartbeat_at)
+               {d.least}(COALESCE({earliest_completed_ttc}, SUM(a.time_to_complete_s)), {merged_total}),
+               {merged_total}, MIN(a.completed_at), MAX(a.last_heartbeat_at)
         FROM ({source}) a
         GROUP BY a.target
         ON CONFLICT {conflict_target(by_user=by_user)} DO UPDATE SET
             started_at = {d.least}(p.started_at, EXCLUDED.started_at),
             time_to_complete_s = CASE
-                WHEN {neither_completed} THEN p.time_to_complete_s + EXCLUDED.time_to_complete_s
+                WHEN {neither_completed} THEN {d.least}(p.time_to_complete_s + EXCLUDED.time_to_complete_s, {total})
                 WHEN {owner_row_wins} THEN p.time_to_complete_s
                 ELSE EXCLUDED.time_to_complete_s END,
             completed_at = CASE WHEN {owner_row_wins} THEN p.completed_at ELSE EXCLUDED.completed_at END,
-            total_time_spent_s = p.total_time_spent_s + EXCLUDED.total_time_spent_s,
+            total_time_spent_s = {total},
             last_heartbeat_at = CASE
                 WHEN p.last_heartbeat_at IS NULL THEN EXCLUDED.last_heartbeat_at
                 WHEN EXCLUDED.last_heartbeat_at IS NULL THEN p.last_heartbeat_at
                 ELSE {d.greatest}(p.last_heartbeat_at, EXCLUDED.last_heartbeat_at) END,
             content_title = CASE WHEN p.content_title = '' THEN EXCLUDED.content_title ELSE p.content_title END
-        RETURNING id, content_id
+        RETURNING id, content_id, total_time_spent_s
     """
+
+
+def wall_clock_bound(summed: str, *, keep: str, earliest: str, latest: str) -> str:
+    """SQL for merged seconds no wall-clock contradicts: `summed`, at most the span they were earned in.
+
+    A row's seconds were credited between its first heartbeat (which may claim up to
+    PROGRESS_MAX_HEARTBEAT_SECONDS before it) and its last, plus the slack: so the rows of one item,
+    merged, hold at most (latest heartbeat - earliest start) + that maximum + the slack. Never below
+    `keep` (the largest single row), so a merge loses no row's own time.
+    """
+    d = dialect()
+    span = d.seconds_since.format(now=latest, col=earliest)
+    allowance = int(settings.PROGRESS_MAX_HEARTBEAT_SECONDS) + HEARTBEAT_SLACK_SECONDS
+    return f"{d.greatest}({keep}, {d.least}({summed}, {span} + {allowance}))"
 
 
 def import_completion_sql() -> str:

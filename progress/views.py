@@ -38,6 +38,7 @@ def complete(request, learner, payload):
         content_id=uuid_field(payload, "content_id"),
         content_type=content_type,
         content_title=str_field(payload, "content_title", max_length=MAX_TITLE_LENGTH) or "",
+        # Accepted as the plan's client sends it, never credited: time comes from heartbeats.
         time_spent_s=int_field(payload, "time_spent_s", low=0, high=MAX_CLIENT_SECONDS, required=False),
         module_slug=str_field(payload, "module_slug", max_length=300),
     )
@@ -53,9 +54,12 @@ def complete(request, learner, payload):
     )
 
 
-@api("POST")
+@api("POST", claimed_token_checked=True)
 def heartbeat(request, learner, payload):
-    """POST /api/progress/time: credit active seconds to an item (a heartbeat, or a sendBeacon flush)."""
+    """POST /api/progress/time: credit active seconds to an item (a heartbeat, or a sendBeacon flush).
+
+    404 for a UUID the registry does not know; the claimed-token check is part of the one statement.
+    """
     record_heartbeat(
         learner=learner,
         content_id=uuid_field(payload, "content_id"),
@@ -100,6 +104,7 @@ def claim(request, learner, payload):
             "chat_sessions_claimed": receipt.chat_sessions_claimed,
             "lenses_completed": receipt.lenses_completed,
             "seconds": receipt.seconds,
+            "seconds_not_kept": receipt.seconds_not_kept,
             "answers_claimed": receipt.answers_claimed,
         }
     )

@@ -114,8 +114,8 @@ TOKENS = st.one_of(st.none(), UUIDS, HEADER_TEXT)
 # The JSON API
 
 API_STATUSES = {
-    "/api/progress/complete": {200, 400, 401, 403, 413},
-    "/api/progress/time": {204, 400, 401, 403, 413},
+    "/api/progress/complete": {200, 400, 401, 403, 413, 429},
+    "/api/progress/time": {204, 400, 401, 403, 404, 413},
     "/api/progress/claim": {200, 400, 401, 403, 409, 413},
     "/api/progress/completed": {200, 401, 413},
     "/api/modules/{slug}/progress": {200, 401, 404, 413},

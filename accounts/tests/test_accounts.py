@@ -65,3 +65,47 @@ def test_logout_is_post_only(client):
     assert client.get("/accounts/logout/").status_code == 405
     assert client.post("/accounts/logout/").status_code == 302
     assert "Log in" in client.get("/").content.decode()
+
+
+def test_signup_refuses_an_email_address_another_account_has_in_any_case(client):
+    """Emails are unique per account ignoring case: the second sign-up is told, and no account is made."""
+    data = {"username": "ada", "email": "Ada@Example.org", "password1": PASSWORD, "password2": PASSWORD}
+    assert client.post("/accounts/signup/", data).status_code == 302
+    client.logout()
+    response = client.post("/accounts/signup/", data | {"username": "eve", "email": "ada@EXAMPLE.org"})
+    assert response.status_code == 200
+    assert "An account already uses this email address" in response.content.decode()
+    assert not get_user_model().objects.filter(username="eve").exists()
+    client.post("/accounts/signup/", data | {"username": "bob", "email": ""})
+    client.logout()
+    client.post("/accounts/signup/", data | {"username": "cy", "email": ""})
+    assert get_user_model().objects.filter(username__in=["bob", "cy"]).count() == 2  # empty emails repeat
+
+
+def test_the_database_refuses_a_second_account_with_the_same_email_in_another_case():
+    """The unique index on lower(email) holds whatever writes the account (a script, a race)."""
+    from django.db import IntegrityError, transaction
+
+    User = get_user_model()
+    User.objects.create_user("one", email="Same@example.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create_user("two", email="same@example.ORG")
+    User.objects.create_user("three", email="")
+    User.objects.create_user("four", email="")
+
+
+def test_the_admin_refuses_an_email_address_another_account_has(client):
+    """Staff editing an account get a form error, not a 500, for an email address already in use."""
+    User = get_user_model()
+    User.objects.create_user("one", email="taken@example.org")
+    other = User.objects.create_user("two", email="")
+    admin = User.objects.create_superuser("root", password=PASSWORD)
+    client.force_login(admin)
+    form = client.get(f"/admin/auth/user/{other.pk}/change/").context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data |= {"email": "TAKEN@example.org", "date_joined_0": "2026-01-01", "date_joined_1": "00:00:00"}
+    data.pop("groups", None), data.pop("user_permissions", None), data.pop("last_login", None)
+    response = client.post(f"/admin/auth/user/{other.pk}/change/", data)
+    assert response.status_code == 200 and "An account already uses this email address" in response.content.decode()
+    other.refresh_from_db()
+    assert other.email == ""

@@ -1,14 +1,11 @@
-"""Limits on what a learner sends: message length and a rate limit counted in the database."""
+"""Limits on what a learner sends: message and answer length, and rate limits (ops.ratelimit)."""
 
 import uuid
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from chat import services
-from chat.models import ChatMessage, FeedbackRequest, ReplyState
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
+from chat.models import ChatMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -44,52 +41,130 @@ def test_the_rate_limit_counts_recent_messages_of_the_learner_across_conversatio
         send(token)  # each in a conversation about another lens
     with pytest.raises(services.RateLimited) as refused:
         send(token)
-    assert "3 times in the last 1 minute" in refused.value.message
+    assert "sent 3 messages in the last 60 seconds" in refused.value.message
     assert 1 <= refused.value.retry_after <= 61
+    assert ChatMessage.objects.count() == 3
     send(uuid.uuid4())  # another learner is not limited
 
 
-def test_old_messages_and_tutor_replies_do_not_count(settings):
-    """Only the learner's own messages within the window count, not older ones or the tutor's replies."""
-    settings.CHAT_RATE_LIMIT_MESSAGES = 2
-    settings.CHAT_RATE_LIMIT_WINDOW_SECONDS = 60
-    token = uuid.uuid4()
-    session = ChatSessionFactory(session_token=token)
-    old = ChatMessageFactory(session=session)
-    ChatMessage.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=5))
-    ChatMessageFactory(session=session, role="assistant")
-    ChatMessageFactory(session=session, role="assistant")
-    send(token)
-    send(token)
-    with pytest.raises(services.RateLimited):
-        send(token)
-
-
-def test_feedback_requests_count_towards_the_rate_limit(settings):
-    """Asking for feedback on answers uses the same allowance as chat messages."""
-    settings.CHAT_RATE_LIMIT_MESSAGES = 2
-    token = uuid.uuid4()
-    services.request_feedback(answer_id=QuestionAnswerFactory(session_token=token).pk)
-    send(token)
-    with pytest.raises(services.RateLimited):
-        services.check_rate_limit(user_id=None, session_token=token)
-
-
-def finish_feedback(answer_id: int) -> None:
-    """The feedback being generated ends (as the background generator would finish it)."""
-    FeedbackRequest.objects.filter(answer_id=answer_id, state=ReplyState.GENERATING).update(state=ReplyState.COMPLETE)
-
-
-def test_each_feedback_request_on_the_same_answer_counts(settings):
-    """Asking again and again about one answer is as many tutor requests, not one."""
+def test_each_tutor_call_counts_feedback_included(settings):
+    """Every model call is one against the limit: feedback asked again and again about one answer too."""
     settings.CHAT_RATE_LIMIT_MESSAGES = 3
     token = uuid.uuid4()
-    answer = QuestionAnswerFactory(session_token=token)
-    for _request in range(2):
-        services.check_rate_limit(user_id=None, session_token=token)
-        services.request_feedback(answer_id=answer.pk)
-        finish_feedback(answer.pk)
-    services.check_rate_limit(user_id=None, session_token=token)  # two requests: under the limit of three
-    services.request_feedback(answer_id=answer.pk)
+    for _call in range(3):
+        services.count_tutor_call(user_id=None, session_token=token)
+    with pytest.raises(services.RateLimited) as refused:
+        services.count_tutor_call(user_id=None, session_token=token)
+    assert "asked the tutor 3 times" in refused.value.message
+
+
+def test_deleting_the_learners_data_does_not_reset_the_limit(settings):
+    """The count is kept apart from messages and answers: deleting them all (and the account) leaves it."""
+    from django.contrib.auth import get_user_model
+
+    from progress.identity import Learner
+    from progress.learner_data import erase_learner_data
+
+    settings.CHAT_RATE_LIMIT_MESSAGES = 2
+    user = get_user_model().objects.create_user("limited")
+    lens = uuid.uuid4()
+    for _ in range(2):
+        services.send_learner_message(
+            user_id=user.pk, session_token=None, content_id=lens, content_type="lens", lens_id=lens, text="Hi"
+        )
+    erase_learner_data(learner=Learner(user_id=user.pk))
+    assert not ChatMessage.objects.exists()
     with pytest.raises(services.RateLimited):
-        services.check_rate_limit(user_id=None, session_token=token)
+        services.count_message(user_id=user.pk, session_token=None)
+
+
+def test_an_anonymous_learners_count_follows_them_to_their_fresh_token(settings):
+    """ "Delete my data" gives an anonymous browser a fresh token: the old token's count goes with it."""
+    from progress.identity import Learner
+    from progress.learner_data import erase_learner_data
+
+    settings.CHAT_RATE_LIMIT_MESSAGES = 2
+    token, fresh = uuid.uuid4(), uuid.uuid4()
+    send(token), send(token)
+    erase_learner_data(learner=Learner(session_token=token), fresh_token=fresh)
+    with pytest.raises(services.RateLimited):
+        send(fresh)
+
+
+def test_an_answer_without_max_chars_is_bounded_by_the_site_maximum(settings):
+    """An answer to a question without `max-chars` over ANSWER_MAX_CHARS is refused with both numbers."""
+    settings.ANSWER_MAX_CHARS = 100
+    question = {"key": "k" * 16, "content_text": "Why?"}
+    owner = {"user_id": None, "session_token": uuid.uuid4(), "content_id": uuid.uuid4(), "content_type": "lens"}
+    with pytest.raises(services.AnswerTooLong, match="101 characters long; answers can be at most 100"):
+        services.save_answer(**owner, question=question, text="x" * 101, locked=False)
+    assert services.save_answer(**owner, question=question, text="x" * 100, locked=False).text == "x" * 100
+    bigger = question | {"max_chars": 500}  # an author's own max-chars wins
+    assert services.save_answer(**owner, question=bigger, text="y" * 400, locked=False).text == "y" * 400
+
+
+def test_answer_saves_are_rate_limited(settings):
+    """Past ANSWER_RATE_LIMIT_SAVES saves in the window the next save is refused and the answer unchanged."""
+    from chat.models import QuestionAnswer
+
+    settings.ANSWER_RATE_LIMIT_SAVES = 3
+    question = {"key": "k" * 16, "content_text": "Why?"}
+    owner = {"user_id": None, "session_token": uuid.uuid4(), "content_id": uuid.uuid4(), "content_type": "lens"}
+    for number in range(3):
+        services.save_answer(**owner, question=question, text=f"draft {number}", locked=False)
+    with pytest.raises(services.RateLimited, match="saved answers 3 times"):
+        services.save_answer(**owner, question=question, text="draft 3", locked=False)
+    assert QuestionAnswer.objects.get().text == "draft 2"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_sends_cannot_pass_the_limit(settings):
+    """60 messages sent at once by one learner, each on its own connection, against a limit of 20: 20 stored."""
+    import threading
+
+    from django.db import connections
+
+    settings.CHAT_RATE_LIMIT_MESSAGES = 20
+    token = uuid.uuid4()
+    start = threading.Barrier(60)
+    refused = []
+
+    def one() -> None:
+        try:
+            start.wait()
+            send(token)
+        except services.RateLimited:
+            refused.append(1)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (ChatMessage.objects.count(), len(refused)) == (20, 40)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls("chat.tests.urls")
+def test_try_again_counts_against_the_limit(client, tutor_server, settings):
+    """25 "Try again" on replies that fail reach the tutor only up to the limit; the rest are 429."""
+    from chat.tests.factories import UserFactory, chat_lens_body
+    from chat.tests.fake_tutor import Fail
+    from content_loader.tests.factories import LensFactory
+
+    settings.CHAT_RATE_LIMIT_MESSAGES = 5
+    lens = LensFactory(body=chat_lens_body())
+    client.force_login(UserFactory())
+    tutor_server.script.extend([Fail(500)] * 30)
+    kwargs = {"lens_id": lens.pk, "segment_index": 1}
+    from django.urls import reverse
+
+    client.post(reverse("chat:send", kwargs=kwargs), {"text": "Hello?"}, HTTP_HX_REQUEST="true")
+    statuses = [
+        client.post(reverse("chat:reply", kwargs=kwargs), HTTP_HX_REQUEST="true").status_code for _ in range(25)
+    ]
+    assert len(tutor_server.requests) == 5
+    assert statuses.count(429) == 20
+    assert ChatMessage.objects.count() == 1

@@ -1,7 +1,9 @@
 """Reading a whole vault: every file parsed by its folder, then every link between files checked.
 
 Files are classified by their top folder (`courses/`, `modules/`, `Learning Outcomes/`, `Lenses/`,
-`articles/`, `video_transcripts/`). Files elsewhere are noted (info) and left alone. After parsing, links
+`articles/`, `video_transcripts/`). Files elsewhere are noted (info) and left alone. A file whose real
+path is outside the vault (a symbolic link to `/etc/passwd`, to another checkout) is reported and never
+read or written; folders that are symbolic links are not entered at all. After parsing, links
 are resolved relative to their file and checked: the target must exist, be of the right kind, be loaded
 (not `validator-ignore`), and published content must not point at a draft. UUIDs must be unique across
 the vault; a duplicate blocks the whole sync.
@@ -77,7 +79,28 @@ class Vault:
         return [d for report in self.reports.values() for d in report.diagnostics]
 
     def read_text(self, path: str) -> str:
+        """A file's text; OutsideVault for a file whose real path is outside the vault."""
+        if not inside_vault(self.root, path):
+            raise OutsideVault(OUTSIDE_MESSAGE)
         return (self.root / path).read_text(encoding="utf-8")
+
+
+class OutsideVault(OSError):
+    """A vault file that is a symbolic link to a file outside the vault: never read, never written."""
+
+
+OUTSIDE_MESSAGE = "is a symbolic link to a file outside the vault; not read (only files inside the vault are synced)"
+
+
+def inside_vault(root: Path, path: str) -> bool:
+    """Whether the vault file's real path, symbolic links followed, is inside the vault's real path.
+
+    The one rule for every reader and writer of vault files (`read_vault`, `--write-ids`, a git checkout).
+    """
+    try:
+        return (root / path).resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop, or a path that cannot be resolved
+        return False
 
 
 def folder_kind(path: str) -> str | None:
@@ -109,6 +132,11 @@ def read_vault(root: Path | str, *, progress: ProgressCallback | None = None, ca
     for done, path in enumerate(paths, start=1):
         if progress:
             progress(done, len(paths))
+        if not inside_vault(root, path):
+            report = FileReport(path)
+            report.error(1, OUTSIDE_MESSAGE, "copy the file into the vault, or remove the link")
+            vault.reports[path] = report
+            continue
         kind = folder_kind(path)
         timestamps = path.endswith(TIMESTAMPS) and kind == "transcript"
         if timestamps and path.removesuffix(TIMESTAMPS) + ".md" not in path_set:

@@ -57,6 +57,23 @@ def test_median_time_per_required_lens_leaves_out_untracked_completions():
     assert lenses["first lens 1"].estimated_seconds == 90
 
 
+def test_implausible_times_do_not_poison_the_median_and_the_doctor_still_reports_them():
+    """A forged day (and more) on a lens completed a minute after it was opened is left out of the median (counted as
+    untracked), and progress_doctor keeps reporting it as implausible."""
+    from progress.doctor import run_doctor
+
+    cohort = make_cohort()
+    first_lens = lenses_of(cohort.first)[0]
+    forged = UserFactory(username="forger")
+    row(user=forged, item=first_lens, seconds=60, day=2)
+    UserContentProgress.objects.filter(user=forged).update(time_to_complete_s=90_000, total_time_spent_s=90_000)
+    lenses = {lens.title: lens for lens in for_course_dashboard(cohort.course).lenses}
+    assert (lenses["first lens 1"].median_seconds, lenses["first lens 1"].timed) == (90, 2)
+    assert lenses["first lens 1"].completed == 4
+    report = run_doctor(fix=False)
+    assert any(f.kind == "implausible" and f.owner == (forged.pk, None) for f in report.found), report.found
+
+
 def test_the_course_page_draws_accessible_charts_and_tables(staff):
     """Two SVG images with a title, a description and a label, bars and dots, and the numbers as tables."""
     make_cohort()
@@ -86,6 +103,23 @@ def test_csv_downloads_hold_the_same_numbers(staff):
         ("first lens 2", "90", "200", "1"),
         ("second lens 1", "90", "350", "2"),
     ]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_would_be_formulas_are_escaped(staff, start):
+    """A title starting with a formula character downloads with a leading apostrophe; numbers stay numbers."""
+    make_cohort()
+    title = f'{start}HYPERLINK("https://evil.example","x")'
+    ContentItem.objects.filter(title="First steps").update(title=title)
+    ContentItem.objects.filter(title="first lens 1").update(title=title)
+    modules = list(csv.DictReader(io.StringIO(staff.get(COURSE + "modules.csv").content.decode(), newline="")))
+    lenses = list(csv.DictReader(io.StringIO(staff.get(COURSE + "lenses.csv").content.decode(), newline="")))
+    assert [(r["module"], r["cohort"], r["completed"]) for r in modules] == [
+        ("'" + title, "5", "1"),
+        ("Second thoughts", "5", "2"),
+    ]
+    assert (lenses[0]["module"], lenses[0]["title"]) == ("'" + title, "'" + title)
+    assert (lenses[0]["estimated_seconds"], lenses[0]["median_seconds"]) == ("90", "90")
 
 
 def count_queries(client, url: str) -> int:

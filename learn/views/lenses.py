@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.views import safe_next_url
 from chat import views as chat_views
@@ -79,7 +79,7 @@ def _placements(lens: ContentItem, *, drafts: bool) -> list[dict]:
     ]
 
 
-@require_GET
+@require_safe
 def standalone_lens(request: HtmxHttpRequest, lens_id: UUID, slug: str = "") -> HttpResponse:
     """A lens on its own page: its segments, chats and questions, "Mark complete" and where it is placed."""
     lens = _lens(request, lens_id)
@@ -163,7 +163,7 @@ def feedback(request: HtmxHttpRequest, lens_id: UUID, question_key: str) -> Http
     return chat_views.feedback(request, lens.pk, question_key, locked=locked, back_url=_urls(lens)["page_url"])
 
 
-@require_GET
+@require_safe
 def skipped_text(request: HtmxHttpRequest, lens_id: UUID, index: int, part: str) -> HttpResponse:
     """The article text an excerpt skips (`part`: before or after it), loaded when the learner opens it.
 

@@ -13,7 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.middleware import HtmxDetails
 
 from accounts.views import safe_next_url
@@ -244,7 +244,7 @@ def _render(request: HtmxHttpRequest, template: str, context: dict, *, partial: 
 # Pages -----------------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 def home(request: HtmxHttpRequest) -> HttpResponse:
     """The published courses, each with the learner's overall progress."""
     cards = []
@@ -268,7 +268,7 @@ def _listed_courses(request: HttpRequest) -> list[ContentItem]:
     return list(ContentItem.objects.courses(drafts=previews_drafts(request)))
 
 
-@require_GET
+@require_safe
 def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     """The course's units (modules, then the meeting) with each module's status and fraction."""
     course = _course_or_alias(course_slug, drafts=previews_drafts(request))
@@ -295,7 +295,7 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def module_start(request: HtmxHttpRequest, course_slug: str, module_slug: str) -> HttpResponse:
     """Open a module where the learner left off (its first incomplete required lens)."""
     drafts = previews_drafts(request)
@@ -434,7 +434,7 @@ def _continue_url(request: HttpRequest, course: ContentItem, entry: CourseEntry,
     return reverse("learn:course", args=[course.slug])
 
 
-@require_GET
+@require_safe
 def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID) -> HttpResponse:
     """One lens (or test) of a module, with the stage bar, the drawer and "Mark complete" ("Submit test")."""
     drafts = previews_drafts(request)
@@ -529,7 +529,7 @@ def dismiss_account_prompt(request: HtmxHttpRequest) -> HttpResponse:
     return redirect(safe_next_url(request, reverse("learn:home")))
 
 
-@require_GET
+@require_safe
 def my_progress(request: HtmxHttpRequest) -> HttpResponse:
     """Per course and module: completion and active time (the sum of the lenses' time)."""
     rows = []

@@ -236,3 +236,33 @@ def test_the_site_policy_is_built_once_and_per_view_policies_still_apply(rf, set
 
     settings.CONTENT_SECURITY_POLICY = {"DIRECTIVES": {"default-src": ["'none'"]}}
     assert middleware(rf.get("/"))["Content-Security-Policy"] == "default-src 'none'"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/progress/usercontentprogress/?content_type__exact=%00",
+        "/?q=a%00b",
+        "/api/progress/completed?x=%00",
+        "/accounts/login/?next=%00",
+    ],
+)
+def test_a_nul_in_the_query_string_is_a_400_everywhere(client, url):
+    """A NUL character in a query string (the admin's filters, a page, the API) is a 400 with a reason, not a 500."""
+    admin = get_user_model().objects.create_superuser("root", password="pw-root-nul-1")
+    client.force_login(admin)
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "NUL character" in (response.json()["error"] if url.startswith("/api/") else response.content.decode())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/accounts/login/", "/accounts/signup/", "/api/progress/time"])
+def test_a_nul_in_a_form_field_is_a_400_and_changes_nothing(client, path):
+    """A NUL in a form field's name or value is refused before any view; no account is created."""
+    users = get_user_model().objects.count()
+    for data in ({"username": "a\x00b", "password1": "x", "password2": "x"}, {"user\x00name": "ab"}):
+        response = client.post(path, data)
+        assert response.status_code == 400 and b"NUL character" in response.content
+    assert get_user_model().objects.count() == users

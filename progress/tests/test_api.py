@@ -88,11 +88,58 @@ def test_claim_records(logged_in, client):
 def test_time_update_endpoint(client):
     """A heartbeat answers 204."""
     token = uuid.uuid4()
-    content_id = uuid.uuid4()
+    content_id = LensFactory().pk
     post(client, "/api/progress/complete", lens_body(content_id), token=token)
     response = post(client, "/api/progress/time", {"content_id": str(content_id), "time_delta_s": 60}, token=token)
     assert response.status_code == 204
     assert UserContentProgress.objects.get().total_time_spent_s == 60
+
+
+def test_a_heartbeat_on_a_uuid_the_registry_does_not_know_is_404(client):
+    """300 heartbeats on random UUIDs: each a 404 saying so, and not one row is made."""
+    token = uuid.uuid4()
+    for _ in range(300):
+        response = post(
+            client, "/api/progress/time", {"content_id": str(uuid.uuid4()), "time_delta_s": 60}, token=token
+        )
+        assert response.status_code == 404 and "has the UUID" in response.json()["error"]
+    assert not UserContentProgress.objects.exists()
+
+
+def test_forged_completion_time_is_not_credited(client):
+    """`time_spent_s: 86400` on 30 lenses credits nothing: 0 seconds on every row, 0 on the module API."""
+    module = make_module(lenses=30, slug="forged")
+    token = uuid.uuid4()
+    for lens in lenses_of(module):
+        body = lens_body(lens.pk, time_spent_s=86_400)
+        assert post(client, "/api/progress/complete", body, token=token).status_code == 200
+    lenses = get(client, "/api/modules/forged/progress", token=token).json()["lenses"]
+    assert [lens["timeSpentS"] for lens in lenses] == [0] * 30 and all(lens["completed"] for lens in lenses)
+
+
+def test_a_claimed_token_is_dead_on_the_api(client, logged_in):
+    """After an account claims a token, every API request carrying it is a 401 and reaches nothing of the
+    account: its completions, heartbeats and reads never touch the account's rows."""
+    module = make_module(lenses=2, slug="claimed")
+    first, second = lenses_of(module)
+    token = uuid.uuid4()
+    assert post(client, "/api/progress/complete", lens_body(first.pk), token=token).status_code == 200
+    claim = post(logged_in, "/api/progress/claim", {"session_token": str(token)}, token=token, **csrf(logged_in))
+    assert claim.status_code == 200
+    account_rows = list(UserContentProgress.objects.order_by("pk").values())
+
+    attempts = [
+        post(client, "/api/progress/complete", lens_body(second.pk), token=token),
+        post(client, "/api/progress/time", {"content_id": str(first.pk), "time_delta_s": 60}, token=token),
+        get(client, "/api/progress/completed", token=token),
+        get(client, "/api/modules/claimed/progress", token=token),
+    ]
+    cookie_client = Client()
+    cookie_client.cookies["learner_token"] = str(token)
+    attempts.append(cookie_client.get("/api/progress/completed"))
+    for response in attempts:
+        assert response.status_code == 401 and "claimed by an account" in response.json()["error"]
+    assert list(UserContentProgress.objects.order_by("pk").values()) == account_rows
 
 
 def test_invalid_content_type_rejected(client):

@@ -12,9 +12,15 @@ from content_loader.tests.factories import LensFactory, make_module
 from progress.identity import Learner
 from progress.models import ClaimedToken, UserContentProgress
 from progress.queries import module_progress
-from progress.services import ClaimReceipt, claim_progress, complete_content, record_heartbeat
+from progress.services import (
+    ClaimReceipt,
+    TokenClaimedElsewhere,
+    claim_progress,
+    complete_content,
+    record_heartbeat,
+)
 from progress.signals import RECEIPT_TAG
-from progress.tests.factories import ProgressFactory, UserFactory, account, lenses_of
+from progress.tests.factories import ProgressFactory, UserFactory, account, lenses_of, let_time_pass
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +119,7 @@ def test_claim_moves_chats_in_the_same_call_and_reports_a_receipt():
     for lens in lenses_of(module)[:2]:
         record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=90)
         complete_content(learner=learner, content_id=lens.pk, content_type="lens")
+        let_time_pass(learner, 90)
     record_heartbeat(learner=learner, content_id=lenses_of(module)[2].pk, time_delta_s=60)
     ChatSessionFactory(session_token=token)
 
@@ -159,7 +166,8 @@ def test_rows_written_late_under_a_claimed_token_are_merged_by_the_next_claim():
     lens = LensFactory()
     record_heartbeat(learner=Learner(session_token=old_token), content_id=lens.pk, time_delta_s=30)
     claim_progress(user=user, session_token=old_token)
-    record_heartbeat(learner=Learner(session_token=old_token), content_id=lens.pk, time_delta_s=20)  # in flight
+    # A request that got past the claimed-token check just before the claim committed, writing just after.
+    ProgressFactory(session_token=old_token, content_id=lens.pk, total_time_spent_s=20, time_to_complete_s=20)
     assert ClaimedToken.objects.get(token=old_token).user_id == user.pk
 
     claim_progress(user=user, session_token=uuid.uuid4())  # the next login, with a newer token
@@ -180,7 +188,8 @@ def test_logging_in_claims_the_cookie_token_rotates_it_and_queues_the_receipt(cl
     user = UserFactory(username="ada")
     token = uuid.uuid4()
     lens = LensFactory()
-    complete_content(learner=Learner(session_token=token), content_id=lens.pk, content_type="lens", time_spent_s=120)
+    record_heartbeat(learner=Learner(session_token=token), content_id=lens.pk, time_delta_s=120)
+    complete_content(learner=Learner(session_token=token), content_id=lens.pk, content_type="lens")
     client.cookies["learner_token"] = str(token)
 
     response = client.post("/accounts/login/", {"username": "ada", "password": "correct horse battery staple"})
@@ -245,3 +254,77 @@ def test_claim_moves_answer_drafts_keeping_the_newer_of_two():
         ("b", "Account, newer", user.pk),
         ("c", "Only anonymous", user.pk),
     ]
+
+
+def test_twenty_tokens_on_one_lens_merge_into_no_more_than_wall_clock_time():
+    """Twenty tokens each crediting 120 s on one lens in the same minute, claimed into one account, keep
+    at most one heartbeat's worth (the span they were earned in plus the allowance), not 2,400 s; the
+    receipts report what was kept and what was not."""
+    user = UserFactory()
+    lens = LensFactory()
+    receipts = []
+    for _ in range(20):
+        token = uuid.uuid4()
+        assert record_heartbeat(learner=Learner(session_token=token), content_id=lens.pk, time_delta_s=120) == 120
+        receipts.append(claim_progress(user=user, session_token=token))
+    merged = UserContentProgress.objects.get(user=user, content_id=lens.pk)
+    assert 120 <= merged.total_time_spent_s <= 120 + 120 + 5, merged.total_time_spent_s
+    assert merged.time_to_complete_s <= merged.total_time_spent_s
+    assert sum(r.seconds for r in receipts) == merged.total_time_spent_s
+    assert sum(r.seconds + r.seconds_not_kept for r in receipts) == 20 * 120
+    assert "were not counted twice" in receipts[-1].summary()
+
+
+def test_merged_time_earned_at_different_times_is_kept_in_full():
+    """Rows earned days apart are summed as before: the bound only removes time no wall-clock could hold."""
+    user = UserFactory()
+    lens = LensFactory()
+    ProgressFactory(
+        user=user,
+        session_token=None,
+        content_id=lens.pk,
+        started_at=at(1),
+        last_heartbeat_at=at(1, 1),
+        total_time_spent_s=3000,
+    )
+    token = uuid.uuid4()
+    ProgressFactory(
+        session_token=token, content_id=lens.pk, started_at=at(5), last_heartbeat_at=at(5, 1), total_time_spent_s=3000
+    )
+    receipt = claim_progress(user=user, session_token=token)
+    assert UserContentProgress.objects.get(user=user, content_id=lens.pk).total_time_spent_s == 6000
+    assert (receipt.seconds, receipt.seconds_not_kept) == (3000, 0)
+
+
+def test_a_token_another_account_claimed_cannot_be_claimed_again():
+    """Logging in to a second account with a dead token's cookie moves nothing of the first account."""
+    first, second = UserFactory(), UserFactory()
+    token = uuid.uuid4()
+    complete_content(learner=Learner(session_token=token), content_id=LensFactory().pk, content_type="lens")
+    ChatSessionFactory(session_token=token)
+    claim_progress(user=first, session_token=token)
+    ProgressFactory(session_token=token)  # a late row, as above: it is the first account's
+    with pytest.raises(TokenClaimedElsewhere):
+        claim_progress(user=second, session_token=token)
+    assert not UserContentProgress.objects.filter(user=second).exists()
+    assert ClaimedToken.objects.get(token=token).user_id == first.pk
+
+
+@pytest.mark.urls("progress.tests.urls")
+def test_a_page_with_a_claimed_token_starts_a_fresh_anonymous_learner(client):
+    """A browser still carrying a claimed token's cookie (a shared computer) gets a new token on its next
+    page, sees none of the account's progress, and what it does next stays its own."""
+    user = UserFactory()
+    token = uuid.uuid4()
+    lens = LensFactory()
+    complete_content(learner=Learner(session_token=token), content_id=lens.pk, content_type="lens")
+    claim_progress(user=user, session_token=token)
+    client.cookies["learner_token"] = str(token)
+
+    response = client.get("/page/")
+    fresh = uuid.UUID(response.cookies["learner_token"].value)
+    assert fresh != token and str(fresh) in response.content.decode()
+    client.get(f"/complete/{LensFactory().pk}/")
+    assert UserContentProgress.objects.filter(session_token=fresh).count() == 1
+    assert UserContentProgress.objects.filter(user=user).count() == 1
+    assert not UserContentProgress.objects.filter(session_token=token).exists()

@@ -8,16 +8,18 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from content_loader.tests.factories import LensFactory, make_module
 from progress.identity import Learner
 from progress.models import UserContentProgress
-from progress.services import claim_progress, complete_content, record_heartbeat
-from progress.tests.factories import ProgressFactory, UserFactory, account, lenses_of
+from progress.services import TokenClaimed, claim_progress, complete_content, record_heartbeat
+from progress.tests.factories import ProgressFactory, UserFactory, account, lenses_of, let_time_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,37 +113,68 @@ def test_forged_heartbeat_flood_gains_at_most_the_cap_plus_wall_clock():
 
 
 def test_claim_racing_heartbeats_and_completions_loses_nothing():
-    """Heartbeats and completions under a token while it is claimed: every second and completion reach the account."""
+    """Heartbeats and completions under a token while it is claimed: each is either refused (the token is
+    dead) or acknowledged, and every acknowledged second and completion reaches the account."""
     user = UserFactory()
     token = uuid.uuid4()
     anonymous = Learner(session_token=token)
-    shared = uuid.uuid4()  # both the account and the token already have a row for it
-    ProgressFactory(user=user, session_token=None, content_id=shared, total_time_spent_s=100)
-    ProgressFactory(session_token=token, content_id=shared, total_time_spent_s=50)
-    heartbeat_ids = [uuid.uuid4() for _ in range(60)]
-    completion_ids = [uuid.uuid4() for _ in range(30)]
+    shared = LensFactory()  # both the account and the token already have a row for it
+    an_hour_ago = timezone.now() - timedelta(hours=1)  # the rows' time fits in the span they were earned in
+    ProgressFactory(
+        user=user,
+        session_token=None,
+        content_id=shared.pk,
+        total_time_spent_s=100,
+        started_at=an_hour_ago,
+        last_heartbeat_at=timezone.now(),
+    )
+    ProgressFactory(
+        session_token=token,
+        content_id=shared.pk,
+        total_time_spent_s=50,
+        started_at=an_hour_ago,
+        last_heartbeat_at=timezone.now(),
+    )
+    heartbeat_ids = [LensFactory().pk for _ in range(60)]
+    completion_ids = [LensFactory().pk for _ in range(30)]
+    credited, completed, refused = [], [], []
 
     def work(i):
         if i == 0:
             time.sleep(0.02)  # let some writes land first
             return claim_progress(user=user, session_token=token)
         for content_id in heartbeat_ids[i - 1 :: 3]:
-            record_heartbeat(learner=anonymous, content_id=content_id, time_delta_s=10)
+            try:
+                credited.append(
+                    (content_id, record_heartbeat(learner=anonymous, content_id=content_id, time_delta_s=10))
+                )
+            except TokenClaimed:
+                refused.append(content_id)
         for content_id in completion_ids[i - 1 :: 3]:
-            complete_content(learner=anonymous, content_id=content_id, content_type="lens")
+            try:
+                complete_content(learner=anonymous, content_id=content_id, content_type="lens")
+                completed.append(content_id)
+            except TokenClaimed:
+                refused.append(content_id)
         return None
 
     run_together(4, work)
 
     mine = UserContentProgress.objects.owned_by(Learner(user_id=user.pk))
-    assert sum(mine.filter(content_id__in=heartbeat_ids).values_list("total_time_spent_s", flat=True)) == 600
-    assert mine.filter(content_id__in=completion_ids, completed_at__isnull=False).count() == 30
-    assert mine.get(content_id=shared).total_time_spent_s == 150
+    assert len(credited) + len(completed) + len(refused) == 90
+    by_id = dict(mine.values_list("content_id", "total_time_spent_s"))
+    assert sum(by_id.get(content_id, 0) for content_id, _ in credited) == sum(seconds for _, seconds in credited)
+    assert mine.filter(content_id__in=completed, completed_at__isnull=False).count() == len(completed)
+    assert mine.get(content_id=shared.pk).total_time_spent_s == 150
 
-    # The next login moves whatever landed under the old token after the claim.
+    # The next login moves whatever landed under the old token while the claim committed.
     claim_progress(user=user, session_token=uuid.uuid4())
     assert not UserContentProgress.objects.filter(session_token=token).exists()
-    assert UserContentProgress.objects.filter(user=user).count() == 60 + 30 + 1
+    # After the claim the token can do nothing.
+    with pytest.raises(TokenClaimed):
+        record_heartbeat(learner=anonymous, content_id=shared.pk, time_delta_s=10)
+    with pytest.raises(TokenClaimed):
+        complete_content(learner=anonymous, content_id=shared.pk, content_type="lens")
 
 
 @pytest.mark.urls("progress.tests.urls")
@@ -153,6 +186,7 @@ def test_two_simultaneous_logins_with_the_same_token_claim_once():
     for lens in lenses:
         record_heartbeat(learner=Learner(session_token=token), content_id=lens.pk, time_delta_s=40)
         complete_content(learner=Learner(session_token=token), content_id=lens.pk, content_type="lens")
+        let_time_pass(Learner(session_token=token), 40)
     ProgressFactory(user=user, session_token=None, content_id=lenses[0].pk, total_time_spent_s=7)
 
     def login(_i):

@@ -11,8 +11,8 @@ from django.utils import timezone
 from content_loader.models import ReplacedId
 from content_loader.tests.factories import CourseFactory, LensFactory, ModuleFactory, make_module
 from progress.identity import Learner
-from progress.models import UserContentProgress
-from progress.services import InvalidProgress, complete_content, record_heartbeat
+from progress.models import LearnerClock, UserContentProgress
+from progress.services import InvalidProgress, UnknownContent, complete_content, record_heartbeat
 from progress.tests.factories import (
     ProgressFactory,
     UserFactory,
@@ -31,11 +31,14 @@ def row(learner: Learner, content_id: uuid.UUID) -> UserContentProgress:
     return UserContentProgress.objects.owned_by(learner).get(content_id=content_id)
 
 
-def rewind_heartbeat(learner: Learner, content_id: uuid.UUID, seconds: int) -> None:
-    """Pretend the row's last heartbeat was `seconds` earlier."""
-    UserContentProgress.objects.owned_by(learner).filter(content_id=content_id).update(
-        last_heartbeat_at=timezone.now() - timedelta(seconds=seconds)
-    )
+def rewind_heartbeat(learner: Learner, seconds: int) -> None:
+    """Pretend the learner's last heartbeat was `seconds` ago: their clock was credited up to then."""
+    clock(learner).update(credited_until=timezone.now() - timedelta(seconds=seconds))
+
+
+def clock(learner: Learner):
+    owner = {"user_id": learner.user_id} if learner.user_id else {"session_token": learner.session_token}
+    return LearnerClock.objects.filter(**owner)
 
 
 # Get-or-create
@@ -90,27 +93,28 @@ def test_database_refuses_invalid_rows(fields):
 # Completion
 
 
-def test_completion_sets_time_to_complete_from_the_client_when_nothing_was_accumulated():
-    """With no heartbeat yet, the client's time_spent_s becomes time to complete (plan: 300 -> 300)."""
+def test_client_reported_time_is_never_credited():
+    """A forged `time_spent_s` (a day, on each of 30 lenses) credits nothing: time comes from heartbeats only."""
     learner = account()
-    content_id = uuid.uuid4()
-    result = complete_content(
-        learner=learner, content_id=content_id, content_type="lens", content_title="Test", time_spent_s=300
-    )
-    assert result.newly_completed and result.completed_at is not None
-    stored = row(learner, content_id)
-    assert (stored.time_to_complete_s, stored.total_time_spent_s) == (300, 300)
+    lenses = [LensFactory() for _ in range(30)]
+    for lens in lenses:
+        result = complete_content(learner=learner, content_id=lens.pk, content_type="lens", time_spent_s=86_400)
+        assert result.newly_completed and result.completed_at is not None
+    rows = UserContentProgress.objects.owned_by(learner)
+    assert rows.count() == 30
+    assert {(r.time_to_complete_s, r.total_time_spent_s) for r in rows} == {(0, 0)}
 
 
 def test_completion_is_idempotent_and_first_completion_wins():
-    """A second completion keeps the first completed_at and its time, whatever time the client sends."""
+    """A second completion keeps the first completed_at and the time heartbeats gave it."""
     learner = anonymous()
-    content_id = uuid.uuid4()
-    first = complete_content(learner=learner, content_id=content_id, content_type="lens", time_spent_s=60)
-    second = complete_content(learner=learner, content_id=content_id, content_type="lens", time_spent_s=120)
+    lens = LensFactory()
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    first = complete_content(learner=learner, content_id=lens.pk, content_type="lens", time_spent_s=60)
+    second = complete_content(learner=learner, content_id=lens.pk, content_type="lens", time_spent_s=120)
     assert first.newly_completed and not second.newly_completed
     assert second.completed_at == first.completed_at
-    assert row(learner, content_id).time_to_complete_s == 60
+    assert row(learner, lens.pk).time_to_complete_s == 60
 
 
 def test_client_time_never_lowers_or_replaces_accumulated_time():
@@ -121,6 +125,7 @@ def test_client_time_never_lowers_or_replaces_accumulated_time():
     complete_content(learner=learner, content_id=lens.pk, content_type="lens", time_spent_s=5)
     assert row(learner, lens.pk).time_to_complete_s == 90
     other = LensFactory()
+    rewind_heartbeat(learner, 30)
     record_heartbeat(learner=learner, content_id=other.pk, time_delta_s=30)
     complete_content(learner=learner, content_id=other.pk, content_type="lens", time_spent_s=5000)
     assert row(learner, other.pk).time_to_complete_s == 30
@@ -142,6 +147,22 @@ def test_unknown_content_is_still_stored_with_the_request_title():
     complete_content(learner=learner, content_id=content_id, content_type="test", content_title="Quiz 1")
     stored = row(learner, content_id)
     assert (stored.content_type, stored.content_title, stored.is_completed) == ("test", "Quiz 1", True)
+
+
+def test_completions_of_unknown_content_are_rate_limited_per_learner(settings):
+    """Past PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS unknown UUIDs in the window, the next is refused and not
+    stored; content the registry knows is never limited, and other learners have their own count."""
+    from ops.ratelimit import RateLimited
+
+    settings.PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS = 3
+    learner = anonymous()
+    for _ in range(3):
+        complete_content(learner=learner, content_id=uuid.uuid4(), content_type="lens")
+    with pytest.raises(RateLimited):
+        complete_content(learner=learner, content_id=uuid.uuid4(), content_type="lens")
+    assert UserContentProgress.objects.count() == 3
+    assert complete_content(learner=learner, content_id=LensFactory().pk, content_type="lens").newly_completed
+    complete_content(learner=anonymous(), content_id=uuid.uuid4(), content_type="lens")
 
 
 def test_completion_refuses_bad_types():
@@ -264,8 +285,9 @@ def test_completion_uses_a_constant_number_of_queries(django_assert_num_queries)
         assert result.module_newly_completed
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    # savepoint, lock, registry item, module by slug, upsert, entries, rows, module row, release
-    assert counts[0] == 9
+    # savepoint, lock, claimed-token check, registry item, module by slug, upsert, entries, rows, module row,
+    # release
+    assert counts[0] == 10
 
 
 # Heartbeats
@@ -285,20 +307,22 @@ def test_heartbeat_is_one_sql_statement_and_creates_the_row(django_assert_num_qu
 def test_heartbeats_add_up_when_spaced_in_time():
     """Heartbeats spaced as far apart as their deltas credit every second (plan: 60 + 60 = 120)."""
     learner = account()
-    content_id = uuid.uuid4()
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-    rewind_heartbeat(learner, content_id, 60)
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-    assert row(learner, content_id).total_time_spent_s == 120
+    lens = LensFactory()
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    rewind_heartbeat(learner, 60)
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    assert row(learner, lens.pk).total_time_spent_s == 120
 
 
 def test_time_to_complete_freezes_after_completion():
-    """After completion total time keeps growing and time to complete does not (plan: 100 frozen, 160 total)."""
+    """After completion total time keeps growing and time to complete does not (100 frozen, 160 total)."""
     learner = account()
-    content_id = uuid.uuid4()
-    complete_content(learner=learner, content_id=content_id, content_type="lens", time_spent_s=100)
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-    stored = row(learner, content_id)
+    lens = LensFactory()
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=100)
+    complete_content(learner=learner, content_id=lens.pk, content_type="lens")
+    rewind_heartbeat(learner, 60)
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    stored = row(learner, lens.pk)
     assert (stored.time_to_complete_s, stored.total_time_spent_s) == (100, 160)
 
 
@@ -306,49 +330,92 @@ def test_first_heartbeat_is_capped_by_the_maximum_only(settings):
     """A forged huge delta gains at most PROGRESS_MAX_HEARTBEAT_SECONDS."""
     settings.PROGRESS_MAX_HEARTBEAT_SECONDS = 120
     learner = anonymous()
-    content_id = uuid.uuid4()
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=3600)
-    assert row(learner, content_id).total_time_spent_s == 120
+    lens = LensFactory()
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=3600)
+    assert row(learner, lens.pk).total_time_spent_s == 120
 
 
 def test_heartbeat_credits_at_most_the_time_since_the_last_one_plus_slack():
     """A heartbeat 10 s after the previous one credits at most 15 s, whatever delta it claims."""
     learner = anonymous()
-    content_id = uuid.uuid4()
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=10)
-    rewind_heartbeat(learner, content_id, 10)
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-    assert row(learner, content_id).total_time_spent_s == 10 + 15
+    lens = LensFactory()
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=10)
+    rewind_heartbeat(learner, 10)
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    assert row(learner, lens.pk).total_time_spent_s == 10 + 15
 
 
 def test_rapid_heartbeats_cannot_credit_more_than_wall_clock_plus_one_slack():
     """Many heartbeats at once (tabs, a loop) credit the first delta plus one slack, not a slack each."""
     learner = anonymous()
-    content_id = uuid.uuid4()
+    lens = LensFactory()
     for _ in range(20):
-        record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-    assert row(learner, content_id).total_time_spent_s <= 60 + 5 + 1
+        record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    assert row(learner, lens.pk).total_time_spent_s <= 60 + 5 + 1
+
+
+def test_first_heartbeats_to_200_lenses_share_one_wall_clock():
+    """One heartbeat to each of 200 lenses, each the first of its row, in a second: the learner is credited
+    one heartbeat plus one slack in all, not 200 times 120 s; another learner has a clock of their own."""
+    learner, other = anonymous(), account()
+    lenses = [LensFactory() for _ in range(200)]
+    for lens in lenses:
+        record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=120)
+    total = sum(UserContentProgress.objects.owned_by(learner).values_list("total_time_spent_s", flat=True))
+    assert 120 <= total <= 120 + 5 + 1, total
+    record_heartbeat(learner=other, content_id=lenses[0].pk, time_delta_s=120)
+    assert row(other, lenses[0].pk).total_time_spent_s == 120
+
+
+def test_time_moves_between_items_as_the_learner_does():
+    """A learner on lens A for a minute, then on lens B for a minute, gets a minute on each."""
+    learner = anonymous()
+    first, second = LensFactory(), LensFactory()
+    record_heartbeat(learner=learner, content_id=first.pk, time_delta_s=60)
+    rewind_heartbeat(learner, 60)
+    record_heartbeat(learner=learner, content_id=second.pk, time_delta_s=60)
+    rewind_heartbeat(learner, 60)
+    record_heartbeat(learner=learner, content_id=first.pk, time_delta_s=60)
+    assert (row(learner, first.pk).total_time_spent_s, row(learner, second.pk).total_time_spent_s) == (120, 60)
 
 
 def test_two_tabs_out_of_phase_credit_wall_clock_time():
     """Two tabs each sending 60 s every minute, a second apart, credit about one minute per minute."""
     learner = anonymous()
-    content_id = uuid.uuid4()
-    record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)  # tab A, minute 0
+    lens = LensFactory()
+    record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)  # tab A, minute 0
     for _minute in range(5):
-        rewind_heartbeat_by(learner, content_id, 59)  # 59 s later: tab A
-        record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-        rewind_heartbeat_by(learner, content_id, 1)  # 1 s later: tab B
-        record_heartbeat(learner=learner, content_id=content_id, time_delta_s=60)
-    total = row(learner, content_id).total_time_spent_s
+        rewind_heartbeat_by(learner, 59)  # 59 s later: tab A
+        record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+        rewind_heartbeat_by(learner, 1)  # 1 s later: tab B
+        record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)
+    total = row(learner, lens.pk).total_time_spent_s
     assert 60 + 5 * 60 <= total <= 60 + 5 * 60 + 5, total  # each minute credited once, none lost
 
 
-def rewind_heartbeat_by(learner: Learner, content_id: uuid.UUID, seconds: int) -> None:
-    """Let `seconds` pass for the row: move its last heartbeat (and start) that far into the past."""
-    rows = UserContentProgress.objects.owned_by(learner).filter(content_id=content_id)
-    stored = rows.get()
-    rows.update(last_heartbeat_at=stored.last_heartbeat_at - timedelta(seconds=seconds))
+def rewind_heartbeat_by(learner: Learner, seconds: int) -> None:
+    """Let `seconds` pass for the learner: move their clock that far into the past."""
+    stored = clock(learner).get()
+    clock(learner).update(credited_until=stored.credited_until - timedelta(seconds=seconds))
+
+
+def test_heartbeat_on_an_unknown_uuid_is_refused_and_writes_nothing():
+    """300 heartbeats on random UUIDs make no row (and no clock): each is UnknownContent."""
+    learner = anonymous()
+    for _ in range(300):
+        with pytest.raises(UnknownContent):
+            record_heartbeat(learner=learner, content_id=uuid.uuid4(), time_delta_s=30)
+    assert not UserContentProgress.objects.exists() and not LearnerClock.objects.exists()
+
+
+def test_heartbeat_under_an_old_uuid_counts_for_the_item_replacing_it():
+    """A UUID that a current item `replaces:` is known: its heartbeat is credited (and read as the new item)."""
+    learner = anonymous()
+    lens = LensFactory(title="New")
+    old_id = uuid.uuid4()
+    ReplacedId.objects.create(old_id=old_id, item=lens)
+    assert record_heartbeat(learner=learner, content_id=old_id, time_delta_s=30) == 30
+    assert row(learner, old_id).content_title == "New"
 
 
 def test_heartbeat_refuses_non_positive_deltas():
