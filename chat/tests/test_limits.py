@@ -167,4 +167,4 @@ def test_try_again_counts_against_the_limit(client, tutor_server, settings):
     ]
     assert len(tutor_server.requests) == 5
     assert statuses.count(429) == 20
-    assert ChatMessage.objects.count() == 1
+    assert ChatMessage.objects.filter(role="user").count() == 1  # the message is never saved twice

@@ -400,6 +400,7 @@ def test_claim_of_a_token_with_nothing_to_claim_is_200_with_zero_counts(logged_i
         "chat_sessions_claimed": 0,
         "lenses_completed": 0,
         "seconds": 0,
+        "seconds_not_kept": 0,
         "answers_claimed": 0,
     }
 
