@@ -139,8 +139,9 @@ def test_the_standalone_page_query_count_is_pinned(learner, lens):
         module = make_module(lenses=1, slug=f"more-{number}")
         ModuleEntry.objects.create(module=module, position=1, item=lens)
         make_course(units=[[module]], slug=f"course-{number}")
-    # the lens, its progress row, the conversation (2), the answers, their drafts, where it is placed
-    assert page_queries(learner, url) == first == 7
+    # whether the token is claimed, the lens, its progress row, the conversation (2), the answers, their
+    # drafts, where it is placed
+    assert page_queries(learner, url) == first == 8
 
 
 # Skipped text --------------------------------------------------------------------------------------------
