@@ -17,21 +17,12 @@ from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
-from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
+from content_loader.models import ContentItem, ContentType
 from ops import ratelimit
 from progress import sql
 from progress.identity import Learner
 from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, LearnerClock, UserContentProgress
-from progress.queries import (
-    ModuleProgress,
-    Status,
-    build_module_progress,
-    derive_status,
-    find_by_slug,
-    module_entries,
-    progress_by_item,
-    steps_of,
-)
+from progress.queries import Status
 
 
 class InvalidProgress(ValueError):
@@ -43,10 +34,20 @@ class TokenClaimedElsewhere(Exception):
 
 
 @dataclass(frozen=True)
+class ModuleCounts:
+    """A module's status and required steps completed (k of n), as a completion reports it."""
+
+    module_id: UUID
+    status: Status
+    completed: int
+    total: int
+
+
+@dataclass(frozen=True)
 class CompletionResult:
     completed_at: datetime
     newly_completed: bool
-    module: ModuleProgress | None  # the module named by module_slug, when it contains the item
+    module: ModuleCounts | None  # the module named by module_slug, when it contains the item
     module_newly_completed: bool  # True only on the call whose completion finished that module
 
 
@@ -158,16 +159,6 @@ def _heartbeat_in_steps(by_user: bool, params: dict) -> tuple[bool, bool, int]:
     return True, True, credit
 
 
-def _registry_item(content_id: UUID) -> tuple[UUID, str, str] | None:
-    """(id, type, title) of the registry item for a UUID, following `replaces:` from an old UUID."""
-    items = ContentItem.objects.values_list("id", "content_type", "title")
-    found = (
-        items.filter(pk=content_id)[:1]
-        or items.filter(pk__in=ReplacedId.objects.filter(old_id=content_id).values("item_id"))[:1]
-    )
-    return found[0] if found else None
-
-
 def _require_answers(learner: Learner, test_id: UUID) -> None:
     """Refuse to complete a test while a required question of it has no answer (2 queries)."""
     test = ContentItem.objects.only("id", "body").get(pk=test_id)
@@ -198,16 +189,30 @@ def complete_content(
     yet) is stored as the plan allows, at most PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS per learner and
     window (ops.ratelimit.RateLimited past it). A claimed token raises TokenClaimed, checked under the
     learner's lock so that a claim committing meanwhile is seen.
+
+    A fixed number of statements whatever the module's size: the lock; one lookup (claimed token,
+    registry item, module by slug); the test's answers (tests only); the item's upsert; one query for the
+    containing modules' and outcomes' counts (`sql.containing_counts_sql`); their rows' upsert when this
+    completion finished any. The counts are computed in SQL, so no step is loaded into Python.
     """
     if content_type not in PROGRESS_CONTENT_TYPES:
         raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
+    if module_slug is not None and (not module_slug or "\x00" in module_slug or len(module_slug) > 300):
+        module_slug = None  # as find_by_slug: names no module
     now = timezone.now()
+    by_user = learner.is_authenticated
+    owner = sql.owner_params(learner)
     with transaction.atomic():
         lock_learners(learner)
-        if learner.session_token is not None and ClaimedToken.objects.filter(token=learner.session_token).exists():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.completion_lookup_sql(by_user=by_user, with_module=module_slug is not None),
+                owner | {"content_id": sql.prep_uuid(content_id), "module_slug": module_slug},
+            )
+            claimed, item_id, item_type, item_title, module_id = cursor.fetchone()
+        if claimed:
             raise TokenClaimed()
-        item = _registry_item(content_id)
-        if item is None:
+        if item_id is None:
             ratelimit.take(
                 scope="unknown-completion",
                 identity=learner.label,
@@ -215,15 +220,14 @@ def complete_content(
                 window=settings.PROGRESS_RATE_LIMIT_WINDOW_SECONDS,
             )
         else:
-            if item[1] not in PROGRESS_CONTENT_TYPES:
-                raise InvalidProgress(f"{content_id} is a {item[1]}, which is not completed directly.")
-            content_id, content_type, content_title = item
+            if item_type not in PROGRESS_CONTENT_TYPES:
+                raise InvalidProgress(f"{content_id} is a {item_type}, which is not completed directly.")
+            content_id, content_type, content_title = sql.from_db_uuid(item_id), item_type, item_title
             if content_type == ContentType.TEST:
                 _require_answers(learner, content_id)
-        module = find_by_slug(ContentType.MODULE, module_slug) if module_slug else None
+        module_id = sql.from_db_uuid(module_id) if module_id is not None else None
 
-        by_user = learner.is_authenticated
-        params = sql.owner_params(learner) | {
+        params = owner | {
             "content_id": sql.prep_uuid(content_id),
             "content_type": content_type,
             "title": content_title,
@@ -243,58 +247,65 @@ def complete_content(
                 .values_list("completed_at", flat=True)
                 .first()
             )
-        if not newly_completed and module is None:
+        if not newly_completed and module_id is None:
             return CompletionResult(completed_at, False, None, False)
 
-        # Every step of the leaf modules holding the item, and of the sibling submodules of those.
-        leaf_ids = ModuleEntry.objects.filter(item_id=content_id).values("module_id")
-        parent_ids = ContentItem.objects.filter(pk__in=leaf_ids, parent__isnull=False).values("parent_id")
-        entries = module_entries(Q(module_id__in=leaf_ids) | Q(module__parent_id__in=parent_ids))
-        progress = progress_by_item(learner, {e.item_id for e in entries})
-        done = {item_id for item_id, p in progress.items() if p.completed_at is not None} | {content_id}
-        before = done - {content_id} if newly_completed else done
-        placements = [e for e in entries if e.item_id == content_id]
-        containing = {e.module_id for e in placements} | {e.module_parent_id for e in placements if e.module_parent_id}
+        containing = _containing(learner, content_id)
         if newly_completed:
-            _complete_finished_modules(learner, placements, entries, done, now)
-
-        if module is None or module.pk not in containing:
+            _complete_finished(learner, containing, now)
+        counts = containing.get((ContentType.MODULE, module_id)) if module_id else None
+        if counts is None:
             return CompletionResult(completed_at, newly_completed, None, False)
-        result = build_module_progress(module, entries, progress)
-        status_before = _status(steps_of(module.pk, entries), before)
-        module_newly_completed = result.status == Status.COMPLETED and status_before != Status.COMPLETED
-        return CompletionResult(completed_at, newly_completed, result, module_newly_completed)
+        status, completed, total = counts.status(item_done=True)
+        before, _, _ = counts.status(item_done=not newly_completed)
+        module = ModuleCounts(module_id=module_id, status=status, completed=completed, total=total)
+        module_newly_completed = status == Status.COMPLETED and before != Status.COMPLETED
+        return CompletionResult(completed_at, newly_completed, module, module_newly_completed)
 
 
-def _status(steps: list[ModuleEntry], done: set[UUID]) -> Status:
-    status, _, _ = derive_status(
-        required={e.item_id for e in steps if not e.optional}, steps={e.item_id for e in steps}, done=done
-    )
-    return status
+@dataclass(frozen=True)
+class _Counts:
+    """A module's (or a learning outcome's, in one leaf module) counts around the completed item."""
+
+    required: int
+    required_done_other: int  # required steps other than the item, completed
+    item_required: bool
+    other_done: bool  # any step other than the item completed
+
+    def status(self, *, item_done: bool) -> tuple[Status, int, int]:
+        """Status, k and n with the item completed or not: the rule of `derive_status`, on counts."""
+        completed = self.required_done_other + (1 if item_done and self.item_required else 0)
+        if self.required == 0:
+            return (Status.COMPLETED if item_done or self.other_done else Status.NOT_STARTED), 0, 0
+        if completed == self.required:
+            return Status.COMPLETED, completed, self.required
+        return (Status.IN_PROGRESS if completed else Status.NOT_STARTED), completed, self.required
 
 
-def _complete_finished_modules(
-    learner: Learner, placements: list[ModuleEntry], entries: list[ModuleEntry], done: set[UUID], now: datetime
-) -> None:
-    """Complete the module and learning-outcome rows the item's completion finished (1 statement).
+def _containing(learner: Learner, item_id: UUID) -> dict[tuple[str, UUID], _Counts]:
+    """Counts of every module and learning outcome holding the item (1 query). A learning outcome placed
+    in several leaf modules is finished through any of them: its counts are those of the most complete."""
+    query, params = sql.containing_counts_sql(learner)
+    with connection.cursor() as cursor:
+        cursor.execute(query, params | {"item": sql.prep_uuid(item_id)})
+        rows = cursor.fetchall()
+    found: dict[tuple[str, UUID], _Counts] = {}
+    for kind, target, _scope, required, done_other, item_required, other_done in rows:
+        counts = _Counts(required, done_other, bool(item_required), bool(other_done))
+        key = (kind, sql.from_db_uuid(target))
+        previous = found.get(key)
+        if previous is None or counts.status(item_done=True)[0] == Status.COMPLETED:
+            found[key] = counts
+    return found
 
-    `placements` are the item's entries; a module is checked through each (leaf and parent), and the
-    learning outcome each placement came through, over its steps in that leaf module.
-    """
-    finished: dict[UUID, str] = {}
-    for placement in placements:
-        leaf_id, parent_id, outcome_id = placement.module_id, placement.module_parent_id, placement.learning_outcome_id
-        if _status(steps_of(leaf_id, entries), done) == Status.COMPLETED:
-            finished[leaf_id] = ContentType.MODULE
-        if parent_id and _status(steps_of(parent_id, entries), done) == Status.COMPLETED:
-            finished[parent_id] = ContentType.MODULE
-        outcome_steps = [e for e in entries if e.module_id == leaf_id and e.learning_outcome_id == outcome_id]
-        if outcome_id and _status(outcome_steps, done) == Status.COMPLETED:
-            finished[outcome_id] = ContentType.LEARNING_OUTCOME
+
+def _complete_finished(learner: Learner, containing: dict[tuple[str, UUID], _Counts], now: datetime) -> None:
+    """Complete the module and learning-outcome rows the item's completion finished (1 statement)."""
+    finished = [key for key, counts in containing.items() if counts.status(item_done=True)[0] == Status.COMPLETED]
     if not finished:
         return
     params = sql.owner_params(learner) | {"now": sql.prep_datetime(now)}
-    for i, (row_id, row_type) in enumerate(finished.items()):
+    for i, (row_type, row_id) in enumerate(finished):
         params |= {f"id{i}": sql.prep_uuid(row_id), f"type{i}": row_type}
     with connection.cursor() as cursor:
         cursor.execute(sql.complete_many_sql(by_user=learner.is_authenticated, rows=len(finished)), params)

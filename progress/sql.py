@@ -388,3 +388,91 @@ def course_steps(course_ids: Sequence[UUID]) -> tuple[str, dict]:
         ORDER BY e.module_id, e.position
     """
     return query, {name: prep_uuid(course_id) for name, course_id in zip(names, course_ids, strict=True)}
+
+
+def completion_lookup_sql(*, by_user: bool, with_module: bool) -> str:
+    """One row: whether the token was claimed, the registry item (id, type, title) for `%(content_id)s`
+    (following `replaces:`, its own UUID first), and the id of the active module `%(module_slug)s` names
+    (its slug first, else a slug alias). Runs after the learner's lock, so a claim that committed is seen.
+    """
+    claimed = "FALSE" if by_user else "EXISTS (SELECT 1 FROM progress_claimedtoken t WHERE t.token = %(token)s)"
+    item = """
+        SELECT ci.id, ci.content_type, ci.title FROM content_loader_contentitem ci
+        WHERE ci.id = %(content_id)s
+           OR ci.id IN (SELECT r.item_id FROM content_loader_replacedid r WHERE r.old_id = %(content_id)s)
+        ORDER BY CASE WHEN ci.id = %(content_id)s THEN 0 ELSE 1 END LIMIT 1
+    """
+    module = "SELECT NULL AS id"
+    if with_module:
+        module = """
+            SELECT m.id FROM content_loader_contentitem m
+            WHERE m.content_type = 'module' AND m.retired_at IS NULL
+              AND (m.slug = %(module_slug)s OR m.id IN (
+                  SELECT a.item_id FROM content_loader_slugalias a
+                  WHERE a.content_type = 'module' AND a.slug = %(module_slug)s))
+            ORDER BY CASE WHEN m.slug = %(module_slug)s THEN 0 ELSE 1 END LIMIT 1
+        """
+    return f"""
+        SELECT c.claimed, i.id, i.content_type, i.title, m.id
+        FROM (SELECT {claimed} AS claimed) c
+        LEFT JOIN ({item}) i ON 1 = 1
+        LEFT JOIN ({module}) m ON 1 = 1
+    """
+
+
+def containing_counts_sql(learner) -> tuple[str, dict]:
+    """A query for the modules and learning outcomes that hold `%(item)s`, with the learner's counts.
+
+    One row per (kind, target, scope): every active leaf module placing the item ('module', its id,
+    its id), the parent module of each ('module', parent id, parent id: the steps of all its submodules), and
+    the learning outcome each placement came through ('lo', outcome id, the leaf module:
+    its steps in that module). Columns: required steps (distinct UUIDs), required steps other than the
+    item that the learner completed, whether the item is a required step, whether a step other than the
+    item is completed (a module without required steps is completed by any step). Completions under an
+    old UUID count for the item replacing it, as everywhere (`progress_rows`).
+    """
+    if learner.user_id is not None:
+        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
+        owner = f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
+    else:
+        owner = "p.session_token = %(token)s"
+    query = f"""
+        WITH placements AS (
+            SELECT e.module_id AS leaf, m.parent_id AS parent, e.learning_outcome_id AS outcome
+            FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
+            WHERE e.item_id = %(item)s AND m.retired_at IS NULL
+        ),
+        steps AS (
+            SELECT e.module_id, m.parent_id, e.learning_outcome_id, e.item_id, e.optional
+            FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
+            WHERE m.retired_at IS NULL
+              AND (e.module_id IN (SELECT leaf FROM placements)
+                   OR m.parent_id IN (SELECT parent FROM placements WHERE parent IS NOT NULL))
+        ),
+        grouped AS (
+            SELECT 'module' AS kind, s.module_id AS target, s.module_id AS scope, s.item_id, s.optional FROM steps s
+            WHERE s.module_id IN (SELECT leaf FROM placements)
+            UNION ALL
+            SELECT 'module', s.parent_id, s.parent_id, s.item_id, s.optional FROM steps s
+            WHERE s.parent_id IN (SELECT parent FROM placements WHERE parent IS NOT NULL)
+            UNION ALL
+            SELECT 'lo', s.learning_outcome_id, s.module_id, s.item_id, s.optional FROM steps s
+            JOIN (SELECT DISTINCT leaf, outcome FROM placements WHERE outcome IS NOT NULL) o
+              ON o.leaf = s.module_id AND o.outcome = s.learning_outcome_id
+        ),
+        done AS (
+            SELECT DISTINCT COALESCE(r.item_id, p.content_id) AS item_id
+            FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
+            WHERE {owner} AND p.completed_at IS NOT NULL
+              AND (p.content_id IN (SELECT item_id FROM steps) OR r.item_id IN (SELECT item_id FROM steps))
+        )
+        SELECT g.kind, g.target, g.scope,
+               COUNT(DISTINCT CASE WHEN NOT g.optional THEN g.item_id END),
+               COUNT(DISTINCT CASE WHEN NOT g.optional AND d.item_id IS NOT NULL AND g.item_id <> %(item)s
+                                   THEN g.item_id END),
+               MAX(CASE WHEN NOT g.optional AND g.item_id = %(item)s THEN 1 ELSE 0 END),
+               MAX(CASE WHEN d.item_id IS NOT NULL AND g.item_id <> %(item)s THEN 1 ELSE 0 END)
+        FROM grouped g LEFT JOIN done d ON d.item_id = g.item_id
+        GROUP BY g.kind, g.target, g.scope
+    """
+    return query, owner_params(learner)
