@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--endpoint", default="time", choices=["time", "complete", "course"])
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="tottime", help="cProfile sort key: tottime, cumulative, ...")
+    parser.add_argument("--real", action="store_true", help="the real vault's largest module instead of a small one")
     args = parser.parse_args()
 
     with bench_database() as db:
@@ -59,12 +60,23 @@ def main() -> None:
 
         from content_loader.tests.factories import make_course, make_module
 
-        module = make_module(lenses=6, optional=2)
-        course = make_course(units=[[module, make_module(lenses=6)]])
-        lens_ids = [str(e.item_id) for e in module.module_entries.all()]
+        if args.real:
+            from bench.harness import seed_largest_course
+            from devtools.corpus import real_vault
+
+            seeded = seed_largest_course(real_vault())
+            entry = seeded.largest_module_entry
+            module, course = entry.module, seeded.course
+            lens_ids = [
+                str(e.item_id) for e in seeded.entries if e.module_id == module.pk and e.item.content_type == "lens"
+            ]
+        else:
+            module = make_module(lenses=6, optional=2)
+            course = make_course(units=[[module, make_module(lenses=6)]])
+            lens_ids = [str(e.item_id) for e in module.module_entries.all()]
         tokens = [str(uuid.uuid4()) for _ in range(200)]
 
-        def request_for(i: int) -> tuple[str, str, bytes, str]:
+        def request_for(i: int, floor: bool = False) -> tuple[str, str, bytes, str]:
             token = tokens[i % len(tokens)]
             lens = lens_ids[i % len(lens_ids)]
             if args.endpoint == "time":
@@ -76,16 +88,17 @@ def main() -> None:
                 )
             if args.endpoint == "complete":
                 body = {"content_id": lens, "content_type": "lens", "module_slug": module.slug}
-                return "/api/progress/complete", "POST", json.dumps(body).encode(), token
+                path = "/floor/progress/complete" if floor else "/api/progress/complete"
+                return path, "POST", json.dumps(body).encode(), token
             return f"/api/courses/{course.slug}/progress", "GET", b"", token
 
-        def run(handler, count: int) -> float:
+        def run(handler, count: int, floor: bool = False) -> float:
             def start_response(status, headers):
                 assert status[:1] in "23", status
 
             started = time.perf_counter()
             for i in range(count):
-                for _chunk in handler(environ(*request_for(i)), start_response):
+                for _chunk in handler(environ(*request_for(i, floor)), start_response):
                     pass
             return (time.perf_counter() - started) / count * 1e6
 
@@ -94,10 +107,15 @@ def main() -> None:
             bare = WSGIHandler()
             run(bare, 300)
             bare_us = run(bare, args.requests)
+            if args.endpoint == "complete":
+                floor_us = run(bare, args.requests, floor=True)
         run(app, 300)
         app_us = run(app, args.requests)
         print(f"{args.endpoint}: application {app_us:.0f} µs/request, bare view {bare_us:.0f} µs/request")
-        print(f"ratio of rates {bare_us / app_us:.0%} (settings: DEBUG={settings.DEBUG})\n")
+        print(f"ratio of rates {bare_us / app_us:.0%} (settings: DEBUG={settings.DEBUG})")
+        if args.endpoint == "complete":
+            print(f"SQL floor (bench/bare.py complete_floor) {floor_us:.0f} µs/request: ratio {floor_us / app_us:.0%}")
+        print()
 
         profiler = cProfile.Profile()
         profiler.enable()

@@ -97,9 +97,13 @@ def lock_learners(*learners: Learner) -> None:
 
 @functools.cache
 def _statement(kind: str, vendor: str, by_user: bool):
-    return {"heartbeat": sql.heartbeat_sql, "statements": sql.heartbeat_statements, "complete": sql.complete_sql}[kind](
-        by_user=by_user
-    )
+    statements = {
+        "heartbeat": sql.heartbeat_sql,
+        "statements": sql.heartbeat_statements,
+        "complete": sql.complete_sql,
+        "complete_checked": sql.complete_checked_sql,
+    }
+    return statements[kind](by_user=by_user)
 
 
 class UnknownContent(InvalidProgress):
@@ -190,9 +194,10 @@ def complete_content(
     window (ops.ratelimit.RateLimited past it). A claimed token raises TokenClaimed, checked under the
     learner's lock so that a claim committing meanwhile is seen.
 
-    A fixed number of statements whatever the module's size: the lock; one lookup (claimed token,
-    registry item, module by slug); the test's answers (tests only); the item's upsert; one query for the
-    containing modules' and outcomes' counts (`sql.containing_counts_sql`); their rows' upsert when this
+    A fixed number of statements whatever the module's size: one lookup that takes the learner's lock
+    (claimed token, registry item, module by slug); the test's answers (tests only); the item's upsert
+    (on PostgreSQL with the claimed check again, after the lock, and the earlier completion); one query for
+    the containing modules' and outcomes' counts (`sql.containing_counts_sql`); their rows' upsert when this
     completion finished any. The counts are computed in SQL, so no step is loaded into Python.
     """
     if content_type not in PROGRESS_CONTENT_TYPES:
@@ -203,13 +208,19 @@ def complete_content(
     by_user = learner.is_authenticated
     owner = sql.owner_params(learner)
     with transaction.atomic():
-        lock_learners(learner)
+        lock_a, lock_b = learner.lock_key
         with connection.cursor() as cursor:
             cursor.execute(
                 sql.completion_lookup_sql(by_user=by_user, with_module=module_slug is not None),
-                owner | {"content_id": sql.prep_uuid(content_id), "module_slug": module_slug},
+                owner
+                | {
+                    "content_id": sql.prep_uuid(content_id),
+                    "module_slug": module_slug,
+                    "lock_a": lock_a,
+                    "lock_b": lock_b,
+                },
             )
-            claimed, item_id, item_type, item_title, module_id = cursor.fetchone()
+            _locked, claimed, item_id, item_type, item_title, module_id = cursor.fetchone()
         if claimed:
             raise TokenClaimed()
         if item_id is None:
@@ -226,27 +237,9 @@ def complete_content(
             if content_type == ContentType.TEST:
                 _require_answers(learner, content_id)
         module_id = sql.from_db_uuid(module_id) if module_id is not None else None
-
-        params = owner | {
-            "content_id": sql.prep_uuid(content_id),
-            "content_type": content_type,
-            "title": content_title,
-            "now": sql.prep_datetime(now),
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(_statement("complete", connection.vendor, by_user), params)
-            row = cursor.fetchone()
-        newly_completed = row is not None
-        if newly_completed:
-            completed_at = sql.from_db_datetime(row[0])
-        else:
-            completed_at = (
-                UserContentProgress.objects.owned_by(learner)
-                .filter(content_id=content_id, completed_at__isnull=False)
-                .order_by("completed_at")
-                .values_list("completed_at", flat=True)
-                .first()
-            )
+        completed_at, newly_completed = _complete_row(
+            learner, content_id=content_id, content_type=content_type, title=content_title, now=now
+        )
         if not newly_completed and module_id is None:
             return CompletionResult(completed_at, False, None, False)
 
@@ -261,6 +254,44 @@ def complete_content(
         module = ModuleCounts(module_id=module_id, status=status, completed=completed, total=total)
         module_newly_completed = status == Status.COMPLETED and before != Status.COMPLETED
         return CompletionResult(completed_at, newly_completed, module, module_newly_completed)
+
+
+def _complete_row(
+    learner: Learner, *, content_id: UUID, content_type: str, title: str, now: datetime
+) -> tuple[datetime, bool]:
+    """Complete the item's row unless it is already; (its completion time, whether this call completed it).
+
+    PostgreSQL: one statement, which also checks again that the token is not claimed (see
+    `sql.complete_checked_sql`). SQLite: the upsert, then the earlier completion when there was one.
+    """
+    by_user = learner.is_authenticated
+    params = sql.owner_params(learner) | {
+        "content_id": sql.prep_uuid(content_id),
+        "content_type": content_type,
+        "title": title,
+        "now": sql.prep_datetime(now),
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_statement("complete_checked", connection.vendor, by_user), params)
+            claimed, completed_now, completed_before = cursor.fetchone()
+            if claimed:
+                raise TokenClaimed()  # the caller's transaction rolls the row back
+            if completed_now is not None:
+                return completed_now, True
+            return completed_before, False
+        cursor.execute(_statement("complete", connection.vendor, by_user), params)
+        row = cursor.fetchone()
+    if row is not None:
+        return sql.from_db_datetime(row[0]), True
+    earlier = (
+        UserContentProgress.objects.owned_by(learner)
+        .filter(content_id=content_id, completed_at__isnull=False)
+        .order_by("completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
+    return earlier, False
 
 
 @dataclass(frozen=True)

@@ -390,33 +390,73 @@ def course_steps(course_ids: Sequence[UUID]) -> tuple[str, dict]:
     return query, {name: prep_uuid(course_id) for name, course_id in zip(names, course_ids, strict=True)}
 
 
+def _claimed(*, by_user: bool) -> str:
+    """SQL for whether the learner is a token an account claimed (an account never is)."""
+    return "FALSE" if by_user else "EXISTS (SELECT 1 FROM progress_claimedtoken t WHERE t.token = %(token)s)"
+
+
+def _owned(*, by_user: bool) -> str:
+    """SQL for "row p belongs to the learner": an account also owns the rows of the tokens it claimed."""
+    if by_user:
+        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
+        return f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
+    return "p.session_token = %(token)s"
+
+
 def completion_lookup_sql(*, by_user: bool, with_module: bool) -> str:
-    """One row: whether the token was claimed, the registry item (id, type, title) for `%(content_id)s`
-    (following `replaces:`, its own UUID first), and the id of the active module `%(module_slug)s` names
-    (its slug first, else a slug alias). Runs after the learner's lock, so a claim that committed is seen.
+    """One row: the learner's lock taken (PostgreSQL: `%(lock_a)s, %(lock_b)s`, see services.lock_learners),
+    whether the token was claimed, the registry item (id, type, title) for `%(content_id)s` (following
+    `replaces:`, its own UUID first), and the id of the active module `%(module_slug)s` names (its slug
+    first, else a slug alias).
+
+    The statement's snapshot may predate the lock, so the claimed check here refuses early only:
+    `complete_checked_sql` checks again after the lock (SQLite serializes writes, so there it is final).
     """
-    claimed = "FALSE" if by_user else "EXISTS (SELECT 1 FROM progress_claimedtoken t WHERE t.token = %(token)s)"
+    lock = "pg_advisory_xact_lock(%(lock_a)s, %(lock_b)s)" if connection.vendor == "postgresql" else "NULL"
+    claimed = _claimed(by_user=by_user)
+    # Each branch of the UNIONs uses an index (an OR across them would scan the table).
     item = """
-        SELECT ci.id, ci.content_type, ci.title FROM content_loader_contentitem ci
-        WHERE ci.id = %(content_id)s
-           OR ci.id IN (SELECT r.item_id FROM content_loader_replacedid r WHERE r.old_id = %(content_id)s)
-        ORDER BY CASE WHEN ci.id = %(content_id)s THEN 0 ELSE 1 END LIMIT 1
+        SELECT * FROM (
+            SELECT 0 AS priority, ci.id, ci.content_type, ci.title FROM content_loader_contentitem ci
+            WHERE ci.id = %(content_id)s
+            UNION ALL
+            SELECT 1, ci.id, ci.content_type, ci.title FROM content_loader_contentitem ci
+            JOIN content_loader_replacedid r ON r.item_id = ci.id WHERE r.old_id = %(content_id)s
+        ) found ORDER BY priority LIMIT 1
     """
     module = "SELECT NULL AS id"
     if with_module:
         module = """
-            SELECT m.id FROM content_loader_contentitem m
-            WHERE m.content_type = 'module' AND m.retired_at IS NULL
-              AND (m.slug = %(module_slug)s OR m.id IN (
-                  SELECT a.item_id FROM content_loader_slugalias a
-                  WHERE a.content_type = 'module' AND a.slug = %(module_slug)s))
-            ORDER BY CASE WHEN m.slug = %(module_slug)s THEN 0 ELSE 1 END LIMIT 1
+            SELECT * FROM (
+                SELECT 0 AS priority, m.id FROM content_loader_contentitem m
+                WHERE m.content_type = 'module' AND m.retired_at IS NULL AND m.slug = %(module_slug)s
+                UNION ALL
+                SELECT 1, m.id FROM content_loader_contentitem m
+                JOIN content_loader_slugalias a ON a.item_id = m.id
+                WHERE m.content_type = 'module' AND m.retired_at IS NULL
+                  AND a.content_type = 'module' AND a.slug = %(module_slug)s
+            ) found ORDER BY priority LIMIT 1
         """
     return f"""
-        SELECT c.claimed, i.id, i.content_type, i.title, m.id
-        FROM (SELECT {claimed} AS claimed) c
+        SELECT c.locked, c.claimed, i.id, i.content_type, i.title, m.id
+        FROM (SELECT {lock} AS locked, {claimed} AS claimed) c
         LEFT JOIN ({item}) i ON 1 = 1
         LEFT JOIN ({module}) m ON 1 = 1
+    """
+
+
+def complete_checked_sql(*, by_user: bool) -> str:
+    """PostgreSQL: `complete_sql` and, in the same statement, whether the token was claimed and the
+    learner's earlier completion of the item (what an idempotent repeat reports).
+
+    Run after the learner's lock, in a statement of its own, so its snapshot sees every claim and
+    completion committed before the lock was granted. A claimed token's row is rolled back by the caller.
+    """
+    return f"""
+        WITH up AS ({complete_sql(by_user=by_user)})
+        SELECT {_claimed(by_user=by_user)}, (SELECT completed_at FROM up),
+               (SELECT MIN(p.completed_at) FROM {TABLE} p
+                WHERE {_owned(by_user=by_user)} AND p.content_id = %(content_id)s AND p.completed_at IS NOT NULL)
     """
 
 
@@ -431,11 +471,7 @@ def containing_counts_sql(learner) -> tuple[str, dict]:
     item is completed (a module without required steps is completed by any step). Completions under an
     old UUID count for the item replacing it, as everywhere (`progress_rows`).
     """
-    if learner.user_id is not None:
-        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
-        owner = f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
-    else:
-        owner = "p.session_token = %(token)s"
+    owner = _owned(by_user=learner.user_id is not None)
     query = f"""
         WITH placements AS (
             SELECT e.module_id AS leaf, m.parent_id AS parent, e.learning_outcome_id AS outcome
@@ -445,9 +481,12 @@ def containing_counts_sql(learner) -> tuple[str, dict]:
         steps AS (
             SELECT e.module_id, m.parent_id, e.learning_outcome_id, e.item_id, e.optional
             FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
-            WHERE m.retired_at IS NULL
-              AND (e.module_id IN (SELECT leaf FROM placements)
-                   OR m.parent_id IN (SELECT parent FROM placements WHERE parent IS NOT NULL))
+            WHERE m.retired_at IS NULL AND e.module_id IN (
+                SELECT leaf FROM placements
+                UNION
+                SELECT sub.id FROM content_loader_contentitem sub
+                WHERE sub.parent_id IN (SELECT parent FROM placements WHERE parent IS NOT NULL)
+            )
         ),
         grouped AS (
             SELECT 'module' AS kind, s.module_id AS target, s.module_id AS scope, s.item_id, s.optional FROM steps s

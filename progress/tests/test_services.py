@@ -285,9 +285,9 @@ def test_completion_uses_a_constant_number_of_queries(django_assert_num_queries)
         assert result.module_newly_completed
         counts.append(len(queries))
     assert counts[0] == counts[1]
-    # savepoint, lock, one lookup (claimed token, registry item, module by slug), upsert, the containing
-    # modules' counts, module row, release
-    assert counts[0] == 7
+    # savepoint, one lookup (the learner's lock, claimed token, registry item, module by slug), the upsert
+    # (claimed token again, after the lock), the containing modules' counts, module row, release
+    assert counts[0] == 6
 
 
 # Heartbeats
