@@ -19,7 +19,7 @@ from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
 from content_loader.models import ContentItem, ContentType
 from ops import ratelimit
-from progress import sql
+from progress import prepared, sql
 from progress.identity import Learner
 from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, LearnerClock, UserContentProgress
 from progress.queries import Status
@@ -101,9 +101,17 @@ def _statement(kind: str, vendor: str, by_user: bool):
         "heartbeat": sql.heartbeat_sql,
         "statements": sql.heartbeat_statements,
         "complete": sql.complete_sql,
-        "complete_checked": sql.complete_checked_sql,
     }
     return statements[kind](by_user=by_user)
+
+
+@functools.cache
+def _prepared(kind: str, by_user: bool, with_module: bool = False) -> prepared.Statement:
+    """The completion's PostgreSQL statements, each under its own name (progress/prepared.py)."""
+    name = f"progress_{kind}_{'user' if by_user else 'token'}{'_module' if with_module else ''}"
+    if kind == "lookup":
+        return prepared.Statement(name, sql.completion_lookup_sql(by_user=by_user, with_module=with_module))
+    return prepared.Statement(name, sql.complete_checked_sql(by_user=by_user))
 
 
 class UnknownContent(InvalidProgress):
@@ -195,10 +203,11 @@ def complete_content(
     learner's lock so that a claim committing meanwhile is seen.
 
     A fixed number of statements whatever the module's size: one lookup that takes the learner's lock
-    (claimed token, registry item, module by slug); the test's answers (tests only); the item's upsert
-    (on PostgreSQL with the claimed check again, after the lock, and the earlier completion); one query for
-    the containing modules' and outcomes' counts (`sql.containing_counts_sql`); their rows' upsert when this
-    completion finished any. The counts are computed in SQL, so no step is loaded into Python.
+    (claimed token, registry item, module by slug); the test's answers (tests only); the item's upsert,
+    which on PostgreSQL also checks the token again (after the lock), reads the earlier completion and
+    the steps of the modules holding the item (`sql.complete_checked_sql`; SQLite: separate queries);
+    the finished modules' and outcomes' rows when this completion finished any.
+    Steps come back as plain rows (no model instances), counted here as `derive_status` counts.
     """
     if content_type not in PROGRESS_CONTENT_TYPES:
         raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
@@ -210,8 +219,9 @@ def complete_content(
     with transaction.atomic():
         lock_a, lock_b = learner.lock_key
         with connection.cursor() as cursor:
-            cursor.execute(
-                sql.completion_lookup_sql(by_user=by_user, with_module=module_slug is not None),
+            prepared.execute(
+                cursor,
+                _prepared("lookup", by_user, module_slug is not None),
                 owner
                 | {
                     "content_id": sql.prep_uuid(content_id),
@@ -237,13 +247,13 @@ def complete_content(
             if content_type == ContentType.TEST:
                 _require_answers(learner, content_id)
         module_id = sql.from_db_uuid(module_id) if module_id is not None else None
-        completed_at, newly_completed = _complete_row(
+        completed_at, newly_completed, steps = _complete_row(
             learner, content_id=content_id, content_type=content_type, title=content_title, now=now
         )
         if not newly_completed and module_id is None:
             return CompletionResult(completed_at, False, None, False)
 
-        containing = _containing(learner, content_id)
+        containing = _containing(learner, content_id, steps)
         if newly_completed:
             _complete_finished(learner, containing, now)
         counts = containing.get((ContentType.MODULE, module_id)) if module_id else None
@@ -258,32 +268,37 @@ def complete_content(
 
 def _complete_row(
     learner: Learner, *, content_id: UUID, content_type: str, title: str, now: datetime
-) -> tuple[datetime, bool]:
-    """Complete the item's row unless it is already; (its completion time, whether this call completed it).
+) -> tuple[datetime, bool, list[tuple] | None]:
+    """Complete the item's row unless it is already: (its completion time, whether this call completed
+    it, the steps of the modules holding it or None when not read yet).
 
-    PostgreSQL: one statement, which also checks again that the token is not claimed (see
-    `sql.complete_checked_sql`). SQLite: the upsert, then the earlier completion when there was one.
+    PostgreSQL: one statement, which also checks again that the token is not claimed and reads the steps
+    (see `sql.complete_checked_sql`). SQLite: the upsert, then the earlier completion when there was one.
     """
     by_user = learner.is_authenticated
     params = sql.owner_params(learner) | {
         "content_id": sql.prep_uuid(content_id),
+        "item": sql.prep_uuid(content_id),
         "content_type": content_type,
         "title": title,
         "now": sql.prep_datetime(now),
     }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_statement("complete_checked", connection.vendor, by_user), params)
-            claimed, completed_now, completed_before = cursor.fetchone()
+            prepared.execute(cursor, _prepared("complete", by_user), params)
+            rows = cursor.fetchall()
+            header = next(row for row in rows if row[0] == 0)
+            claimed, completed_now, completed_before = header[5], header[7], header[8]
             if claimed:
                 raise TokenClaimed()  # the caller's transaction rolls the row back
+            steps = [row[1:7] for row in rows if row[0] == 1]
             if completed_now is not None:
-                return completed_now, True
-            return completed_before, False
+                return completed_now, True, steps
+            return completed_before, False, steps
         cursor.execute(_statement("complete", connection.vendor, by_user), params)
         row = cursor.fetchone()
     if row is not None:
-        return sql.from_db_datetime(row[0]), True
+        return sql.from_db_datetime(row[0]), True, None
     earlier = (
         UserContentProgress.objects.owned_by(learner)
         .filter(content_id=content_id, completed_at__isnull=False)
@@ -291,7 +306,7 @@ def _complete_row(
         .values_list("completed_at", flat=True)
         .first()
     )
-    return earlier, False
+    return earlier, False, None
 
 
 @dataclass(frozen=True)
@@ -313,20 +328,54 @@ class _Counts:
         return (Status.IN_PROGRESS if completed else Status.NOT_STARTED), completed, self.required
 
 
-def _containing(learner: Learner, item_id: UUID) -> dict[tuple[str, UUID], _Counts]:
-    """Counts of every module and learning outcome holding the item (1 query). A learning outcome placed
-    in several leaf modules is finished through any of them: its counts are those of the most complete."""
-    query, params = sql.containing_counts_sql(learner)
-    with connection.cursor() as cursor:
-        cursor.execute(query, params | {"item": sql.prep_uuid(item_id)})
-        rows = cursor.fetchall()
+def _containing(learner: Learner, item_id: UUID, steps: list[tuple] | None) -> dict[tuple[str, UUID], _Counts]:
+    """Counts of every module and learning outcome holding the item (1 query, none given `steps`): each leaf
+    module placing
+    it, the parent of each (its submodules' steps), and the learning outcome each placement came through
+    (its steps in that leaf module). Distinct UUIDs, as `derive_status` counts. A learning outcome placed
+    in several leaf modules is finished through any of them: its counts are those of the most complete.
+
+    `steps`: the rows of `sql.containing_steps_sql` when the upsert read them already (PostgreSQL)."""
+    if steps is None:
+        query, params = sql.containing_steps_sql(learner)
+        with connection.cursor() as cursor:
+            cursor.execute(query, params | {"item": sql.prep_uuid(item_id)})
+            steps = cursor.fetchall()
+    rows = [
+        (
+            sql.from_db_uuid(m),
+            p and sql.from_db_uuid(p),
+            o and sql.from_db_uuid(o),
+            sql.from_db_uuid(i),
+            bool(opt),
+            bool(done),
+        )
+        for m, p, o, i, opt, done in steps
+    ]
+    placements = {
+        (module_id, parent_id, outcome_id) for module_id, parent_id, outcome_id, i, _, _ in rows if i == item_id
+    }
+    groups: dict[tuple[str, UUID], list[list[tuple]]] = {}
+    for leaf_id, parent_id, outcome_id in placements:
+        groups.setdefault((ContentType.MODULE, leaf_id), [[r for r in rows if r[0] == leaf_id]])
+        if parent_id is not None:
+            groups.setdefault((ContentType.MODULE, parent_id), [[r for r in rows if r[1] == parent_id]])
+        if outcome_id is not None:
+            groups.setdefault((ContentType.LEARNING_OUTCOME, outcome_id), []).append(
+                [r for r in rows if r[0] == leaf_id and r[2] == outcome_id]
+            )
     found: dict[tuple[str, UUID], _Counts] = {}
-    for kind, target, _scope, required, done_other, item_required, other_done in rows:
-        counts = _Counts(required, done_other, bool(item_required), bool(other_done))
-        key = (kind, sql.from_db_uuid(target))
-        previous = found.get(key)
-        if previous is None or counts.status(item_done=True)[0] == Status.COMPLETED:
-            found[key] = counts
+    for key, step_lists in groups.items():
+        for steps in step_lists:
+            required = {r[3] for r in steps if not r[4]}
+            counts = _Counts(
+                required=len(required),
+                required_done_other=len({r[3] for r in steps if not r[4] and r[5] and r[3] != item_id}),
+                item_required=item_id in required,
+                other_done=any(r[5] and r[3] != item_id for r in steps),
+            )
+            if key not in found or counts.status(item_done=True)[0] == Status.COMPLETED:
+                found[key] = counts
     return found
 
 

@@ -446,72 +446,50 @@ def completion_lookup_sql(*, by_user: bool, with_module: bool) -> str:
 
 
 def complete_checked_sql(*, by_user: bool) -> str:
-    """PostgreSQL: `complete_sql` and, in the same statement, whether the token was claimed and the
-    learner's earlier completion of the item (what an idempotent repeat reports).
+    """PostgreSQL: `complete_sql` and, in the same statement, whether the token was claimed, the
+    learner's earlier completion of the item (what an idempotent repeat reports), and the rows of
+    `containing_steps_sql` for the item (`%(item)s`).
 
-    Run after the learner's lock, in a statement of its own, so its snapshot sees every claim and
-    completion committed before the lock was granted. A claimed token's row is rolled back by the caller.
+    The first row is (0, NULL x 4, claimed, NULL, completed now, completed before); the step rows follow
+    as (1, the step's columns, NULL, NULL). Run after the learner's lock, in a statement of its own, so
+    its snapshot sees every claim and completion committed before the lock was granted (and not this
+    statement's own upsert: the caller counts the item as done). A claimed token's row is rolled back by
+    the caller.
     """
+    steps = _containing_steps(by_user=by_user)
+    nothing = "CAST(NULL AS uuid)"
     return f"""
         WITH up AS ({complete_sql(by_user=by_user)})
-        SELECT {_claimed(by_user=by_user)}, (SELECT completed_at FROM up),
+        SELECT 0, {nothing}, {nothing}, {nothing}, {nothing}, {_claimed(by_user=by_user)}, CAST(NULL AS boolean),
+               (SELECT completed_at FROM up),
                (SELECT MIN(p.completed_at) FROM {TABLE} p
                 WHERE {_owned(by_user=by_user)} AND p.content_id = %(content_id)s AND p.completed_at IS NOT NULL)
+        UNION ALL
+        SELECT 1, s.*, CAST(NULL AS timestamptz), CAST(NULL AS timestamptz) FROM ({steps}) s
     """
 
 
-def containing_counts_sql(learner) -> tuple[str, dict]:
-    """A query for the modules and learning outcomes that hold `%(item)s`, with the learner's counts.
+def containing_steps_sql(learner) -> tuple[str, dict]:
+    """A query for the steps of every active leaf module placing `%(item)s` and of their sibling
+    submodules: (module id, its parent's id, learning outcome id, item id, optional, whether the learner
+    completed it). Completions under an old UUID count for the item replacing it, as everywhere
+    (`progress_rows`). Plain rows of a 4-table join: cheaper to plan than counting in SQL, and few.
+    """
+    return _containing_steps(by_user=learner.user_id is not None), owner_params(learner)
 
-    One row per (kind, target, scope): every active leaf module placing the item ('module', its id,
-    its id), the parent module of each ('module', parent id, parent id: the steps of all its submodules), and
-    the learning outcome each placement came through ('lo', outcome id, the leaf module:
-    its steps in that module). Columns: required steps (distinct UUIDs), required steps other than the
-    item that the learner completed, whether the item is a required step, whether a step other than the
-    item is completed (a module without required steps is completed by any step). Completions under an
-    old UUID count for the item replacing it, as everywhere (`progress_rows`).
+
+def _containing_steps(*, by_user: bool) -> str:
+    return f"""
+        SELECT e.module_id, m.parent_id, e.learning_outcome_id, e.item_id, e.optional,
+               e.item_id IN (SELECT COALESCE(r.item_id, p.content_id) FROM {TABLE} p
+                             LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
+                             WHERE {_owned(by_user=by_user)} AND p.completed_at IS NOT NULL)
+        FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
+        WHERE m.retired_at IS NULL AND e.module_id IN (
+            SELECT pe.module_id FROM content_loader_moduleentry pe WHERE pe.item_id = %(item)s
+            UNION
+            SELECT sub.id FROM content_loader_contentitem sub WHERE sub.parent_id IN (
+                SELECT l.parent_id FROM content_loader_contentitem l
+                JOIN content_loader_moduleentry pe ON pe.module_id = l.id
+                WHERE pe.item_id = %(item)s AND l.retired_at IS NULL))
     """
-    owner = _owned(by_user=learner.user_id is not None)
-    query = f"""
-        WITH placements AS (
-            SELECT e.module_id AS leaf, m.parent_id AS parent, e.learning_outcome_id AS outcome
-            FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
-            WHERE e.item_id = %(item)s AND m.retired_at IS NULL
-        ),
-        steps AS (
-            SELECT e.module_id, m.parent_id, e.learning_outcome_id, e.item_id, e.optional
-            FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
-            WHERE m.retired_at IS NULL AND e.module_id IN (
-                SELECT leaf FROM placements
-                UNION
-                SELECT sub.id FROM content_loader_contentitem sub
-                WHERE sub.parent_id IN (SELECT parent FROM placements WHERE parent IS NOT NULL)
-            )
-        ),
-        grouped AS (
-            SELECT 'module' AS kind, s.module_id AS target, s.module_id AS scope, s.item_id, s.optional FROM steps s
-            WHERE s.module_id IN (SELECT leaf FROM placements)
-            UNION ALL
-            SELECT 'module', s.parent_id, s.parent_id, s.item_id, s.optional FROM steps s
-            WHERE s.parent_id IN (SELECT parent FROM placements WHERE parent IS NOT NULL)
-            UNION ALL
-            SELECT 'lo', s.learning_outcome_id, s.module_id, s.item_id, s.optional FROM steps s
-            JOIN (SELECT DISTINCT leaf, outcome FROM placements WHERE outcome IS NOT NULL) o
-              ON o.leaf = s.module_id AND o.outcome = s.learning_outcome_id
-        ),
-        done AS (
-            SELECT DISTINCT COALESCE(r.item_id, p.content_id) AS item_id
-            FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
-            WHERE {owner} AND p.completed_at IS NOT NULL
-              AND (p.content_id IN (SELECT item_id FROM steps) OR r.item_id IN (SELECT item_id FROM steps))
-        )
-        SELECT g.kind, g.target, g.scope,
-               COUNT(DISTINCT CASE WHEN NOT g.optional THEN g.item_id END),
-               COUNT(DISTINCT CASE WHEN NOT g.optional AND d.item_id IS NOT NULL AND g.item_id <> %(item)s
-                                   THEN g.item_id END),
-               MAX(CASE WHEN NOT g.optional AND g.item_id = %(item)s THEN 1 ELSE 0 END),
-               MAX(CASE WHEN d.item_id IS NOT NULL AND g.item_id <> %(item)s THEN 1 ELSE 0 END)
-        FROM grouped g LEFT JOIN done d ON d.item_id = g.item_id
-        GROUP BY g.kind, g.target, g.scope
-    """
-    return query, owner_params(learner)

@@ -286,8 +286,8 @@ def test_completion_uses_a_constant_number_of_queries(django_assert_num_queries)
         counts.append(len(queries))
     assert counts[0] == counts[1]
     # savepoint, one lookup (the learner's lock, claimed token, registry item, module by slug), the upsert
-    # (claimed token again, after the lock), the containing modules' counts, module row, release
-    assert counts[0] == 6
+    # (claimed token again, after the lock, and the steps of the modules holding the lens), module row, release
+    assert counts[0] == 5
 
 
 # Heartbeats
