@@ -66,7 +66,7 @@ def change_email(*, user: AbstractBaseUser, email: str) -> None:
     """Give the account this email address (or none); EmailInUse when another account has it."""
     try:
         with transaction.atomic():
-            type(user).objects.filter(pk=user.pk).update(email=email)
+            get_user_model().objects.filter(pk=user.pk).update(email=email)
     except IntegrityError:
         raise EmailInUse(email) from None
     user.email = email

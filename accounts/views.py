@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.base_user import BaseUserManager
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
@@ -65,7 +66,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        email = form.cleaned_data.get("email", "")
+        email = BaseUserManager.normalize_email(form.cleaned_data.get("email", ""))
         try:
             user = services.sign_up(
                 username=form.cleaned_data["username"],
