@@ -109,7 +109,7 @@ def search_lenses(raw: str) -> list[Result]:
     """The best matches of the query among published lenses, each linking where it opens (3 queries)."""
     query = clean_query(raw)
     rows = _ranked(query) if connection.vendor == "postgresql" else _contains(query)
-    targets = resolve_targets({pk for pk, *_ in rows}, course=None, module=None)
+    targets = resolve_targets({pk for pk, *_ in rows}, course=None, module=None, in_any_course=True)
     return [
         Result(url=targets[pk].url, title=_marked(title), snippet=_marked(snippet))
         for pk, title, snippet in rows
