@@ -84,9 +84,9 @@ MIDDLEWARE = [
     # First, so that every request (static files and redirects too) gets its one log line.
     "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Before whitenoise (which serves its own precompressed files) and every middleware that sets Vary or
-    # changes the body. It leaves streamed replies (the tutor's NDJSON) alone: they arrive as they are made.
-    "django.middleware.gzip.GZipMiddleware",
+    # Gzip for pages and JSON, outside every middleware that changes the body; streamed replies (the tutor's
+    # NDJSON) pass as they are, and whitenoise's static files are precompressed in production.
+    "ops.middleware.CompressionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, with the policy built once
     "ops.middleware.RejectNulMiddleware",  # a NUL in the query string or a form field: 400 before any view
