@@ -6,7 +6,8 @@ the registry's, and writes only the difference, in one transaction and with bulk
 are inserted, changed ones updated (with their structure, aliases and replaced ids rewritten), and items
 that vanished from the vault are retired (`retired_at` set, never deleted; their structure rows go). A
 run with nothing to change issues no write at all. Items of files that could not be loaded (errors) keep
-their last synced version. A duplicate UUID anywhere blocks every write.
+their last synced version. A duplicate UUID anywhere blocks every write. Once a sync commits,
+`content_loader.signals.content_synced` tells the apps that derive data from the registry (search).
 """
 
 from __future__ import annotations
