@@ -137,6 +137,9 @@ DATABASES = {
         disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
+# The completion's statements are prepared once per connection (progress/prepared.py); off behind a
+# transaction-mode pooler that does not track prepared statements (PgBouncer before 1.21).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Without it a connection to an unreachable host waits for the operating system's TCP timeout
     # (minutes); with it /healthz and the outage page answer within seconds. libpq's minimum is 2.
