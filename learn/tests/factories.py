@@ -87,7 +87,7 @@ def segment_body() -> dict:
                 "content_html": "<p>You are a sceptical journalist.</p>",
                 "content_text": "You are a sceptical journalist.",
                 "ai_instructions": "You are an editor who wants a clear story.",
-                "opening_message": "So, what's the story?",
+                "opening_message": "So, what is the story?",
                 "assessment_instructions": "",
                 "feedback": False,
             },
