@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("ops.urls")),
     path("", include("progress.urls")),
     path("accounts/", include("accounts.urls")),
+    path("search/", include("search.urls")),
     path("", include("learn.urls")),
 ]
 
