@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "content_loader",
     "progress",
     "chat",
+    "roleplay",
     "learn",
     "accounts",
     "dashboard",
