@@ -50,3 +50,13 @@ def tutor_markdown(text: str) -> SafeString:
     """The tutor's Markdown as safe HTML."""
     html = nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow")
     return mark_safe(html)  # markdown-it escaped any raw HTML, and nh3 cleaned the result
+
+
+@register.filter
+def duration(seconds: int) -> str:
+    """`{{ 90|duration }}` → "1 minute 30 seconds": a question's `max-time`, as the learner reads it."""
+    minutes, rest = divmod(int(seconds), 60)
+    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
+    if rest or not parts:
+        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
+    return " ".join(parts)
