@@ -27,6 +27,7 @@ def question_box(
     locked: bool = False,
     answer_url: str = "",
     feedback_url: str = "",
+    start_url: str = "",
 ) -> QuestionBox:
     """`{% question_box item segment locked=... answer_url=... as box %}`: the learner's answer to a question.
 
@@ -42,6 +43,7 @@ def question_box(
         locked=bool(locked),
         answer_url=answer_url,
         feedback_url=feedback_url,
+        start_url=start_url,
     )
 
 

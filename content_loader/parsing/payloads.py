@@ -321,7 +321,8 @@ class LensCompiler:
         if not seconds:
             report.error(
                 segment.fields.line("max-time"),
-                f"`max-time::` must be whole minutes (`5`) or minutes:seconds (`1:30`), more than zero, not {value!r}",
+                f"`max-time::` must be a time more than zero, not {value!r}",
+                "write whole minutes (`max-time:: 5`) or minutes:seconds (`max-time:: 1:30`)",
             )
             return None
         return seconds
