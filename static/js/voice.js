@@ -1,7 +1,7 @@
 /*
  * Spoken answers: any `<textarea data-voice-input data-voice-url=… data-voice-max-seconds=…>` gets a
- * "Record" button. The recording (MediaRecorder, in memory) is posted to the URL (POST /voice/transcribe,
- * CSRF token from the form) and the transcript fills the box for the learner to check, correct and save.
+ * "Record" button. The recording (MediaRecorder, in memory) is posted as the request body to the URL
+ * (POST /voice/transcribe?seconds=…, CSRF token from the form in X-CSRFToken) and the transcript fills the box for the learner to check, correct and save.
  * Nothing is kept in the browser after the upload. With `data-voice-enforced` the box is not for typing
  * until a transcript has filled it (then it stays editable, to correct words the recognizer got wrong);
  * without a microphone the learner is told so, and can type unless voice is enforced.
@@ -45,16 +45,14 @@
   }
 
   function upload(widget, blob, seconds) {
-    var body = new FormData();
-    body.append("audio", blob, "answer." + (blob.type.indexOf("ogg") >= 0 ? "ogg" : "webm"));
-    body.append("seconds", seconds.toFixed(1));
     say(widget, "Turning your recording into text…");
     widget.button.disabled = true;
-    fetch(widget.textarea.dataset.voiceUrl, {
+    // The recording is the body (not a form): the server reads it into memory and keeps nothing.
+    fetch(widget.textarea.dataset.voiceUrl + "?seconds=" + seconds.toFixed(1), {
       method: "POST",
-      body: body,
+      body: blob,
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(widget.textarea) },
+      headers: { "X-CSRFToken": csrfToken(widget.textarea), "Content-Type": blob.type || "audio/webm" },
     })
       .then(function (response) {
         return response
