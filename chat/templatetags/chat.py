@@ -62,3 +62,10 @@ def duration(seconds: int) -> str:
     if rest or not parts:
         parts.append(f"{rest} second{'s' if rest != 1 else ''}")
     return " ".join(parts)
+
+
+@register.filter
+def clock(seconds: int) -> str:
+    """`{{ 75|clock }}` → "1:15": a countdown as question-timer.js shows it."""
+    minutes, rest = divmod(max(0, int(seconds)), 60)
+    return f"{minutes}:{rest:02d}"

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import AnswerDraft, AnswerStart, QuestionAnswer
-from chat.templatetags.chat import duration
+from chat.templatetags.chat import clock, duration
 from chat.tests.factories import UserFactory, question_segment
 from content_loader.tests.factories import LensFactory
 
@@ -119,3 +119,4 @@ def test_duration_reads_as_words():
     assert duration(300) == "5 minutes"
     assert duration(90) == "1 minute 30 seconds"
     assert duration(3) == "3 seconds"
+    assert clock(75) == "1:15" and clock(3) == "0:03"

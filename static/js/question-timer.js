@@ -44,7 +44,8 @@
     box.dataset.countdownRunning = "1";
     var end = Date.now() + Number(box.dataset.secondsLeft) * 1000;
     var left = box.querySelector("[data-countdown-left]");
-    var timer = setInterval(function () {
+    var timer = null;
+    function tick() {
       if (!document.body.contains(box)) {
         clearInterval(timer);
         return;
@@ -57,7 +58,9 @@
         clearInterval(timer);
         timeUp(box);
       }
-    }, 250);
+    }
+    timer = setInterval(tick, 250);
+    tick();
   }
 
   function scan(root) {
