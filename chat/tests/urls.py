@@ -24,8 +24,9 @@ PAGE = engines["django"].from_string(
 {% for segment in lens.body.segments %}
   {% if segment.type == "chat" %}{% include "chat/lens_chat.html" with lens=lens segment=segment %}
   {% elif segment.type == "question" %}
-    {% url "chat-test:answer" lens.pk segment.key as answer %}{% url "chat-test:feedback" lens.pk segment.key as fb %}{% url "chat-test:start" lens.pk segment.key as start %}
-    {% include "chat/question.html" with item=lens segment=segment locked=locked answer_url=answer feedback_url=fb start_url=start %}
+    {% url "chat-test:answer" lens.pk segment.key as answer %}{% url "chat-test:feedback" lens.pk segment.key as fb %}
+    {% url "chat-test:start" lens.pk segment.key as start_url %}{# read by the include from the context #}
+    {% include "chat/question.html" with item=lens segment=segment locked=locked answer_url=answer feedback_url=fb %}
   {% endif %}
 {% endfor %}
 {% endblock %}"""

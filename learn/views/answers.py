@@ -72,7 +72,12 @@ def start(
     """Start the countdown of a timed question of the lens or test; refused (409) once it is completed."""
     course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
     item = placement.item
-    urls = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id, "question_key": question_key}
+    urls = {
+        "course_slug": course.slug,
+        "module_slug": entry.module.slug,
+        "lens_id": lens_id,
+        "question_key": question_key,
+    }
     locked = services.is_completed(learner=request.learner, item_id=item.pk)
     return chat_views.start(
         request,
