@@ -9,10 +9,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
     path("voice/", include("voice.urls")),
+    path("roleplay/", include("roleplay.urls")),
     path("", include("delivery.urls")),
     path("", include("ops.urls")),
     path("", include("progress.urls")),
     path("accounts/", include("accounts.urls")),
+    path("search/", include("search.urls")),
     path("", include("learn.urls")),
 ]
 
