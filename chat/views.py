@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -318,7 +318,14 @@ def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
 
 
 def answer(
-    request: HtmxHttpRequest, item_id: UUID, question_key: str, *, locked: bool, back_url: str, feedback_url: str
+    request: HtmxHttpRequest,
+    item_id: UUID,
+    question_key: str,
+    *,
+    locked: bool,
+    back_url: str,
+    feedback_url: str,
+    start_url: str = "",
 ) -> HttpResponse:
     """Save the learner's answer to a question, unless `locked` (the lens or test is completed): then 409.
 
@@ -351,8 +358,47 @@ def answer(
             locked=locked,
             answer_url=request.path,
             feedback_url=feedback_url,
+            start_url=start_url,
         )
         return render(request, "chat/question.html#box", {"box": box, "just_saved": True})
+    return HttpResponseRedirect(back_url, status=303)
+
+
+def start(
+    request: HtmxHttpRequest,
+    item_id: UUID,
+    question_key: str,
+    *,
+    locked: bool,
+    answer_url: str,
+    feedback_url: str,
+    back_url: str,
+) -> HttpResponse:
+    """Start the countdown of a timed question (the "Start" button); the box comes back open, counting down.
+
+    Called by a view of the learner pages like `answer`. Refused (409) once the lens or test is completed.
+    """
+    item, question = question_segment(item_id, question_key)
+    user_id, session_token = require_learner(request)
+    dom_id = question_dom_id(item.pk, question_key)
+    back_url = safe_next(request, back_url)
+    if locked:
+        message = "This answer can no longer be changed: the lens or test is completed."
+        return refusal(request, message=message, status=409, dom_id=dom_id, back_url=back_url)
+    if not question.get("max_time_seconds"):
+        raise Http404("This question is not timed.")
+    services.start_answer(user_id=user_id, session_token=session_token, content_id=item.pk, question=question)
+    if request.htmx:
+        box = build_question_box(
+            request,
+            item=item,
+            segment=question,
+            locked=locked,
+            answer_url=answer_url,
+            feedback_url=feedback_url,
+            start_url=request.path,
+        )
+        return render(request, "chat/question.html#box", {"box": box})
     return HttpResponseRedirect(back_url, status=303)
 
 

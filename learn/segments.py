@@ -131,9 +131,15 @@ def lens_blocks(
                 answers=answers,
                 drafts=drafts,
                 autostart_feedback=autostart_feedback,
+                start_url=start_url_of(answer_url),
             )
         views.append(view)
     return fold_previous_content(views, started=conversation.started)
+
+
+def start_url_of(answer_url: str) -> str:
+    """The "Start" URL of a timed question: beside its answer URL (`…/questions/<key>/start/`, learn.urls)."""
+    return answer_url.removesuffix("answer/") + "start/"
 
 
 def ship_skipped_text(segments: list[dict], *, lens_id) -> list[dict]:

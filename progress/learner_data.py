@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
+from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem
 from ops import ratelimit
 from progress.identity import Learner
@@ -137,6 +137,15 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
         }
         for draft in AnswerDraft.objects.filter(data.owned()).order_by("updated_at", "id")
     ]
+    document["answer_starts"] = [
+        {
+            "content_id": str(start.content_id),
+            "question_key": start.question_key,
+            "started_at": _iso(start.started_at),
+            "stored_under": _stored_under(start),
+        }
+        for start in AnswerStart.objects.filter(data.owned()).order_by("started_at", "id")
+    ]
     attempts = (
         RoleplayAttempt.objects.filter(data.owned())
         .prefetch_related("messages", "feedback_requests")
@@ -200,7 +209,7 @@ def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
 
 
 def learner_data_counts(*, learner: Learner) -> dict[str, int]:
-    """How many rows of each kind the learner has: what an erasure would remove (9 queries at most)."""
+    """How many rows of each kind the learner has: what an erasure would remove (10 queries at most)."""
     data = holdings(learner)
     return {
         "progress_rows": UserContentProgress.objects.filter(data.owned()).count(),
@@ -208,6 +217,7 @@ def learner_data_counts(*, learner: Learner) -> dict[str, int]:
         "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(data.owned())).count(),
         "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
         "answer_drafts": AnswerDraft.objects.filter(data.owned()).count(),
+        "answer_starts": AnswerStart.objects.filter(data.owned()).count(),
         "roleplay_attempts": RoleplayAttempt.objects.filter(data.owned()).count(),
         "roleplay_messages": RoleplayMessage.objects.filter(
             attempt__in=RoleplayAttempt.objects.filter(data.owned())
@@ -235,6 +245,7 @@ def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None
     ChatSession.objects.filter(data.owned()).delete()  # messages go with their conversations
     QuestionAnswer.objects.filter(data.owned()).delete()
     AnswerDraft.objects.filter(data.owned()).delete()
+    AnswerStart.objects.filter(data.owned()).delete()
     RoleplayAttempt.objects.filter(data.owned()).delete()  # messages and feedback go with their attempts
     if learner.user_id is not None:
         user_model = get_user_model()

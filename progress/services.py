@@ -16,7 +16,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
-from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
+from chat.services import claim_answer_drafts, claim_answer_starts, claim_chat_sessions, claim_question_answers
 from content_loader.models import ContentItem, ContentType
 from ops import ratelimit
 from progress import prepared, sql
@@ -445,6 +445,7 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)
     claim_answer_drafts(session_token=session_token, user_id=user.pk)
+    claim_answer_starts(session_token=session_token, user_id=user.pk)
     roleplays = claim_roleplay_attempts(session_token=session_token, user_id=user.pk)
     lenses = {content_id for _, content_id, kind, completed_at, _ in rows if kind == "lens" and completed_at}
     claimed_seconds = sum(row[4] for row in rows)

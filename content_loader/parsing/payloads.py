@@ -39,6 +39,7 @@ _FOOTNOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:.*(?:\n(?:[ \t]+\S.*|[ \t]
 _FOOTNOTE_DEFINITION_LABEL = re.compile(r"^\[\^([^\]\s]+)\]:", re.MULTILINE)
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 WORDS_PER_MINUTE = 200
+MAX_TIME = re.compile(r"(?P<minutes>\d{1,3})(?::(?P<seconds>[0-5]\d))?")
 TIME_FACTOR = 1.5
 
 
@@ -132,6 +133,7 @@ class LensCompiler:
                 "assessment_instructions": fields.get("assessment-instructions"),
                 "max_chars": self._max_chars(segment, report),
                 "max_time": fields.get("max-time"),
+                "max_time_seconds": self._max_time(segment, report),
                 "enforce_voice": fields.flag("enforce-voice"),
                 "feedback": fields.flag("feedback"),
             }
@@ -308,6 +310,22 @@ class LensCompiler:
             report.error(segment.fields.line("max-chars"), f"`max-chars::` must be a whole number, not {value!r}")
             return None
         return int(value)
+
+    def _max_time(self, segment: Segment, report: FileReport) -> int | None:
+        """`max-time::` in seconds: whole minutes (`5`) or minutes and seconds (`M:SS`, e.g. `1:30`)."""
+        value = segment.get("max-time").strip()
+        if not value:
+            return None
+        match = MAX_TIME.fullmatch(value)
+        seconds = int(match["minutes"]) * 60 + int(match["seconds"] or 0) if match else 0
+        if not seconds:
+            report.error(
+                segment.fields.line("max-time"),
+                f"`max-time::` must be a time more than zero, not {value!r}",
+                "write whole minutes (`max-time:: 5`) or minutes:seconds (`max-time:: 1:30`)",
+            )
+            return None
+        return seconds
 
     def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int, id_prefix: str) -> str:
         """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts).

@@ -61,7 +61,33 @@ def answer(
                 if offers_feedback(item, locked=locked)
                 else ""
             ),
+            start_url=reverse("learn:start", kwargs={**urls, "question_key": question_key}),
         )
+
+
+@require_POST
+def start(
+    request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
+) -> HttpResponse:
+    """Start the countdown of a timed question of the lens or test; refused (409) once it is completed."""
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
+    item = placement.item
+    urls = {
+        "course_slug": course.slug,
+        "module_slug": entry.module.slug,
+        "lens_id": lens_id,
+        "question_key": question_key,
+    }
+    locked = services.is_completed(learner=request.learner, item_id=item.pk)
+    return chat_views.start(
+        request,
+        item.pk,
+        question_key,
+        locked=locked,
+        answer_url=reverse("learn:answer", kwargs=urls),
+        feedback_url=reverse("learn:feedback", kwargs=urls) if offers_feedback(item, locked=locked) else "",
+        back_url=_lens_url(course, entry.module, lens_id),
+    )
 
 
 @require_POST
