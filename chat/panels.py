@@ -51,7 +51,7 @@ def require_learner(request: HttpRequest) -> tuple[int | None, UUID | None]:
 def _lens_or_404(request: HttpRequest, item_id: UUID) -> ContentItem:
     """The lens or test, 404 when it is gone or a draft this user may not preview."""
     items = ContentItem.objects.filter(content_type__in=[ContentType.LENS, ContentType.TEST])
-    if not previews_drafts(request.user):
+    if not previews_drafts(getattr(request, "user", None)):
         items = items.filter(is_draft=False)
     return get_object_or_404(items, pk=item_id)
 

@@ -38,7 +38,7 @@ from chat.panels import (
     question_segment,
     require_learner,
 )
-from content_loader.models import ContentItem
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem
 
 STREAM_CONTENT_TYPE = "application/x-ndjson"
 # Where a plain form goes back to when it posted no usable `next` (the forms always post one).
@@ -120,6 +120,8 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
     user_id, session_token = require_learner(request)
     dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
+    if not lens.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     if not tutor.is_configured():
         return refusal(request, message=tutor.NOT_CONFIGURED_MESSAGE, status=503, dom_id=dom_id, back_url=back_url)
     try:
@@ -178,6 +180,8 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     user_id, session_token = require_learner(request)
     dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
+    if not lens.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     session = ChatSession.objects.for_chat_panel(
         user_id=user_id, session_token=session_token, content_id=lens.pk
     ).first()
@@ -285,6 +289,9 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
     user_id, session_token = require_learner(request)
     # Read the form before writing: a body that cannot be parsed is refused with nothing changed.
     back_url = safe_next(request, FALLBACK_URL)
+    if not lens.stores_progress:
+        dom_id = chat_dom_id(lens.pk, segment_index)
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     services.start_new_conversation(
         user_id=user_id, session_token=session_token, content_id=lens.pk, content_type=lens.content_type
     )
@@ -329,6 +336,8 @@ def answer(
     user_id, session_token = require_learner(request)
     dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
+    if not item.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     if request.POST.get("draft"):
         return draft(request, item=item, question=question, locked=locked, dom_id=dom_id, back_url=back_url)
     try:
@@ -387,6 +396,8 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     user_id, session_token = require_learner(request)
     dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
+    if not item.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
 
     def refuse(message: str, status: int, retry_after: int | None = None) -> HttpResponse:
         return refusal(

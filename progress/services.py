@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
-from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType, ModuleEntry, ReplacedId
 from ops import ratelimit
 from progress import sql
 from progress.identity import Learner
@@ -171,6 +171,8 @@ def _registry_item(content_id: UUID) -> tuple[UUID, str, str] | None:
 def _require_answers(learner: Learner, test_id: UUID) -> None:
     """Refuse to complete a test while a required question of it has no answer (2 queries)."""
     test = ContentItem.objects.only("id", "body").get(pk=test_id)
+    if not test.stores_progress:
+        raise InvalidProgress(NO_STORED_ID_MESSAGE)
     answers = current_answers(user_id=learner.user_id, session_token=learner.session_token, item=test)
     if missing := unanswered_questions(test, answers):
         names = ", ".join(question.label for question in missing)

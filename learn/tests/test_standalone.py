@@ -292,9 +292,10 @@ def draft_chat_lens(draft_course):
 def test_every_url_under_a_draft_lens_is_a_404_for_a_learner_and_writes_nothing(learner, draft_chat_lens):
     """Chat send, reply, reply state and new conversation, answers, feedback, completion, skipped text and
     the standalone page: a learner gets a 404 for each (even for their own reply), and nothing is saved."""
+    from django.conf import settings
+
     from chat.models import ChatMessage, ChatSession
     from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
-    from django.conf import settings
 
     token = uuid.UUID(learner.cookies[settings.PROGRESS_COOKIE_NAME].value)
     session = ChatSessionFactory(session_token=token, content_id=draft_chat_lens.pk)
