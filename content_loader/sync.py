@@ -20,7 +20,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db import models
+from django.db.models import Q, Value
 from django.utils import timezone
 
 from .impact import count_learners
@@ -376,7 +377,9 @@ def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:
         source_path=record.source_path,
         source_line=record.source_line,
         checksum=record.checksum,
-        body=record.body,
+        # An expression, not a plain value: bulk_create then binds one jsonb per row instead of packing the
+        # bodies into a jsonb[] array for UNNEST, whose escaping psycopg does in Python (a tenth of a cold sync).
+        body=Value(record.body, output_field=models.JSONField()) if created else record.body,
         estimated_seconds=record.estimated_seconds,
         last_synced_at=now,
         retired_at=None,
