@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db import models
+from django.db import connection, models, transaction
 from django.db.models import Q, Value
 from django.utils import timezone
 
@@ -34,6 +33,7 @@ from .write_ids import write_missing_ids
 _LOCK_KEY = 0x5C0_17E27  # arbitrary, fixed: the advisory lock held while a sync plans and writes
 # (phase, done, total): "reading" files, "compiling" lenses, then "writing".
 Progress = Callable[[str, int, int], None]
+_BATCH = 50  # items written per statement
 _ITEM_FIELDS = [
     "content_type",
     "slug",
@@ -261,14 +261,15 @@ def apply_plan(plan: SyncPlan, *, progress: Progress | None = None) -> None:
     if vacate:
         ContentItem.objects.filter(id__in=vacate).update(slug="")
     step(2)
-    # In batches, so that only one batch of bodies is in memory at a time (the rest wait in the vault cache).
-    for start in range(0, len(plan.add), 200):
-        batch = plan.add[start : start + 200]
+    # In batches, so that only one batch of bodies is in memory at a time (the rest wait in the vault cache);
+    # a batch's statement holds its bodies again, quoted: batches stay small.
+    for start in range(0, len(plan.add), _BATCH):
+        batch = plan.add[start : start + _BATCH]
         plan.load_bodies(batch)
         ContentItem.objects.bulk_create([_item(record, now, created=True) for record in batch])
         _let_go_of_bodies(batch)
-    for start in range(0, len(plan.change), 200):
-        batch = plan.change[start : start + 200]
+    for start in range(0, len(plan.change), _BATCH):
+        batch = plan.change[start : start + _BATCH]
         plan.load_bodies(batch)
         ContentItem.objects.bulk_update([_item(record, now, created=False) for record in batch], _ITEM_FIELDS)
         _let_go_of_bodies(batch)

@@ -326,7 +326,7 @@ def test_staff_who_preview_drafts_may_use_every_url_under_a_draft_lens(admin_cli
 
 
 def test_a_module_no_course_places_is_not_offered_as_a_place_of_the_lens(learner, lens):
-    """"Part of" names only modules reached through a course: never a "None:" link to a course that is not."""
+    """ "Part of" names only modules reached through a course: never a "None:" link to a course that is not."""
     ModuleEntry.objects.create(module=ModuleFactory(slug="loose", title="Loose"), position=0, item=lens)
     html = learner.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
     assert "Memory: Spacing" in html and "None" not in html and "Loose" not in html
