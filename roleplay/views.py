@@ -45,7 +45,7 @@ def _panel(request: HttpRequest, item, segment, attempts=None) -> RoleplayPanel:
 @transaction.non_atomic_requests
 def send(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """Save the learner's line; htmx gets it back with a reply placeholder that chat.js streams into."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     owner = {"user_id": user_id, "session_token": session_token}
     if not tutor.is_configured():
@@ -89,7 +89,7 @@ def reply(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRespons
     Follows the reply being generated when there is one; else it is "Try again" after a failure: the
     character is asked again for the saved line (a new model call, counted), which is not saved twice.
     """
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     attempt = services.active_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
     reply_id = request.POST.get("reply_id", "")
@@ -161,7 +161,7 @@ def _wait_and_redirect(
 @require_safe
 def reply_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, message_id: int) -> HttpResponse:
     """A character reply as it stands (polled by htmx while it is generated), and "Try again" once interrupted."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token)
     message = get_object_or_404(
@@ -185,7 +185,7 @@ def _back(request: HtmxHttpRequest, item, segment) -> HttpResponse:
 @require_POST
 def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Finish conversation": no more messages; the transcript stays readable."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     try:
         services.finish_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
@@ -197,7 +197,7 @@ def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRe
 @require_POST
 def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Try again": the attempt goes under "Past attempts" and a fresh one starts with the opening message."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     services.try_again(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
     return _back(request, item, segment)
@@ -207,7 +207,7 @@ def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpR
 @transaction.non_atomic_requests
 def feedback(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """The tutor's feedback on the finished conversation: streamed to chat.js, else waited for."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     owner = {"user_id": user_id, "session_token": session_token}
     if not segment.get("feedback"):
@@ -249,7 +249,7 @@ def _feedback_events(request: HttpRequest, *, panel: RoleplayPanel, generating: 
 @require_safe
 def feedback_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, feedback_id: int) -> HttpResponse:
     """Feedback on a transcript as it stands (polled by htmx while it is generated)."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token)
     row = get_object_or_404(RoleplayFeedback.objects.filter(attempt__in=mine), pk=feedback_id)
