@@ -22,6 +22,7 @@ from chat import services as chat_services
 from chat.models import ReplyState
 from chat.panels import require_learner
 from chat.views import FALLBACK_URL, HtmxHttpRequest, ndjson, refusal, safe_next, wants_stream
+from content_loader.models import NO_STORED_ID_MESSAGE
 from roleplay import character, services
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.panels import RoleplayPanel, build_roleplay_panel, roleplay_dom_id, roleplay_segment
@@ -46,6 +47,8 @@ def _panel(request: HttpRequest, item, segment, attempts=None) -> RoleplayPanel:
 def send(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """Save the learner's line; htmx gets it back with a reply placeholder that chat.js streams into."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     owner = {"user_id": user_id, "session_token": session_token}
     if not tutor.is_configured():
@@ -90,6 +93,8 @@ def reply(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRespons
     character is asked again for the saved line (a new model call, counted), which is not saved twice.
     """
     item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     attempt = services.active_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
     reply_id = request.POST.get("reply_id", "")
@@ -186,6 +191,8 @@ def _back(request: HtmxHttpRequest, item, segment) -> HttpResponse:
 def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Finish conversation": no more messages; the transcript stays readable."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     try:
         services.finish_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
@@ -198,6 +205,8 @@ def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRe
 def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Try again": the attempt goes under "Past attempts" and a fresh one starts with the opening message."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     services.try_again(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
     return _back(request, item, segment)
@@ -208,6 +217,8 @@ def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpR
 def feedback(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """The tutor's feedback on the finished conversation: streamed to chat.js, else waited for."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     owner = {"user_id": user_id, "session_token": session_token}
     if not segment.get("feedback"):
