@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from assessment.models import Assessment
 from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem
 from ops import ratelimit
@@ -62,7 +63,7 @@ def _stored_under(row) -> str:
 
 
 def export_learner_data(*, learner: Learner) -> dict[str, Any]:
-    """Everything stored about the learner, as one JSON-ready document (8 queries at most)."""
+    """Everything stored about the learner, as one JSON-ready document (9 queries at most)."""
     data = holdings(learner)
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
@@ -135,6 +136,23 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
         }
         for draft in AnswerDraft.objects.filter(data.owned()).order_by("updated_at", "id")
     ]
+    document["assessments"] = [
+        {
+            "subject_kind": row.subject_kind,
+            "subject_id": row.subject_id,
+            "content_id": str(row.content_id),
+            "question_key": row.segment_key,
+            "state": row.state,
+            "score": row.score,
+            "reasoning": row.reasoning,
+            "dimensions": row.dimensions,
+            "observations": row.observations,
+            "model": row.model,
+            "assessed_at": _iso(row.assessed_at),
+            "stored_under": _stored_under(row),
+        }
+        for row in Assessment.objects.filter(data.owned()).order_by("created_at", "id")
+    ]
     labels = [learner.label] + [Learner(session_token=t).label for t in data.tokens if t != learner.session_token]
     document["corrections"] = [
         {
@@ -167,7 +185,7 @@ def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
 
 
 def learner_data_counts(*, learner: Learner) -> dict[str, int]:
-    """How many rows of each kind the learner has: what an erasure would remove (6 queries at most)."""
+    """How many rows of each kind the learner has: what an erasure would remove (7 queries at most)."""
     data = holdings(learner)
     return {
         "progress_rows": UserContentProgress.objects.filter(data.owned()).count(),
@@ -175,6 +193,7 @@ def learner_data_counts(*, learner: Learner) -> dict[str, int]:
         "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(data.owned())).count(),
         "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
         "answer_drafts": AnswerDraft.objects.filter(data.owned()).count(),
+        "assessments": Assessment.objects.filter(data.owned()).count(),
         "accounts": int(learner.user_id is not None),
     }
 
@@ -195,6 +214,7 @@ def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None
     ChatSession.objects.filter(data.owned()).delete()  # messages go with their conversations
     QuestionAnswer.objects.filter(data.owned()).delete()
     AnswerDraft.objects.filter(data.owned()).delete()
+    Assessment.objects.filter(data.owned()).delete()
     if learner.user_id is not None:
         user_model = get_user_model()
         counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)
