@@ -99,13 +99,13 @@ def enqueue(kind: str, subject_id: int, *, force: bool = False) -> Assessment | 
     if material is None:
         return None
     statement = learning_outcome_statement(material.learning_outcome_id)
-    fields = dict(
-        user_id=material.user_id,
-        session_token=material.session_token,
-        content_id=material.content_id,
-        segment_key=material.segment_key,
-        learning_outcome_id=material.learning_outcome_id,
-    )
+    fields = {
+        "user_id": material.user_id,
+        "session_token": material.session_token,
+        "content_id": material.content_id,
+        "segment_key": material.segment_key,
+        "learning_outcome_id": material.learning_outcome_id,
+    }
     try:
         with transaction.atomic():
             row, created = Assessment.objects.get_or_create(
