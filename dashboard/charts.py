@@ -287,7 +287,7 @@ def score_bars(rows) -> StackedBars:
             Bar(
                 y=y,
                 text_y=y + BAR / 2 + 4,
-                label=shorten(row.title),
+                label=shorten(row.title, 32),
                 full_label=f"{row.kind}: {row.title}",
                 segments=segments,
                 numbers=" · ".join(str(count) for count in row.in_order),
