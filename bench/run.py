@@ -56,6 +56,7 @@ class Seeded:
     lenses: int
     completed: int
     module_path: str  # the module viewer on a lens of the course's largest module
+    largest_lenses: int  # lenses of that module (the completion scenario of the largest module)
     course_path: str  # the course overview
     page_token: str
 
@@ -73,6 +74,8 @@ def seed(directory: Path, *, learners: int) -> Seeded:
     (directory / "tokens.txt").write_text("".join(f"{uuid.uuid4()}\n" for _ in range(learners)))
     (directory / "page_token.txt").write_text(f"{seeded.token}\n")
     lens = seeded.largest_module_entry
+    largest = [entry for entry in lenses if entry.module_id == lens.module_id]
+    (directory / "largest_items.txt").write_text("".join(f"{e.item_id} {e.module.slug}\n" for e in largest))
     module_path = reverse(
         "learn:lens", kwargs={"course_slug": course.slug, "module_slug": lens.module.slug, "lens_id": lens.item_id}
     )
@@ -83,6 +86,7 @@ def seed(directory: Path, *, learners: int) -> Seeded:
         len(entries),
         seeded.completed,
         module_path,
+        len(largest),
         reverse("learn:course", args=[course.slug]),
         seeded.token,
     )
@@ -124,6 +128,8 @@ def main() -> None:
     parser.add_argument("--mix", default="1,0.1667,0.1667,0.0333", help="heartbeat,complete,module,course a minute")
     parser.add_argument("--step-seconds", type=float, default=5, help="length of each capacity step")
     parser.add_argument("--durable", action="store_true", help="PostgreSQL with fsync and synchronous commit")
+    parser.add_argument("--only", default="", help="comma-separated scenario names to run (e.g. 'heartbeat')")
+    parser.add_argument("--no-capacity", action="store_true", help="skip the learners' mix")
     args = parser.parse_args()
     clients = [int(number) for number in args.clients.split(",")]
     load_before = load_average()
@@ -142,19 +148,32 @@ def main() -> None:
             "BENCH_ITEMS": str(Path(tmp) / "items.txt"),
         }
         page_env = {**env, "BENCH_TOKENS": str(Path(tmp) / "page_token.txt")}
+        largest_env = {**env, "BENCH_ITEMS": str(Path(tmp) / "largest_items.txt")}
+        largest = f"completion L{seeded.largest_lenses}"
+        # (name, the application's scenario, the floor's): the largest module's completions run twice, against
+        # the bare view calling the same service and against the fewest-statements floor (bench/bare.py).
         scenarios = [
-            Scenario("heartbeat", "heartbeat.lua", "/api/progress/time", env),
-            Scenario("completion", "complete.lua", "/api/progress/complete", env),
-            Scenario("module page", "get.lua", seeded.module_path, page_env),
-            Scenario("course page", "get.lua", seeded.course_path, page_env),
+            ("heartbeat", Scenario("heartbeat", "heartbeat.lua", "/api/progress/time", env), None),
+            ("completion", Scenario("completion", "complete.lua", "/api/progress/complete", env), None),
+            (largest, Scenario(largest, "complete.lua", "/api/progress/complete", largest_env), None),
+            (
+                largest,
+                Scenario(f"{largest} v SQL", "complete.lua", "/api/progress/complete", largest_env),
+                Scenario(f"{largest} v SQL", "complete.lua", "/floor/progress/complete", largest_env),
+            ),
+            ("module page", Scenario("module page", "get.lua", seeded.module_path, page_env), None),
+            ("course page", Scenario("course page", "get.lua", seeded.course_path, page_env), None),
         ]
+        if args.only:
+            wanted = [name.strip() for name in args.only.split(",")]
+            scenarios = [entry for entry in scenarios if any(entry[0].startswith(name) for name in wanted)]
         quiet = subprocess.DEVNULL
         with (
             Server(db, production_config=True, output=quiet) as app,
             Server(db, settings="bench.bare_settings", production_config=True, output=quiet) as bare,
         ):
             rows: list[Comparison] = []
-            for scenario in scenarios:
+            for _name, scenario, floor in scenarios:
                 if scenario.name.endswith("page"):
                     status = answers(app.url, scenario.path, seeded.page_token)
                     bare_status = answers(bare.url, scenario.path, seeded.page_token)
@@ -167,7 +186,7 @@ def main() -> None:
                     print(f"  {scenario.name} at {count} clients ...", flush=True)
                     row = compare(
                         scenario,
-                        scenario,
+                        floor or scenario,
                         app=app,
                         bare=bare,
                         connections=count,
@@ -183,8 +202,10 @@ def main() -> None:
                 "BENCH_COURSE_PATH": seeded.course_path,
                 "BENCH_PAGE_TOKEN": seeded.page_token,
             }
-            print("Capacity: the learners' mix at rising concurrency")
-            steps = capacity(app, mix_env, seconds=args.step_seconds)
+            steps = []
+            if not args.no_capacity:
+                print("Capacity: the learners' mix at rising concurrency")
+                steps = capacity(app, mix_env, seconds=args.step_seconds)
             described = app.description
 
     print(f"\nMachine: {machine()}")
@@ -199,6 +220,8 @@ def main() -> None:
         "per request;\nCPU ratio: bare CPU over application CPU per request, the throughput ratio on an idle machine."
     )
 
+    if args.no_capacity:
+        return
     weights = [float(weight) for weight in args.mix.split(",")]
     per_minute = sum(weights)
     under = [(connections, run) for connections, run in steps if run.p99_ms < P99_LIMIT_MS]

@@ -6,11 +6,13 @@ the registry's, and writes only the difference, in one transaction and with bulk
 are inserted, changed ones updated (with their structure, aliases and replaced ids rewritten), and items
 that vanished from the vault are retired (`retired_at` set, never deleted; their structure rows go). A
 run with nothing to change issues no write at all. Items of files that could not be loaded (errors) keep
-their last synced version. A duplicate UUID anywhere blocks every write.
+their last synced version. A duplicate UUID anywhere blocks every write. Once a sync commits,
+`content_loader.signals.content_synced` tells the apps that derive data from the registry (search).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import Counter
@@ -28,8 +30,10 @@ from .models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
 from .parsing import Catalog, ItemRecord, build_catalog, read_vault
 from .parsing.cache import VaultCache
 from .report import Impact, ItemChange, SyncReport
+from .signals import content_synced
 from .write_ids import write_missing_ids
 
+logger = logging.getLogger(__name__)
 _LOCK_KEY = 0x5C0_17E27  # arbitrary, fixed: the advisory lock held while a sync plans and writes
 # (phase, done, total): "reading" files, "compiling" lenses, then "writing".
 Progress = Callable[[str, int, int], None]
@@ -135,8 +139,17 @@ def _run(
             report.blocked = plan.conflict
         elif dry_run:
             report.impact = learner_impact(plan)
-        elif not plan.is_empty:
-            apply_plan(plan, progress=progress)
+        else:
+            if not plan.is_empty:
+                apply_plan(plan, progress=progress)
+            transaction.on_commit(lambda: _announce(report))
+
+
+def _announce(report: SyncReport) -> None:
+    """Tell other apps (content_loader.signals) that the registry is synced; their errors never fail the sync."""
+    for receiver, result in content_synced.send_robust(sender=sync_content, report=report):
+        if isinstance(result, Exception):
+            logger.error("content_synced receiver %s failed", receiver, exc_info=result)
 
 
 def _serialise_syncs() -> None:

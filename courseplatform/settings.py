@@ -70,10 +70,12 @@ INSTALLED_APPS = [
     "content_loader",
     "progress",
     "chat",
+    "roleplay",
     "learn",
     "accounts",
     "dashboard",
     "assessment",
+    "search",
     "jobs",  # before django_tasks_db: its `db_worker` command is `worker` (jobs/management/commands)
     "django_tasks",
     "django_tasks_db",
@@ -84,6 +86,9 @@ MIDDLEWARE = [
     # First, so that every request (static files and redirects too) gets its one log line.
     "ops.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Gzip for pages and JSON, outside every middleware that changes the body; streamed replies (the tutor's
+    # NDJSON) pass as they are, and whitenoise's static files are precompressed in production.
+    "ops.middleware.CompressionMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "ops.middleware.ContentSecurityPolicyMiddleware",  # django-csp's, with the policy built once
     "ops.middleware.RejectNulMiddleware",  # a NUL in the query string or a form field: 400 before any view
@@ -116,6 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "search.context_processors.site",
             ],
         },
     },
@@ -133,6 +139,9 @@ DATABASES = {
         disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
+# The completion's statements are prepared once per connection (progress/prepared.py); off behind a
+# transaction-mode pooler that does not track prepared statements (PgBouncer before 1.21).
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Without it a connection to an unreachable host waits for the operating system's TCP timeout
     # (minutes); with it /healthz and the outage page answer within seconds. libpq's minimum is 2.
@@ -167,6 +176,38 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"  # a page saying how long to
 
 # Under /api/ a failed CSRF check answers JSON like every other API refusal.
 CSRF_FAILURE_VIEW = "ops.views.csrf_failure"
+
+# The site's name in page titles, the header and emails.
+SITE_NAME = os.environ.get("SITE_NAME", "Course Platform")
+
+# Email (password resets, sign-up notices). EMAIL_URL, when set, says it all: smtp://user:password@host:587
+# (?tls=true by default on 587, ?ssl=true or smtps:// for implicit TLS, ?timeout=10); else the EMAIL_HOST...
+# variables. Without either, development prints emails on the console and production sends by SMTP.
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+_email_url = os.environ.get("EMAIL_URL", "")
+if _email_url:
+    from accounts.email_url import parse_email_url
+
+    globals().update(parse_email_url(_email_url))
+else:
+    EMAIL_BACKEND = os.environ.get(
+        "EMAIL_BACKEND",
+        "django.core.mail.backends.console.EmailBackend"
+        if DEBUG and not os.environ.get("EMAIL_HOST")
+        else "django.core.mail.backends.smtp.EmailBackend",
+    )
+    EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# Password reset links stay valid this long; reset requests per client address and per email address.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 60 * 60)
+PASSWORD_RESET_RATE_LIMIT = env_int("PASSWORD_RESET_RATE_LIMIT", 5)
+PASSWORD_RESET_RATE_LIMIT_WINDOW_SECONDS = env_int("PASSWORD_RESET_RATE_LIMIT_WINDOW_SECONDS", 3600)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

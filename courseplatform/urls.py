@@ -8,10 +8,12 @@ urlpatterns = [
     path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
+    path("roleplay/", include("roleplay.urls")),
     path("", include("delivery.urls")),
     path("", include("ops.urls")),
     path("", include("progress.urls")),
     path("accounts/", include("accounts.urls")),
+    path("search/", include("search.urls")),
     path("", include("learn.urls")),
 ]
 

@@ -79,11 +79,18 @@ def linked_ids(segments: Iterable[dict]) -> set[UUID]:
 
 
 def resolve_targets(
-    ids: set[UUID], *, course: ContentItem | None, module: ContentItem | None, drafts: bool = False
+    ids: set[UUID],
+    *,
+    course: ContentItem | None,
+    module: ContentItem | None,
+    drafts: bool = False,
+    in_any_course: bool = False,
 ) -> dict[UUID, Target]:
     """Where each of `ids` opens from this course and module (None for a standalone page).
 
-    `drafts`: the reader may preview drafts, so draft items and placements count too.
+    `drafts`: the reader may preview drafts, so draft items and placements count too. `in_any_course`: a
+    lens placed outside this course opens in the first course that has it, not on its standalone page
+    (search results, which belong to no course).
     """
     if not ids:
         return {}
@@ -144,7 +151,7 @@ def resolve_targets(
             chosen = next((o for o in options if o[0] == module_id and o[1] == course_id), None)
             here = chosen is not None
             chosen = chosen or next((o for o in options if o[1] == course_id), None)
-            if chosen is None and kind == ContentType.LENS:
+            if chosen is None and kind == ContentType.LENS and not (in_any_course and options):
                 url = standalone_lens_url(pk, title)
             else:
                 chosen = chosen or (options[0] if options else None)

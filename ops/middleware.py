@@ -27,6 +27,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
+from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 
 from progress.api import MAX_BODY_BYTES as MAX_API_BODY_BYTES
@@ -260,3 +261,17 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         # As django-csp does: a nonce asked for after the header is written is an error, not a silent gap.
         request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
+
+
+class CompressionMiddleware(GZipMiddleware):
+    """Django's gzip for pages and JSON when the client accepts it; never for streamed responses.
+
+    Gzip buffers what it compresses, so a streamed tutor reply (NDJSON) would reach the browser in lumps
+    instead of as it is written: streams pass through as they are. Static files come precompressed from
+    whitenoise (production) and carry their own Content-Encoding, which GZipMiddleware leaves alone.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if response.streaming:
+            return response
+        return super().process_response(request, response)

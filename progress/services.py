@@ -17,21 +17,14 @@ from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
-from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
+from content_loader.models import ContentItem, ContentType
 from ops import ratelimit
-from progress import sql
+from progress import prepared, sql
 from progress.identity import Learner
 from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, LearnerClock, UserContentProgress
-from progress.queries import (
-    ModuleProgress,
-    Status,
-    build_module_progress,
-    derive_status,
-    find_by_slug,
-    module_entries,
-    progress_by_item,
-    steps_of,
-)
+from progress.queries import Status
+from roleplay.segments import unfinished_roleplays
+from roleplay.services import claim_roleplay_attempts
 
 
 class InvalidProgress(ValueError):
@@ -43,10 +36,20 @@ class TokenClaimedElsewhere(Exception):
 
 
 @dataclass(frozen=True)
+class ModuleCounts:
+    """A module's status and required steps completed (k of n), as a completion reports it."""
+
+    module_id: UUID
+    status: Status
+    completed: int
+    total: int
+
+
+@dataclass(frozen=True)
 class CompletionResult:
     completed_at: datetime
     newly_completed: bool
-    module: ModuleProgress | None  # the module named by module_slug, when it contains the item
+    module: ModuleCounts | None  # the module named by module_slug, when it contains the item
     module_newly_completed: bool  # True only on the call whose completion finished that module
 
 
@@ -57,6 +60,7 @@ class ClaimReceipt:
     lenses_completed: int
     seconds: int
     answers_claimed: int = 0
+    roleplays_claimed: int = 0
     # Seconds of the token's rows that the merge did not add: time overlapping what the account (or
     # another of its tokens) already had on the same items, which no wall-clock could hold twice.
     seconds_not_kept: int = 0
@@ -73,6 +77,9 @@ class ClaimReceipt:
         if self.answers_claimed:
             answers = self.answers_claimed
             parts.append(f"{answers} answer{'' if answers == 1 else 's'}")
+        if self.roleplays_claimed:
+            roleplays = self.roleplays_claimed
+            parts.append(f"{roleplays} roleplay conversation{'' if roleplays == 1 else 's'}")
         summary = "Saved your progress: " + ", ".join(parts)
         if (overlap := round(self.seconds_not_kept / 60)) >= 1:
             summary += (
@@ -96,9 +103,21 @@ def lock_learners(*learners: Learner) -> None:
 
 @functools.cache
 def _statement(kind: str, vendor: str, by_user: bool):
-    return {"heartbeat": sql.heartbeat_sql, "statements": sql.heartbeat_statements, "complete": sql.complete_sql}[kind](
-        by_user=by_user
-    )
+    statements = {
+        "heartbeat": sql.heartbeat_sql,
+        "statements": sql.heartbeat_statements,
+        "complete": sql.complete_sql,
+    }
+    return statements[kind](by_user=by_user)
+
+
+@functools.cache
+def _prepared(kind: str, by_user: bool, with_module: bool = False) -> prepared.Statement:
+    """The completion's PostgreSQL statements, each under its own name (progress/prepared.py)."""
+    name = f"progress_{kind}_{'user' if by_user else 'token'}{'_module' if with_module else ''}"
+    if kind == "lookup":
+        return prepared.Statement(name, sql.completion_lookup_sql(by_user=by_user, with_module=with_module))
+    return prepared.Statement(name, sql.complete_checked_sql(by_user=by_user))
 
 
 class UnknownContent(InvalidProgress):
@@ -158,23 +177,18 @@ def _heartbeat_in_steps(by_user: bool, params: dict) -> tuple[bool, bool, int]:
     return True, True, credit
 
 
-def _registry_item(content_id: UUID) -> tuple[UUID, str, str] | None:
-    """(id, type, title) of the registry item for a UUID, following `replaces:` from an old UUID."""
-    items = ContentItem.objects.values_list("id", "content_type", "title")
-    found = (
-        items.filter(pk=content_id)[:1]
-        or items.filter(pk__in=ReplacedId.objects.filter(old_id=content_id).values("item_id"))[:1]
-    )
-    return found[0] if found else None
-
-
 def _require_answers(learner: Learner, test_id: UUID) -> None:
-    """Refuse to complete a test while a required question of it has no answer (2 queries)."""
+    """Refuse to complete a test while a required question of it has no answer, or a required roleplay is
+    not finished (2 queries, 3 with roleplays)."""
     test = ContentItem.objects.only("id", "body").get(pk=test_id)
-    answers = current_answers(user_id=learner.user_id, session_token=learner.session_token, item=test)
+    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
+    answers = current_answers(**owner, item=test)
     if missing := unanswered_questions(test, answers):
         names = ", ".join(question.label for question in missing)
         raise InvalidProgress(f"Answer every question of this test before completing it. Not answered yet: {names}.")
+    if unfinished := unfinished_roleplays(**owner, item=test):
+        names = ", ".join(roleplay.label for roleplay in unfinished)
+        raise InvalidProgress(f"Finish every roleplay of this test before completing it. Not finished yet: {names}.")
 
 
 def complete_content(
@@ -198,16 +212,39 @@ def complete_content(
     yet) is stored as the plan allows, at most PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS per learner and
     window (ops.ratelimit.RateLimited past it). A claimed token raises TokenClaimed, checked under the
     learner's lock so that a claim committing meanwhile is seen.
+
+    A fixed number of statements whatever the module's size: one lookup that takes the learner's lock
+    (claimed token, registry item, module by slug); the test's answers (tests only); the item's upsert,
+    which on PostgreSQL also checks the token again (after the lock), reads the earlier completion and
+    the steps of the modules holding the item (`sql.complete_checked_sql`; SQLite: separate queries);
+    the finished modules' and outcomes' rows when this completion finished any.
+    Steps come back as plain rows (no model instances), counted here as `derive_status` counts.
     """
     if content_type not in PROGRESS_CONTENT_TYPES:
         raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
+    if module_slug is not None and (not module_slug or "\x00" in module_slug or len(module_slug) > 300):
+        module_slug = None  # as find_by_slug: names no module
     now = timezone.now()
+    by_user = learner.is_authenticated
+    owner = sql.owner_params(learner)
     with transaction.atomic():
-        lock_learners(learner)
-        if learner.session_token is not None and ClaimedToken.objects.filter(token=learner.session_token).exists():
+        lock_a, lock_b = learner.lock_key
+        with connection.cursor() as cursor:
+            prepared.execute(
+                cursor,
+                _prepared("lookup", by_user, module_slug is not None),
+                owner
+                | {
+                    "content_id": sql.prep_uuid(content_id),
+                    "module_slug": module_slug,
+                    "lock_a": lock_a,
+                    "lock_b": lock_b,
+                },
+            )
+            _locked, claimed, item_id, item_type, item_title, module_id = cursor.fetchone()
+        if claimed:
             raise TokenClaimed()
-        item = _registry_item(content_id)
-        if item is None:
+        if item_id is None:
             ratelimit.take(
                 scope="unknown-completion",
                 identity=learner.label,
@@ -215,86 +252,151 @@ def complete_content(
                 window=settings.PROGRESS_RATE_LIMIT_WINDOW_SECONDS,
             )
         else:
-            if item[1] not in PROGRESS_CONTENT_TYPES:
-                raise InvalidProgress(f"{content_id} is a {item[1]}, which is not completed directly.")
-            content_id, content_type, content_title = item
+            if item_type not in PROGRESS_CONTENT_TYPES:
+                raise InvalidProgress(f"{content_id} is a {item_type}, which is not completed directly.")
+            content_id, content_type, content_title = sql.from_db_uuid(item_id), item_type, item_title
             if content_type == ContentType.TEST:
                 _require_answers(learner, content_id)
-        module = find_by_slug(ContentType.MODULE, module_slug) if module_slug else None
-
-        by_user = learner.is_authenticated
-        params = sql.owner_params(learner) | {
-            "content_id": sql.prep_uuid(content_id),
-            "content_type": content_type,
-            "title": content_title,
-            "now": sql.prep_datetime(now),
-        }
-        with connection.cursor() as cursor:
-            cursor.execute(_statement("complete", connection.vendor, by_user), params)
-            row = cursor.fetchone()
-        newly_completed = row is not None
-        if newly_completed:
-            completed_at = sql.from_db_datetime(row[0])
-        else:
-            completed_at = (
-                UserContentProgress.objects.owned_by(learner)
-                .filter(content_id=content_id, completed_at__isnull=False)
-                .order_by("completed_at")
-                .values_list("completed_at", flat=True)
-                .first()
-            )
-        if not newly_completed and module is None:
+        module_id = sql.from_db_uuid(module_id) if module_id is not None else None
+        completed_at, newly_completed, steps = _complete_row(
+            learner, content_id=content_id, content_type=content_type, title=content_title, now=now
+        )
+        if not newly_completed and module_id is None:
             return CompletionResult(completed_at, False, None, False)
 
-        # Every step of the leaf modules holding the item, and of the sibling submodules of those.
-        leaf_ids = ModuleEntry.objects.filter(item_id=content_id).values("module_id")
-        parent_ids = ContentItem.objects.filter(pk__in=leaf_ids, parent__isnull=False).values("parent_id")
-        entries = module_entries(Q(module_id__in=leaf_ids) | Q(module__parent_id__in=parent_ids))
-        progress = progress_by_item(learner, {e.item_id for e in entries})
-        done = {item_id for item_id, p in progress.items() if p.completed_at is not None} | {content_id}
-        before = done - {content_id} if newly_completed else done
-        placements = [e for e in entries if e.item_id == content_id]
-        containing = {e.module_id for e in placements} | {e.module_parent_id for e in placements if e.module_parent_id}
+        containing = _containing(learner, content_id, steps)
         if newly_completed:
-            _complete_finished_modules(learner, placements, entries, done, now)
-
-        if module is None or module.pk not in containing:
+            _complete_finished(learner, containing, now)
+        counts = containing.get((ContentType.MODULE, module_id)) if module_id else None
+        if counts is None:
             return CompletionResult(completed_at, newly_completed, None, False)
-        result = build_module_progress(module, entries, progress)
-        status_before = _status(steps_of(module.pk, entries), before)
-        module_newly_completed = result.status == Status.COMPLETED and status_before != Status.COMPLETED
-        return CompletionResult(completed_at, newly_completed, result, module_newly_completed)
+        status, completed, total = counts.status(item_done=True)
+        before, _, _ = counts.status(item_done=not newly_completed)
+        module = ModuleCounts(module_id=module_id, status=status, completed=completed, total=total)
+        module_newly_completed = status == Status.COMPLETED and before != Status.COMPLETED
+        return CompletionResult(completed_at, newly_completed, module, module_newly_completed)
 
 
-def _status(steps: list[ModuleEntry], done: set[UUID]) -> Status:
-    status, _, _ = derive_status(
-        required={e.item_id for e in steps if not e.optional}, steps={e.item_id for e in steps}, done=done
-    )
-    return status
+def _complete_row(
+    learner: Learner, *, content_id: UUID, content_type: str, title: str, now: datetime
+) -> tuple[datetime, bool, list[tuple] | None]:
+    """Complete the item's row unless it is already: (its completion time, whether this call completed
+    it, the steps of the modules holding it or None when not read yet).
 
-
-def _complete_finished_modules(
-    learner: Learner, placements: list[ModuleEntry], entries: list[ModuleEntry], done: set[UUID], now: datetime
-) -> None:
-    """Complete the module and learning-outcome rows the item's completion finished (1 statement).
-
-    `placements` are the item's entries; a module is checked through each (leaf and parent), and the
-    learning outcome each placement came through, over its steps in that leaf module.
+    PostgreSQL: one statement, which also checks again that the token is not claimed and reads the steps
+    (see `sql.complete_checked_sql`). SQLite: the upsert, then the earlier completion when there was one.
     """
-    finished: dict[UUID, str] = {}
-    for placement in placements:
-        leaf_id, parent_id, outcome_id = placement.module_id, placement.module_parent_id, placement.learning_outcome_id
-        if _status(steps_of(leaf_id, entries), done) == Status.COMPLETED:
-            finished[leaf_id] = ContentType.MODULE
-        if parent_id and _status(steps_of(parent_id, entries), done) == Status.COMPLETED:
-            finished[parent_id] = ContentType.MODULE
-        outcome_steps = [e for e in entries if e.module_id == leaf_id and e.learning_outcome_id == outcome_id]
-        if outcome_id and _status(outcome_steps, done) == Status.COMPLETED:
-            finished[outcome_id] = ContentType.LEARNING_OUTCOME
+    by_user = learner.is_authenticated
+    params = sql.owner_params(learner) | {
+        "content_id": sql.prep_uuid(content_id),
+        "item": sql.prep_uuid(content_id),
+        "content_type": content_type,
+        "title": title,
+        "now": sql.prep_datetime(now),
+    }
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            prepared.execute(cursor, _prepared("complete", by_user), params)
+            rows = cursor.fetchall()
+            header = next(row for row in rows if row[0] == 0)
+            claimed, completed_now, completed_before = header[5], header[7], header[8]
+            if claimed:
+                raise TokenClaimed()  # the caller's transaction rolls the row back
+            steps = [row[1:7] for row in rows if row[0] == 1]
+            if completed_now is not None:
+                return completed_now, True, steps
+            return completed_before, False, steps
+        cursor.execute(_statement("complete", connection.vendor, by_user), params)
+        row = cursor.fetchone()
+    if row is not None:
+        return sql.from_db_datetime(row[0]), True, None
+    earlier = (
+        UserContentProgress.objects.owned_by(learner)
+        .filter(content_id=content_id, completed_at__isnull=False)
+        .order_by("completed_at")
+        .values_list("completed_at", flat=True)
+        .first()
+    )
+    return earlier, False, None
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """A module's (or a learning outcome's, in one leaf module) counts around the completed item."""
+
+    required: int
+    required_done_other: int  # required steps other than the item, completed
+    item_required: bool
+    other_done: bool  # any step other than the item completed
+
+    def status(self, *, item_done: bool) -> tuple[Status, int, int]:
+        """Status, k and n with the item completed or not: the rule of `derive_status`, on counts."""
+        completed = self.required_done_other + (1 if item_done and self.item_required else 0)
+        if self.required == 0:
+            return (Status.COMPLETED if item_done or self.other_done else Status.NOT_STARTED), 0, 0
+        if completed == self.required:
+            return Status.COMPLETED, completed, self.required
+        return (Status.IN_PROGRESS if completed else Status.NOT_STARTED), completed, self.required
+
+
+def _containing(learner: Learner, item_id: UUID, steps: list[tuple] | None) -> dict[tuple[str, UUID], _Counts]:
+    """Counts of every module and learning outcome holding the item (1 query, none given `steps`): each leaf
+    module placing
+    it, the parent of each (its submodules' steps), and the learning outcome each placement came through
+    (its steps in that leaf module). Distinct UUIDs, as `derive_status` counts. A learning outcome placed
+    in several leaf modules is finished through any of them: its counts are those of the most complete.
+
+    `steps`: the rows of `sql.containing_steps_sql` when the upsert read them already (PostgreSQL)."""
+    if steps is None:
+        query, params = sql.containing_steps_sql(learner)
+        with connection.cursor() as cursor:
+            cursor.execute(query, params | {"item": sql.prep_uuid(item_id)})
+            steps = cursor.fetchall()
+    rows = [
+        (
+            sql.from_db_uuid(m),
+            p and sql.from_db_uuid(p),
+            o and sql.from_db_uuid(o),
+            sql.from_db_uuid(i),
+            bool(opt),
+            bool(done),
+        )
+        for m, p, o, i, opt, done in steps
+    ]
+    placements = {
+        (module_id, parent_id, outcome_id) for module_id, parent_id, outcome_id, i, _, _ in rows if i == item_id
+    }
+    groups: dict[tuple[str, UUID], list[list[tuple]]] = {}
+    for leaf_id, parent_id, outcome_id in placements:
+        groups.setdefault((ContentType.MODULE, leaf_id), [[r for r in rows if r[0] == leaf_id]])
+        if parent_id is not None:
+            groups.setdefault((ContentType.MODULE, parent_id), [[r for r in rows if r[1] == parent_id]])
+        if outcome_id is not None:
+            groups.setdefault((ContentType.LEARNING_OUTCOME, outcome_id), []).append(
+                [r for r in rows if r[0] == leaf_id and r[2] == outcome_id]
+            )
+    found: dict[tuple[str, UUID], _Counts] = {}
+    for key, step_lists in groups.items():
+        for steps in step_lists:
+            required = {r[3] for r in steps if not r[4]}
+            counts = _Counts(
+                required=len(required),
+                required_done_other=len({r[3] for r in steps if not r[4] and r[5] and r[3] != item_id}),
+                item_required=item_id in required,
+                other_done=any(r[5] and r[3] != item_id for r in steps),
+            )
+            if key not in found or counts.status(item_done=True)[0] == Status.COMPLETED:
+                found[key] = counts
+    return found
+
+
+def _complete_finished(learner: Learner, containing: dict[tuple[str, UUID], _Counts], now: datetime) -> None:
+    """Complete the module and learning-outcome rows the item's completion finished (1 statement)."""
+    finished = [key for key, counts in containing.items() if counts.status(item_done=True)[0] == Status.COMPLETED]
     if not finished:
         return
     params = sql.owner_params(learner) | {"now": sql.prep_datetime(now)}
-    for i, (row_id, row_type) in enumerate(finished.items()):
+    for i, (row_type, row_id) in enumerate(finished):
         params |= {f"id{i}": sql.prep_uuid(row_id), f"type{i}": row_type}
     with connection.cursor() as cursor:
         cursor.execute(sql.complete_many_sql(by_user=learner.is_authenticated, rows=len(finished)), params)
@@ -343,6 +445,7 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)
     claim_answer_drafts(session_token=session_token, user_id=user.pk)
+    roleplays = claim_roleplay_attempts(session_token=session_token, user_id=user.pk)
     lenses = {content_id for _, content_id, kind, completed_at, _ in rows if kind == "lens" and completed_at}
     claimed_seconds = sum(row[4] for row in rows)
     return ClaimReceipt(
@@ -351,5 +454,6 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
         lenses_completed=len(lenses),
         seconds=kept,
         answers_claimed=answers,
+        roleplays_claimed=roleplays,
         seconds_not_kept=max(0, claimed_seconds - kept),
     )

@@ -388,3 +388,108 @@ def course_steps(course_ids: Sequence[UUID]) -> tuple[str, dict]:
         ORDER BY e.module_id, e.position
     """
     return query, {name: prep_uuid(course_id) for name, course_id in zip(names, course_ids, strict=True)}
+
+
+def _claimed(*, by_user: bool) -> str:
+    """SQL for whether the learner is a token an account claimed (an account never is)."""
+    return "FALSE" if by_user else "EXISTS (SELECT 1 FROM progress_claimedtoken t WHERE t.token = %(token)s)"
+
+
+def _owned(*, by_user: bool) -> str:
+    """SQL for "row p belongs to the learner": an account also owns the rows of the tokens it claimed."""
+    if by_user:
+        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
+        return f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
+    return "p.session_token = %(token)s"
+
+
+def completion_lookup_sql(*, by_user: bool, with_module: bool) -> str:
+    """One row: the learner's lock taken (PostgreSQL: `%(lock_a)s, %(lock_b)s`, see services.lock_learners),
+    whether the token was claimed, the registry item (id, type, title) for `%(content_id)s` (following
+    `replaces:`, its own UUID first), and the id of the active module `%(module_slug)s` names (its slug
+    first, else a slug alias).
+
+    The statement's snapshot may predate the lock, so the claimed check here refuses early only:
+    `complete_checked_sql` checks again after the lock (SQLite serializes writes, so there it is final).
+    """
+    lock = "pg_advisory_xact_lock(%(lock_a)s, %(lock_b)s)" if connection.vendor == "postgresql" else "NULL"
+    claimed = _claimed(by_user=by_user)
+    # Each branch of the UNIONs uses an index (an OR across them would scan the table).
+    item = """
+        SELECT * FROM (
+            SELECT 0 AS priority, ci.id, ci.content_type, ci.title FROM content_loader_contentitem ci
+            WHERE ci.id = %(content_id)s
+            UNION ALL
+            SELECT 1, ci.id, ci.content_type, ci.title FROM content_loader_contentitem ci
+            JOIN content_loader_replacedid r ON r.item_id = ci.id WHERE r.old_id = %(content_id)s
+        ) found ORDER BY priority LIMIT 1
+    """
+    module = "SELECT NULL AS id"
+    if with_module:
+        module = """
+            SELECT * FROM (
+                SELECT 0 AS priority, m.id FROM content_loader_contentitem m
+                WHERE m.content_type = 'module' AND m.retired_at IS NULL AND m.slug = %(module_slug)s
+                UNION ALL
+                SELECT 1, m.id FROM content_loader_contentitem m
+                JOIN content_loader_slugalias a ON a.item_id = m.id
+                WHERE m.content_type = 'module' AND m.retired_at IS NULL
+                  AND a.content_type = 'module' AND a.slug = %(module_slug)s
+            ) found ORDER BY priority LIMIT 1
+        """
+    return f"""
+        SELECT c.locked, c.claimed, i.id, i.content_type, i.title, m.id
+        FROM (SELECT {lock} AS locked, {claimed} AS claimed) c
+        LEFT JOIN ({item}) i ON 1 = 1
+        LEFT JOIN ({module}) m ON 1 = 1
+    """
+
+
+def complete_checked_sql(*, by_user: bool) -> str:
+    """PostgreSQL: `complete_sql` and, in the same statement, whether the token was claimed, the
+    learner's earlier completion of the item (what an idempotent repeat reports), and the rows of
+    `containing_steps_sql` for the item (`%(item)s`).
+
+    The first row is (0, NULL x 4, claimed, NULL, completed now, completed before); the step rows follow
+    as (1, the step's columns, NULL, NULL). Run after the learner's lock, in a statement of its own, so
+    its snapshot sees every claim and completion committed before the lock was granted (and not this
+    statement's own upsert: the caller counts the item as done). A claimed token's row is rolled back by
+    the caller.
+    """
+    steps = _containing_steps(by_user=by_user)
+    nothing = "CAST(NULL AS uuid)"
+    return f"""
+        WITH up AS ({complete_sql(by_user=by_user)})
+        SELECT 0, {nothing}, {nothing}, {nothing}, {nothing}, {_claimed(by_user=by_user)}, CAST(NULL AS boolean),
+               (SELECT completed_at FROM up),
+               (SELECT MIN(p.completed_at) FROM {TABLE} p
+                WHERE {_owned(by_user=by_user)} AND p.content_id = %(content_id)s AND p.completed_at IS NOT NULL)
+        UNION ALL
+        SELECT 1, s.*, CAST(NULL AS timestamptz), CAST(NULL AS timestamptz) FROM ({steps}) s
+    """
+
+
+def containing_steps_sql(learner) -> tuple[str, dict]:
+    """A query for the steps of every active leaf module placing `%(item)s` and of their sibling
+    submodules: (module id, its parent's id, learning outcome id, item id, optional, whether the learner
+    completed it). Completions under an old UUID count for the item replacing it, as everywhere
+    (`progress_rows`). Plain rows of a 4-table join: cheaper to plan than counting in SQL, and few.
+    """
+    return _containing_steps(by_user=learner.user_id is not None), owner_params(learner)
+
+
+def _containing_steps(*, by_user: bool) -> str:
+    return f"""
+        SELECT e.module_id, m.parent_id, e.learning_outcome_id, e.item_id, e.optional,
+               e.item_id IN (SELECT COALESCE(r.item_id, p.content_id) FROM {TABLE} p
+                             LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
+                             WHERE {_owned(by_user=by_user)} AND p.completed_at IS NOT NULL)
+        FROM content_loader_moduleentry e JOIN content_loader_contentitem m ON m.id = e.module_id
+        WHERE m.retired_at IS NULL AND e.module_id IN (
+            SELECT pe.module_id FROM content_loader_moduleentry pe WHERE pe.item_id = %(item)s
+            UNION
+            SELECT sub.id FROM content_loader_contentitem sub WHERE sub.parent_id IN (
+                SELECT l.parent_id FROM content_loader_contentitem l
+                JOIN content_loader_moduleentry pe ON pe.module_id = l.id
+                WHERE pe.item_id = %(item)s AND l.retired_at IS NULL))
+    """

@@ -27,9 +27,12 @@ from progress.queries import completed_content_ids, course_progress, find_by_slu
 from progress.services import TokenClaimedElsewhere, claim_progress, complete_content, record_heartbeat
 
 
-@api("POST")
+@api("POST", claimed_token_checked=True)
 def complete(request, learner, payload):
-    """POST /api/progress/complete: mark an item completed; reports its module when module_slug names one."""
+    """POST /api/progress/complete: mark an item completed; reports its module when module_slug names one.
+
+    The claimed-token check is the service's, under the learner's lock (TokenClaimed: 401).
+    """
     content_type = payload.get("content_type")
     if content_type not in PROGRESS_CONTENT_TYPES:
         raise ApiError(400, f"content_type must be one of: {', '.join(PROGRESS_CONTENT_TYPES)}.")
@@ -106,6 +109,7 @@ def claim(request, learner, payload):
             "seconds": receipt.seconds,
             "seconds_not_kept": receipt.seconds_not_kept,
             "answers_claimed": receipt.answers_claimed,
+            "roleplays_claimed": receipt.roleplays_claimed,
         }
     )
 

@@ -52,6 +52,9 @@ def test_make_run_steps_work_on_sqlite(tmp_path):
         viewer = opener.open(f"{base}/courses/learning-that-sticks/modules/why-we-forget/", timeout=5)
         page = viewer.read().decode()
         assert viewer.status == 200 and "Mark complete" in page and "Welcome" in page
+        # Search falls back to icontains on SQLite: the index was filled at sync (content_synced).
+        found = opener.open(f"{base}/search/?q=forgetting", timeout=5).read().decode()
+        assert "<mark>" in found and "The forgetting curve" in found.replace("<mark>", "").replace("</mark>", "")
     finally:
         server.terminate()
         server.wait(timeout=10)

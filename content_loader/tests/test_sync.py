@@ -528,3 +528,31 @@ def test_concurrent_syncs_take_turns(make_vault):
     assert failures == []
     assert sorted(report.changes for report in reports) == [0, 8]
     assert ContentItem.objects.count() == 8
+
+
+def test_content_synced_is_sent_after_commit_and_never_fails_the_sync(make_vault, django_capture_on_commit_callbacks):
+    """content_synced goes out once the sync commits (also with nothing changed), not for --check or
+    --dry-run; a receiver that raises is logged and the sync still succeeds."""
+    from content_loader.signals import content_synced
+
+    received = []
+
+    def receiver(sender, *, report, **kwargs):
+        received.append(report.mode)
+        raise RuntimeError("a receiver's bug")
+
+    content_synced.connect(receiver, dispatch_uid="test-receiver")
+    try:
+        vault = make_vault(basic_vault())
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            report = sync_content(vault)
+        assert received == [] and len(callbacks) == 1  # nothing before the commit
+        callbacks[0]()
+        assert received == ["sync"] and report.exit_code == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            sync_content(vault, check=True)
+            sync_content(vault, dry_run=True)
+            assert sync_content(vault).changes == 0
+        assert received == ["sync", "sync"]
+    finally:
+        content_synced.disconnect(dispatch_uid="test-receiver")

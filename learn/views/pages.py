@@ -496,7 +496,7 @@ def after_completion(request: HttpRequest, entry: CourseEntry, lens_id: UUID, re
     completion, the module's progress and the next step (none when the dialog opens instead)."""
     if result.newly_completed and not request.user.is_authenticated:
         request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
-    progress = result.module or module_progress(learner=request.learner, module=entry.module)
+    progress = module_progress(learner=request.learner, module=entry.module)  # the steps, for the next one
     module_done = bool(result.module_newly_completed)
     return AfterCompletion(progress, module_done, None if module_done else _next_step(progress.steps, lens_id))
 
