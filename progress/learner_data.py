@@ -154,6 +154,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "stored_under": _stored_under(row),
         }
         for row in Assessment.objects.filter(data.owned()).order_by("created_at", "id")
+    ]
     attempts = (
         RoleplayAttempt.objects.filter(data.owned())
         .prefetch_related("messages", "feedback_requests")
