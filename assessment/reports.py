@@ -83,7 +83,8 @@ def latest_by_answer(answer_ids: list[int]) -> dict[int, Assessment]:
     """Answer id -> its latest finished score (1 query)."""
     rows = (
         Assessment.objects.scored()
-        .filter(subject_kind="answer", subject_id__in=answer_ids)
+        # Always one query, even for no answers: pages' pinned query counts do not depend on the data.
+        .filter(subject_kind="answer", subject_id__in=answer_ids or [0])
         .order_by("subject_id", "-assessed_at", "-id")
     )
     return _latest_per_subject(rows)
