@@ -5,23 +5,9 @@ has no rubric). `register(kind, material)` adds one; `queue(kind, subject_id)` (
 queued `Assessment` row and enqueues the job, which calls `material` again when it runs, so a subject
 edited in between is scored as it is then (and a version superseded by then is skipped, not scored).
 
-Adding the roleplay kind at merge is a small registration, here or in `roleplay.apps.ready`:
-
-    def _roleplay_material(attempt_id):
-        attempt = RoleplayAttempt.objects.filter(pk=attempt_id).first()
-        if attempt is None:
-            return None
-        m = roleplay.services.assessment_material(attempt)   # scenario, transcript, rubric, ...
-        return Material(kind="roleplay", subject_id=attempt.pk, prompt_label="The roleplay scenario",
-                        prompt_text=m["scenario"], response_label="The conversation",
-                        response_text=m["transcript"], rubric=m["rubric"],
-                        learning_outcome_id=m["learning_outcome_id"], segment_key=m["segment_id"],
-                        content_id=attempt.content_id, user_id=attempt.user_id,
-                        session_token=attempt.session_token, version=str(attempt.finished_at.timestamp()),
-                        is_current=True)
-
-    register("roleplay", _roleplay_material)
-    roleplay_finished.connect(lambda sender, attempt, **kw: queue("roleplay", attempt.pk))
+Two kinds are registered in `connect_signals` (called from `AssessmentConfig.ready`): "answer" (a chat
+`QuestionAnswer`, queued by chat's `answer_saved`) and "roleplay" (a finished `RoleplayAttempt`, queued by
+`roleplay_finished`; its material comes from `roleplay.services.assessment_material`).
 """
 
 from __future__ import annotations
@@ -139,8 +125,47 @@ def _answer_saved(sender, answer, question, **kwargs) -> None:
         queue("answer", answer.pk)
 
 
+# The "roleplay" kind: a finished roleplay attempt whose segment has assessment-instructions.
+
+
+def _roleplay_material(attempt_id: int) -> Material | None:
+    from roleplay.models import RoleplayAttempt
+    from roleplay.services import assessment_material
+
+    attempt = RoleplayAttempt.objects.filter(pk=attempt_id, finished_at__isnull=False).first()
+    if attempt is None:
+        return None
+    material = assessment_material(attempt)
+    if not material["rubric"]:
+        return None
+    outcome = material["learning_outcome_id"]
+    return Material(
+        kind="roleplay",
+        subject_id=attempt.pk,
+        prompt_label="The roleplay scenario",
+        prompt_text=material["scenario"],
+        response_label="The conversation (the learner and the character)",
+        response_text=material["transcript"],
+        rubric=material["rubric"],
+        learning_outcome_id=UUID(outcome) if outcome else None,
+        segment_key=material["segment_id"],
+        content_id=attempt.content_id,
+        user_id=attempt.user_id,
+        session_token=attempt.session_token,
+        version=text_version(material["transcript"]),
+        is_current=True,  # a finished attempt never changes
+    )
+
+
+def _roleplay_finished(sender, attempt, **kwargs) -> None:
+    queue("roleplay", attempt.pk)
+
+
 def connect_signals() -> None:
     from chat.signals import answer_saved
+    from roleplay.signals import roleplay_finished
 
     register("answer", _answer_material)
+    register("roleplay", _roleplay_material)
     answer_saved.connect(_answer_saved, dispatch_uid="assessment.answer_saved")
+    roleplay_finished.connect(_roleplay_finished, dispatch_uid="assessment.roleplay_finished")
