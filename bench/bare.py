@@ -26,7 +26,6 @@ from progress.identity import Learner
 from progress.queries import course_progress, find_by_slug
 from progress.services import complete_content
 
-
 HEARTBEAT = prepared.Statement("progress_heartbeat_token", sql.heartbeat_sql(by_user=False))
 
 

@@ -13,8 +13,8 @@ the request answers 503 (ops.middleware.DatabaseUnavailableMiddleware) and Djang
 
 import select
 
-from django.db.backends.postgresql import base
 import psycopg
+from django.db.backends.postgresql import base
 from psycopg import pq
 
 
