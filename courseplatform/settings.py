@@ -140,9 +140,11 @@ DATABASES = {
         disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
-# The completion's statements are prepared once per connection (progress/prepared.py); off behind a
-# transaction-mode pooler that does not track prepared statements (PgBouncer before 1.21).
-DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+# Opt-in: the heartbeat's and the completion's statements prepared once per connection (progress/prepared.py).
+# Off by default: after five runs PostgreSQL may keep a generic plan chosen while the tables were small,
+# and in the suite such a plan made each completion take about a second once the tables had grown. Turn
+# it on only where the tables' sizes are stable, and never behind PgBouncer before 1.21 in transaction mode.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", False)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that sends no `SELECT 1` while the socket is quiet
     # (courseplatform/postgresql/base.py): a heartbeat is then one round trip, not two.
