@@ -63,7 +63,9 @@ def unit_views(units: Sequence, meeting_dates: dict[int, date] | None = None) ->
             views.append(UnitView(unit.modules, title, None, "", None))
             continue
         meetings += 1
-        name = unit.meeting.title
+        name = unit.meeting.title.strip()
+        if name.lower() in {"meeting", f"meeting {meetings}"}:  # a bare "# Meeting: Meeting 2" names nothing
+            name = ""
         views.append(
             UnitView(
                 modules=unit.modules,
@@ -108,8 +110,8 @@ def only_optional(summary) -> bool:
 
 def resume_step(steps: Sequence[Step]) -> Step | None:
     """Where "Continue" lands: the step last open if not completed; else the next required step after it
-    (not an earlier one skipped); else the first incomplete required step; else (nothing required left)
-    the first incomplete step, else the first step, to review."""
+    (not an earlier one skipped); else the first incomplete required step; else, with every required step
+    done, the first step (to review); with none required, the first incomplete step."""
     visible = [step for step in steps if not step.hide]
     if not visible:
         return None
@@ -121,7 +123,9 @@ def resume_step(steps: Sequence[Step]) -> Step | None:
         after = _first(visible[last + 1 :], required=True)
         if after is not None:
             return after
-    return _first(visible, required=True) or _first(visible, required=False) or visible[0]
+    if any(not step.optional for step in visible):  # a finished module or course opens at its start, to review
+        return _first(visible, required=True) or visible[0]
+    return _first(visible, required=False) or visible[0]
 
 
 def next_step(steps: Sequence[Step], current_id: UUID) -> Step | None:
