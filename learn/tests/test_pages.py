@@ -279,7 +279,10 @@ def test_htmx_complete_swaps_button_bar_drawer_and_fraction(client, course):
     assert page.count("dot--completed") == 2
     assert f'hx-get="{lens_url("intro", ids[2])}"' in page  # skips the completed second lens
     assert "Next: " in page and "data-next-step" in page
-    assert "load delay" not in page and 'role="status" aria-live="polite"><span aria-hidden="true">✓</span> Completed' in page
+    assert (
+        "load delay" not in page
+        and 'role="status" aria-live="polite"><span aria-hidden="true">✓</span> Completed' in page
+    )
     assert "Module completed" not in page
 
 

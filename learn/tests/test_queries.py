@@ -186,7 +186,7 @@ def test_page_query_counts_are_pinned(client):
 
 
 def test_completion_query_counts_are_pinned(client):
-    """"Mark complete": a fixed number of queries for a lens, more (the course's progress, for the dialog)
+    """ "Mark complete": a fixed number of queries for a lens, more (the course's progress, for the dialog)
     for the one that finishes a module, and the completion page a fixed number too."""
     module = make_module(lenses=2, slug="pinned")
     course = make_course(units=[[module]], slug="pinned-course")
