@@ -136,3 +136,15 @@ def browser_context_factory(chromium):
     yield make
     for context in contexts:
         context.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The accessibility checks' one line per page (tests/a11y.py), whatever the -r options."""
+    import sys
+
+    a11y = sys.modules.get("tests.a11y")
+    if a11y is None or not a11y.RESULTS:
+        return
+    terminalreporter.section("axe-core accessibility checks")
+    for result in a11y.RESULTS:
+        terminalreporter.write_line(result.summary())

@@ -178,6 +178,9 @@ def _counts(request: HttpRequest) -> dict[str, int]:
             "chat_messages": 0,
             "question_answers": 0,
             "answer_drafts": 0,
+            "roleplay_attempts": 0,
+            "roleplay_messages": 0,
+            "roleplay_feedback": 0,
             "accounts": 0,
         }
     return learner_data_counts(learner=request.learner)

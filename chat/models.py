@@ -390,3 +390,53 @@ class AnswerDraft(models.Model):
     def __str__(self) -> str:
         owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
         return f"Draft of {owner} for {self.question_key}"
+
+
+class AnswerStartQuerySet(models.QuerySet):
+    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "AnswerStartQuerySet":
+        """Starts of one learner: the account when given, else the anonymous token."""
+        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+
+
+class AnswerStart(models.Model):
+    """When a learner pressed "Start" on a timed question (`max-time::`): the countdown runs from here.
+
+    One row per owner, lens or test and question, kept on the server so a reload or another device
+    continues the same countdown, and so the server can refuse a save after the deadline (plus
+    ANSWER_DEADLINE_GRACE_SECONDS). Never restarted: pressing "Start" again returns the first start.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="answer_starts"
+    )
+    session_token = models.UUIDField(null=True, blank=True)
+    content_id = models.UUIDField(help_text="The lens or test the question belongs to.")
+    question_key = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+
+    objects = AnswerStartQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["content_id", "question_key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
+                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
+                name="answer_start_one_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "content_id", "question_key"],
+                condition=Q(user__isnull=False),
+                name="answer_start_one_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["session_token", "content_id", "question_key"],
+                condition=Q(session_token__isnull=False),
+                name="answer_start_one_per_token",
+            ),
+        ]
+        indexes = [models.Index(fields=["session_token"], name="answer_start_token_idx")]
+
+    def __str__(self) -> str:
+        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        return f"Start of {owner} on {self.question_key}"

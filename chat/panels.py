@@ -19,9 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 
-from chat import replies, tutor
-from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
+from chat import replies, services, tutor
+from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
+from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType
 
 # Who is asking
@@ -47,18 +49,26 @@ def require_learner(request: HttpRequest) -> tuple[int | None, UUID | None]:
 # Looking up the content
 
 
-def chat_segment(lens_id: UUID, segment_index: int) -> tuple[ContentItem, dict]:
-    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone."""
-    lens = get_object_or_404(ContentItem, pk=lens_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+def _lens_or_404(request: HttpRequest, item_id: UUID) -> ContentItem:
+    """The lens or test, 404 when it is gone or a draft this user may not preview."""
+    items = ContentItem.objects.filter(content_type__in=[ContentType.LENS, ContentType.TEST])
+    if not previews_drafts(getattr(request, "user", None)):
+        items = items.filter(is_draft=False)
+    return get_object_or_404(items, pk=item_id)
+
+
+def chat_segment(request: HttpRequest, lens_id: UUID, segment_index: int) -> tuple[ContentItem, dict]:
+    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone (or a draft)."""
+    lens = _lens_or_404(request, lens_id)
     segments = lens.body.get("segments", [])
     if not 0 <= segment_index < len(segments) or segments[segment_index].get("type") != "chat":
         raise Http404("This chat is no longer part of the lens. Reload the page.")
     return lens, segments[segment_index]
 
 
-def question_segment(item_id: UUID, question_key: str) -> tuple[ContentItem, dict]:
-    """The lens or test and its question with `question_key`; 404 when either is gone."""
-    item = get_object_or_404(ContentItem, pk=item_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+def question_segment(request: HttpRequest, item_id: UUID, question_key: str) -> tuple[ContentItem, dict]:
+    """The lens or test and its question with `question_key`; 404 when either is gone (or a draft)."""
+    item = _lens_or_404(request, item_id)
     for segment in item.body.get("segments", []):
         if segment.get("type") == "question" and segment.get("key") == question_key:
             return item, segment
@@ -211,6 +221,37 @@ class QuestionBox:
     answer: QuestionAnswer | None = None
     superseded: list[QuestionAnswer] = field(default_factory=list)
     draft: AnswerDraft | None = None  # text typed and not saved as the answer, newer than the answer
+    start_url: str = ""  # timed questions: where "Start" posts (the page's wrapper of chat.views.start)
+    started: AnswerStart | None = None  # timed questions: when the learner pressed "Start"
+
+    @property
+    def voice_max_seconds(self) -> int:
+        return settings.SPEECH_MAX_SECONDS
+
+    @property
+    def timed(self) -> bool:
+        return bool(self.segment.get("max_time_seconds"))
+
+    @property
+    def deadline(self):
+        """When a started timed question's countdown reaches zero (None: untimed or not started)."""
+        return services.answer_deadline(self.started, self.segment)
+
+    @property
+    def seconds_left(self) -> int:
+        """Whole seconds until the countdown ends (the browser counts from this, not from its own clock)."""
+        return max(0, int((self.deadline - timezone.now()).total_seconds())) if self.deadline else 0
+
+    @property
+    def time_up(self) -> bool:
+        return self.deadline is not None and timezone.now() >= self.deadline
+
+    @property
+    def editable(self) -> bool:
+        """Whether the learner may type: not locked, a learner, and a timed question started and not over."""
+        if self.locked or not self.has_learner:
+            return False
+        return not self.timed or (self.started is not None and not self.time_up)
 
     @property
     def text(self) -> str:
@@ -241,6 +282,7 @@ def build_question_box(
     answers: list[QuestionAnswer] | None = None,
     drafts: list[AnswerDraft] | None = None,
     autostart_feedback: bool = False,
+    start_url: str = "",
 ) -> QuestionBox:
     """The answer box of a learner for one question (2 queries, or none when `answers` and `drafts` are given).
 
@@ -262,9 +304,16 @@ def build_question_box(
         answer_url=answer_url,
         feedback_url=feedback_url,
         feedback_available=bool(segment.get("feedback") and feedback_url) and tutor.is_configured(),
+        start_url=start_url,
     )
     if not box.has_learner:
         return box
+    if box.timed:  # one query, for timed questions only
+        box.started = (
+            AnswerStart.objects.owned_by(user_id=user_id, session_token=session_token)
+            .filter(content_id=item.pk, question_key=segment["key"])
+            .first()
+        )
     if answers is None:
         answers = list(
             QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=item.pk)

@@ -5,6 +5,7 @@ account wins), because `chat` never imports `progress`. Nothing here calls the t
 call lives in `chat.tutor` and runs on a background thread (`chat.replies`), never inside a transaction.
 """
 
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from chat import replies
-from chat.models import AnswerDraft, ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
+from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
 from ops import ratelimit
 
 
@@ -53,6 +54,12 @@ class AnswerTooLong(ChatError):
 
 class UnstorableText(ChatError):
     pass
+
+
+class AnswerTimeUp(ChatError):
+    """A timed question (`max-time::`) saved before "Start", or after its countdown and the grace."""
+
+    status = 409
 
 
 def check_storable(text: str) -> None:
@@ -275,6 +282,7 @@ def save_answer(
     """
     if locked:
         raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
+    check_in_time(user_id=user_id, session_token=session_token, content_id=content_id, question=question)
     check_storable(text)
     max_chars = question.get("max_chars")
     if max_chars and len(text) > max_chars:
@@ -337,6 +345,7 @@ def save_draft(
     """
     if locked:
         raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
+    check_in_time(user_id=user_id, session_token=session_token, content_id=content_id, question=question)
     check_storable(text)
     limit = answer_max_chars(question)
     if len(text) > limit:
@@ -364,6 +373,76 @@ def save_draft(
         except IntegrityError:
             continue  # another request (the beacon, a second tab) created it first: update that one
     raise RuntimeError("Could not save the draft.")
+
+
+# Timed questions
+
+
+def start_answer(*, user_id: int | None, session_token: UUID | None, content_id: UUID, question: dict) -> AnswerStart:
+    """Start the countdown of a timed question for the learner (race-safe); a second start returns the first."""
+    starts = AnswerStart.objects.owned_by(user_id=user_id, session_token=session_token).filter(
+        content_id=content_id, question_key=question["key"]
+    )
+    for _attempt in range(3):
+        existing = starts.first()
+        if existing is not None:
+            return existing
+        try:
+            with transaction.atomic():
+                return AnswerStart.objects.create(
+                    **_owner_fields(user_id=user_id, session_token=session_token),
+                    content_id=content_id,
+                    question_key=question["key"],
+                )
+        except IntegrityError:
+            continue  # another tab pressed "Start" at the same moment: that start counts
+    raise RuntimeError("Could not start the question.")
+
+
+def answer_deadline(start: AnswerStart | None, question: dict) -> datetime | None:
+    """When the countdown of a started timed question reaches zero; None when untimed or not started."""
+    seconds = question.get("max_time_seconds")
+    if not seconds or start is None:
+        return None
+    return start.started_at + timedelta(seconds=seconds)
+
+
+def check_in_time(*, user_id: int | None, session_token: UUID | None, content_id: UUID, question: dict) -> None:
+    """Refuse (AnswerTimeUp) a save of a timed question not started, or later than its deadline plus
+    ANSWER_DEADLINE_GRACE_SECONDS. Untimed questions cost no query."""
+    if not question.get("max_time_seconds"):
+        return
+    start = (
+        AnswerStart.objects.owned_by(user_id=user_id, session_token=session_token)
+        .filter(content_id=content_id, question_key=question["key"])
+        .first()
+    )
+    if start is None:
+        raise AnswerTimeUp("This question is timed: press “Start” to begin the countdown, then write your answer.")
+    deadline = answer_deadline(start, question)
+    if timezone.now() > deadline + timedelta(seconds=settings.ANSWER_DEADLINE_GRACE_SECONDS):
+        raise AnswerTimeUp(
+            f"Time is up: this question's countdown ended at {deadline:%H:%M:%S} UTC, so this change was not "
+            "saved. What was saved before then is kept."
+        )
+
+
+@transaction.atomic
+def claim_answer_starts(*, session_token: UUID, user_id: int) -> int:
+    """Move an anonymous token's starts of timed questions to an account; returns how many moved.
+
+    Called by progress claiming inside its transaction. Where both started the same question the earlier
+    start is kept, so logging in never gives a countdown more time.
+    """
+    mine = AnswerStart.objects.filter(user_id=user_id)
+    theirs = AnswerStart.objects.filter(session_token=session_token)
+    earlier_anonymous = theirs.filter(
+        content_id=OuterRef("content_id"), question_key=OuterRef("question_key"), started_at__lt=OuterRef("started_at")
+    )
+    mine.filter(Exists(earlier_anonymous)).delete()
+    account_kept = mine.filter(content_id=OuterRef("content_id"), question_key=OuterRef("question_key"))
+    theirs.filter(Exists(account_kept)).delete()
+    return theirs.update(user_id=user_id, session_token=None)
 
 
 @transaction.atomic

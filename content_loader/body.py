@@ -98,6 +98,7 @@ class QuestionSegment(TypedDict):
     assessment_instructions: str
     max_chars: int | None
     max_time: str
+    max_time_seconds: int | None  # max_time parsed; None when absent or malformed (sync reports it)
     enforce_voice: bool
     feedback: bool
 

@@ -70,7 +70,9 @@ INSTALLED_APPS = [
     "content_loader",
     "progress",
     "chat",
+    "roleplay",
     "learn",
+    "voice",
     "accounts",
     "dashboard",
     "search",
@@ -232,6 +234,21 @@ CHAT_RATE_LIMIT_WINDOW_SECONDS = env_int("CHAT_RATE_LIMIT_WINDOW_SECONDS", 300)
 ANSWER_MAX_CHARS = env_int("ANSWER_MAX_CHARS", 20_000)
 ANSWER_RATE_LIMIT_SAVES = env_int("ANSWER_RATE_LIMIT_SAVES", 120)
 ANSWER_RATE_LIMIT_WINDOW_SECONDS = env_int("ANSWER_RATE_LIMIT_WINDOW_SECONDS", 600)
+# Timed questions (`max-time::`): a save this many seconds after the countdown ends is still accepted
+# (the browser's last save on reaching zero travels over a slow network), later ones are refused.
+ANSWER_DEADLINE_GRACE_SECONDS = env_int("ANSWER_DEADLINE_GRACE_SECONDS", 15)
+
+# Spoken answers (`voice` app): an OpenAI-compatible audio/transcriptions endpoint; SPEECH_BASE_URL and
+# SPEECH_API_KEY empty = the tutor's (voice.client decides). Audio is transcribed in memory and never
+# kept. SPEECH_VOICE (a voice of the audio/speech endpoint, e.g. "alloy") turns on voice.client.speak.
+SPEECH_BASE_URL = os.environ.get("SPEECH_BASE_URL", "")
+SPEECH_API_KEY = os.environ.get("SPEECH_API_KEY", "")
+SPEECH_MODEL = os.environ.get("SPEECH_MODEL", "whisper-1")
+SPEECH_TTS_MODEL = os.environ.get("SPEECH_TTS_MODEL", "tts-1")
+SPEECH_VOICE = os.environ.get("SPEECH_VOICE", "")
+SPEECH_MAX_SECONDS = env_int("SPEECH_MAX_SECONDS", 120)
+SPEECH_MAX_BYTES = env_int("SPEECH_MAX_BYTES", 5_000_000)
+SPEECH_TIMEOUT_SECONDS = env_int("SPEECH_TIMEOUT_SECONDS", 60)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/dashboard/", include("dashboard.urls")),
     path("admin/", admin.site.urls),
     path("chat/", include("chat.urls")),
+    path("voice/", include("voice.urls")),
+    path("roleplay/", include("roleplay.urls")),
     path("", include("delivery.urls")),
     path("", include("ops.urls")),
     path("", include("progress.urls")),

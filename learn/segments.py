@@ -1,8 +1,8 @@
 """What the module viewer shows of a lens or test: each segment with its template, chat panel or answer box.
 
-The learner's conversation about the lens and their answers on it are loaded once for the whole page
-(3 queries for the chats, 1 for the questions, none when the lens has neither), however many chat and
-question segments it has.
+The learner's conversation about the lens, their answers and their roleplay attempts are loaded once for
+the whole page (3 queries for the chats, 1 for the questions, 3 for the roleplays, none for a kind the lens
+does not have), however many chat, question and roleplay segments it has.
 
 `hidePreviousContentFromUser` on a chat: the learner discusses what came before from memory. The
 segments between the previous chat (or the start of the lens) and that chat are shown as usual until
@@ -31,6 +31,9 @@ from chat.panels import (
     load_conversation,
 )
 from content_loader.models import ContentItem
+from roleplay.models import RoleplayAttempt
+from roleplay.panels import RoleplayPanel, build_roleplay_panel, load_attempts
+from roleplay.segments import roleplay_uuid
 
 
 def tutor_turned_off(segments: list[dict]) -> bool:
@@ -57,6 +60,7 @@ class SegmentView:
     template: str
     chat: ChatPanel | None = None
     box: QuestionBox | None = None
+    roleplay: RoleplayPanel | None = None
     folds_previous: bool = False  # a chat whose preceding segments fold away once the conversation starts
 
     is_fold = False
@@ -95,6 +99,10 @@ def lens_blocks(
     conversation = Conversation()
     answers: list[QuestionAnswer] = []
     drafts: list[AnswerDraft] = []
+    attempts: list[RoleplayAttempt] = []
+    if has_learner and "roleplay" in types:
+        roleplay_ids = [i for i in (roleplay_uuid(s) for s in segments if s.get("type") == "roleplay") if i]
+        attempts = load_attempts(user_id=user_id, session_token=session_token, roleplay_ids=roleplay_ids)
     if has_learner and "chat" in types:
         conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
     if has_learner and "question" in types:
@@ -114,6 +122,10 @@ def lens_blocks(
             view.chat = build_chat_panel(
                 request, lens=lens, segment=segment, next_url=page_url, conversation=conversation
             )
+        elif kind == "roleplay" and roleplay_uuid(segment) is not None:
+            view.roleplay = build_roleplay_panel(
+                request, item=lens, segment=segment, next_url=page_url, attempts=attempts
+            )
         elif kind == "question" and segment.get("key"):
             answer_url, feedback_url = question_urls(segment["key"])
             view.box = build_question_box(
@@ -127,9 +139,15 @@ def lens_blocks(
                 answers=answers,
                 drafts=drafts,
                 autostart_feedback=autostart_feedback,
+                start_url=start_url_of(answer_url),
             )
         views.append(view)
     return fold_previous_content(views, started=conversation.started)
+
+
+def start_url_of(answer_url: str) -> str:
+    """The "Start" URL of a timed question: beside its answer URL (`…/questions/<key>/start/`, learn.urls)."""
+    return answer_url.removesuffix("answer/") + "start/"
 
 
 def ship_skipped_text(segments: list[dict], *, lens_id) -> list[dict]:

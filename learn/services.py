@@ -15,10 +15,11 @@ from content_loader.models import ContentItem, ContentType
 from progress.identity import Learner
 from progress.queries import progress_by_item
 from progress.services import CompletionResult, complete_content, lock_learners
+from roleplay.segments import unfinished_roleplays
 
 
 class TestNotReady(Exception):
-    """The test cannot be submitted yet; `message` says why (naming the unanswered questions)."""
+    """The test cannot be submitted yet; `message` says why (naming what is unanswered or unfinished)."""
 
     __test__ = False  # not a pytest test class
 
@@ -98,4 +99,9 @@ def _save_answers(*, learner: Learner, test: ContentItem, answers: dict[str, str
     if unanswered := unanswered_questions(test, current):
         names = ", ".join(missing.label for missing in unanswered)
         return TestNotReady(f"Answer every question before submitting the test. Not answered yet: {names}.")
+    if unfinished := unfinished_roleplays(**owner, item=test):
+        names = ", ".join(roleplay.label for roleplay in unfinished)
+        return TestNotReady(
+            f"Finish every roleplay (“Finish conversation”) before submitting the test. Not finished yet: {names}."
+        )
     return None

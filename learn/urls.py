@@ -36,10 +36,12 @@ urlpatterns = [
     path(LENS + "complete/", pages.complete_lens, name="complete-lens"),
     path(LENS + "submit/", answers.submit_test, name="submit-test"),
     path(QUESTION + "answer/", answers.answer, name="answer"),
+    path(QUESTION + "start/", answers.start, name="start"),
     path(QUESTION + "feedback/", answers.feedback, name="feedback"),
     path(STANDALONE, lenses.standalone_lens),
     path(STANDALONE + "complete/", lenses.complete_standalone_lens, name="standalone-complete"),
     path(STANDALONE + "questions/<slug:question_key>/answer/", lenses.answer, name="standalone-answer"),
+    path(STANDALONE + "questions/<slug:question_key>/start/", lenses.start, name="standalone-start"),
     path(STANDALONE + "questions/<slug:question_key>/feedback/", lenses.feedback, name="standalone-feedback"),
     path(STANDALONE + "segments/<int:index>/skipped-<str:part>/", lenses.skipped_text, name="skipped-text"),
     # After the routes above: a lens's slug never takes one of their names (learn.links.standalone_lens_url).

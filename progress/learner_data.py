@@ -1,7 +1,8 @@
 """A learner's own data: export it as one JSON document, or erase all of it.
 
 What belongs to a learner:
-- an account: its progress rows, conversations (with their messages), question answers and drafts, and those
+- an account: its progress rows, conversations (with their messages), question answers and drafts, roleplay
+  attempts (with their messages and feedback), and those
   that late requests wrote under the anonymous tokens it claimed (pages count them as the account's:
   see `ClaimedToken`), plus the account itself;
 - an anonymous learner: the rows, conversations and answers of their token. A token that an account
@@ -22,12 +23,13 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
+from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem
 from ops import ratelimit
 from progress.identity import Learner
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
 from progress.services import lock_learners
+from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 
 EXPORT_FORMAT = "courseplatform-learner-data/1"
 
@@ -62,7 +64,7 @@ def _stored_under(row) -> str:
 
 
 def export_learner_data(*, learner: Learner) -> dict[str, Any]:
-    """Everything stored about the learner, as one JSON-ready document (8 queries at most)."""
+    """Everything stored about the learner, as one JSON-ready document (11 queries at most)."""
     data = holdings(learner)
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
@@ -135,6 +137,46 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
         }
         for draft in AnswerDraft.objects.filter(data.owned()).order_by("updated_at", "id")
     ]
+    document["answer_starts"] = [
+        {
+            "content_id": str(start.content_id),
+            "question_key": start.question_key,
+            "started_at": _iso(start.started_at),
+            "stored_under": _stored_under(start),
+        }
+        for start in AnswerStart.objects.filter(data.owned()).order_by("started_at", "id")
+    ]
+    attempts = (
+        RoleplayAttempt.objects.filter(data.owned())
+        .prefetch_related("messages", "feedback_requests")
+        .order_by("started_at", "id")
+    )
+    document["roleplay_attempts"] = [
+        {
+            "roleplay_id": str(attempt.roleplay_id),
+            "content_id": str(attempt.content_id),
+            "content_type": attempt.content_type,
+            "scenario": attempt.scenario,
+            "started_at": _iso(attempt.started_at),
+            "finished_at": _iso(attempt.finished_at),
+            "archived_at": _iso(attempt.archived_at),
+            "stored_under": _stored_under(attempt),
+            "messages": [
+                {
+                    "role": message.role,
+                    "text": message.text,
+                    "created_at": _iso(message.created_at),
+                    "state": message.state,
+                }
+                for message in attempt.messages.all()
+            ],
+            "feedback": [
+                {"text": row.text, "requested_at": _iso(row.requested_at), "state": row.state}
+                for row in attempt.feedback_requests.all()
+            ],
+        }
+        for attempt in attempts
+    ]
     labels = [learner.label] + [Learner(session_token=t).label for t in data.tokens if t != learner.session_token]
     document["corrections"] = [
         {
@@ -167,7 +209,7 @@ def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
 
 
 def learner_data_counts(*, learner: Learner) -> dict[str, int]:
-    """How many rows of each kind the learner has: what an erasure would remove (6 queries at most)."""
+    """How many rows of each kind the learner has: what an erasure would remove (10 queries at most)."""
     data = holdings(learner)
     return {
         "progress_rows": UserContentProgress.objects.filter(data.owned()).count(),
@@ -175,6 +217,14 @@ def learner_data_counts(*, learner: Learner) -> dict[str, int]:
         "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(data.owned())).count(),
         "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
         "answer_drafts": AnswerDraft.objects.filter(data.owned()).count(),
+        "answer_starts": AnswerStart.objects.filter(data.owned()).count(),
+        "roleplay_attempts": RoleplayAttempt.objects.filter(data.owned()).count(),
+        "roleplay_messages": RoleplayMessage.objects.filter(
+            attempt__in=RoleplayAttempt.objects.filter(data.owned())
+        ).count(),
+        "roleplay_feedback": RoleplayFeedback.objects.filter(
+            attempt__in=RoleplayAttempt.objects.filter(data.owned())
+        ).count(),
         "accounts": int(learner.user_id is not None),
     }
 
@@ -195,6 +245,8 @@ def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None
     ChatSession.objects.filter(data.owned()).delete()  # messages go with their conversations
     QuestionAnswer.objects.filter(data.owned()).delete()
     AnswerDraft.objects.filter(data.owned()).delete()
+    AnswerStart.objects.filter(data.owned()).delete()
+    RoleplayAttempt.objects.filter(data.owned()).delete()  # messages and feedback go with their attempts
     if learner.user_id is not None:
         user_model = get_user_model()
         counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)

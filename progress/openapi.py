@@ -191,6 +191,7 @@ def spec() -> dict:
                                     "seconds": COUNT,
                                     "seconds_not_kept": COUNT,
                                     "answers_claimed": COUNT,
+                                    "roleplays_claimed": COUNT,
                                 }
                             ),
                             "Claimed (merged with the account's own progress, nothing dropped; `seconds` is the time "

@@ -16,13 +16,15 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
-from chat.services import claim_answer_drafts, claim_chat_sessions, claim_question_answers
-from content_loader.models import ContentItem, ContentType
+from chat.services import claim_answer_drafts, claim_answer_starts, claim_chat_sessions, claim_question_answers
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType
 from ops import ratelimit
 from progress import prepared, sql
 from progress.identity import Learner
 from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, LearnerClock, UserContentProgress
 from progress.queries import Status
+from roleplay.segments import unfinished_roleplays
+from roleplay.services import claim_roleplay_attempts
 
 
 class InvalidProgress(ValueError):
@@ -58,6 +60,7 @@ class ClaimReceipt:
     lenses_completed: int
     seconds: int
     answers_claimed: int = 0
+    roleplays_claimed: int = 0
     # Seconds of the token's rows that the merge did not add: time overlapping what the account (or
     # another of its tokens) already had on the same items, which no wall-clock could hold twice.
     seconds_not_kept: int = 0
@@ -74,6 +77,9 @@ class ClaimReceipt:
         if self.answers_claimed:
             answers = self.answers_claimed
             parts.append(f"{answers} answer{'' if answers == 1 else 's'}")
+        if self.roleplays_claimed:
+            roleplays = self.roleplays_claimed
+            parts.append(f"{roleplays} roleplay conversation{'' if roleplays == 1 else 's'}")
         summary = "Saved your progress: " + ", ".join(parts)
         if (overlap := round(self.seconds_not_kept / 60)) >= 1:
             summary += (
@@ -172,12 +178,19 @@ def _heartbeat_in_steps(by_user: bool, params: dict) -> tuple[bool, bool, int]:
 
 
 def _require_answers(learner: Learner, test_id: UUID) -> None:
-    """Refuse to complete a test while a required question of it has no answer (2 queries)."""
+    """Refuse to complete a test while a required question of it has no answer, or a required roleplay is
+    not finished (2 queries, 3 with roleplays)."""
     test = ContentItem.objects.only("id", "body").get(pk=test_id)
-    answers = current_answers(user_id=learner.user_id, session_token=learner.session_token, item=test)
+    if not test.stores_progress:
+        raise InvalidProgress(NO_STORED_ID_MESSAGE)
+    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
+    answers = current_answers(**owner, item=test)
     if missing := unanswered_questions(test, answers):
         names = ", ".join(question.label for question in missing)
         raise InvalidProgress(f"Answer every question of this test before completing it. Not answered yet: {names}.")
+    if unfinished := unfinished_roleplays(**owner, item=test):
+        names = ", ".join(roleplay.label for roleplay in unfinished)
+        raise InvalidProgress(f"Finish every roleplay of this test before completing it. Not finished yet: {names}.")
 
 
 def complete_content(
@@ -434,6 +447,8 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     chats = claim_chat_sessions(session_token=session_token, user_id=user.pk)
     answers = claim_question_answers(session_token=session_token, user_id=user.pk)
     claim_answer_drafts(session_token=session_token, user_id=user.pk)
+    claim_answer_starts(session_token=session_token, user_id=user.pk)
+    roleplays = claim_roleplay_attempts(session_token=session_token, user_id=user.pk)
     lenses = {content_id for _, content_id, kind, completed_at, _ in rows if kind == "lens" and completed_at}
     claimed_seconds = sum(row[4] for row in rows)
     return ClaimReceipt(
@@ -442,5 +457,6 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
         lenses_completed=len(lenses),
         seconds=kept,
         answers_claimed=answers,
+        roleplays_claimed=roleplays,
         seconds_not_kept=max(0, claimed_seconds - kept),
     )

@@ -27,5 +27,10 @@ def claim_on_login(sender, request, user, **kwargs) -> None:
         receipt = claim_progress(user=user, session_token=token)
     except TokenClaimedElsewhere:
         return  # a stale cookie of another account's learner: that account keeps its data, the login goes on
-    if receipt.progress_records_claimed or receipt.chat_sessions_claimed or receipt.answers_claimed:
+    if (
+        receipt.progress_records_claimed
+        or receipt.chat_sessions_claimed
+        or receipt.answers_claimed
+        or receipt.roleplays_claimed
+    ):
         messages.success(request, receipt.summary(), extra_tags=RECEIPT_TAG, fail_silently=True)

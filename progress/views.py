@@ -109,6 +109,7 @@ def claim(request, learner, payload):
             "seconds": receipt.seconds,
             "seconds_not_kept": receipt.seconds_not_kept,
             "answers_claimed": receipt.answers_claimed,
+            "roleplays_claimed": receipt.roleplays_claimed,
         }
     )
 

@@ -27,6 +27,7 @@ def question_box(
     locked: bool = False,
     answer_url: str = "",
     feedback_url: str = "",
+    start_url: str = "",
 ) -> QuestionBox:
     """`{% question_box item segment locked=... answer_url=... as box %}`: the learner's answer to a question.
 
@@ -42,6 +43,7 @@ def question_box(
         locked=bool(locked),
         answer_url=answer_url,
         feedback_url=feedback_url,
+        start_url=start_url,
     )
 
 
@@ -50,3 +52,20 @@ def tutor_markdown(text: str) -> SafeString:
     """The tutor's Markdown as safe HTML."""
     html = nh3.clean(_markdown.render(text or ""), link_rel="noopener noreferrer nofollow")
     return mark_safe(html)  # markdown-it escaped any raw HTML, and nh3 cleaned the result
+
+
+@register.filter
+def duration(seconds: int) -> str:
+    """`{{ 90|duration }}` → "1 minute 30 seconds": a question's `max-time`, as the learner reads it."""
+    minutes, rest = divmod(int(seconds), 60)
+    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
+    if rest or not parts:
+        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
+    return " ".join(parts)
+
+
+@register.filter
+def clock(seconds: int) -> str:
+    """`{{ 75|clock }}` → "1:15": a countdown as question-timer.js shows it."""
+    minutes, rest = divmod(max(0, int(seconds)), 60)
+    return f"{minutes}:{rest:02d}"

@@ -59,7 +59,13 @@ def chat_lens_body(
 
 
 def question_segment(
-    *, index: int = 0, key: str = "0123456789abcdef", max_chars: int | None = 200, feedback: bool = True
+    *,
+    index: int = 0,
+    key: str = "0123456789abcdef",
+    max_chars: int | None = 200,
+    feedback: bool = True,
+    max_time_seconds: int | None = None,
+    enforce_voice: bool = False,
 ) -> dict:
     """A `#### Question` segment as the loader stores it."""
     return {
@@ -72,8 +78,9 @@ def question_segment(
         "content_text": "Why might an AI resist being switched off?",
         "assessment_instructions": "Look for instrumental convergence.",
         "max_chars": max_chars,
-        "max_time": "",
-        "enforce_voice": False,
+        "max_time": f"{max_time_seconds // 60}:{max_time_seconds % 60:02d}" if max_time_seconds else "",
+        "max_time_seconds": max_time_seconds,
+        "enforce_voice": enforce_voice,
         "feedback": feedback,
     }
 

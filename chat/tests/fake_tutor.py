@@ -1,10 +1,13 @@
-"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions streaming protocol.
+"""A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions streaming protocol, and the
+audio endpoints (`audio/transcriptions`, multipart; `audio/speech`, JSON in, audio bytes out).
 
 Tests script what it does for each request (stream pieces with pauses, fail with a status, or hang) and
 read back the requests it received. It runs in a thread; nothing about `openai` is mocked.
 """
 
 import contextlib
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -41,9 +44,20 @@ class Hang:
     seconds: float = 3.0
 
 
+@dataclass
+class Transcript:
+    """Answer a transcription request with this text."""
+
+    text: str = "The learner's spoken answer."
+
+
 class FakeTutorServer:
     def __init__(self) -> None:
         self.script: deque[Stream | Fail | Hang] = deque()
+        # audio/transcriptions: what to answer (default Transcript()) and what arrived (fields and the file).
+        self.transcripts: deque[Transcript | Fail | Hang] = deque()
+        self.transcription_requests: list[dict] = []
+        self.speech_requests: list[dict] = []
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         # Called in the server thread with the request body, before answering (e.g. to look at the database).
@@ -73,10 +87,17 @@ class FakeTutorServer:
                 pass
 
             def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if self.path == "/v1/audio/transcriptions":
+                    self.transcription(raw)
+                    return
+                if self.path == "/v1/audio/speech":
+                    self.speech(json.loads(raw or b"{}"))
+                    return
                 if self.path != "/v1/chat/completions":
                     self.send_error(404)
                     return
+                body = json.loads(raw or b"{}")
                 server.requests.append(body)
                 server.headers.append({name.lower(): value for name, value in self.headers.items()})
                 if server.on_request is not None:
@@ -87,6 +108,47 @@ class FakeTutorServer:
                 action = server.script.popleft() if server.script else Stream()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up
                     self.answer(action, body)
+
+            def transcription(self, raw):
+                message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                    f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + raw
+                )
+                fields = {}
+                for part in message.iter_parts():
+                    name = part.get_param("name", header="content-disposition")
+                    if part.get_filename():
+                        fields[name] = {
+                            "filename": part.get_filename(),
+                            "content_type": part.get_content_type(),
+                            "data": part.get_payload(decode=True),
+                        }
+                    else:
+                        fields[name] = part.get_payload(decode=True).decode()
+                server.transcription_requests.append(fields)
+                action = server.transcripts.popleft() if server.transcripts else Transcript()
+                if isinstance(action, Transcript):
+                    self.json(200, {"text": action.text})
+                elif isinstance(action, Hang):
+                    time.sleep(action.seconds)
+                else:
+                    self.json(action.status, {"error": {"message": "fake failure", "type": "server_error"}})
+
+            def speech(self, body):
+                server.speech_requests.append(body)
+                audio = b"ID3FAKE-MP3:" + body.get("input", "").encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(audio)))
+                self.end_headers()
+                self.wfile.write(audio)
+
+            def json(self, status, payload):
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def answer(self, action, body):
                 if isinstance(action, Fail):

@@ -25,6 +25,7 @@ PAGE = engines["django"].from_string(
   {% if segment.type == "chat" %}{% include "chat/lens_chat.html" with lens=lens segment=segment %}
   {% elif segment.type == "question" %}
     {% url "chat-test:answer" lens.pk segment.key as answer %}{% url "chat-test:feedback" lens.pk segment.key as fb %}
+    {% url "chat-test:start" lens.pk segment.key as start_url %}{# read by the include from the context #}
     {% include "chat/question.html" with item=lens segment=segment locked=locked answer_url=answer feedback_url=fb %}
   {% endif %}
 {% endfor %}
@@ -52,6 +53,19 @@ def answer(request: HttpRequest, item_id: UUID, question_key: str, locked: bool 
 
 
 @require_POST
+def start(request: HttpRequest, item_id: UUID, question_key: str, locked: bool = False) -> HttpResponse:
+    return views.start(
+        request,
+        item_id,
+        question_key,
+        locked=locked,
+        answer_url=reverse("chat-test:answer", args=[item_id, question_key]),
+        feedback_url=reverse("chat-test:feedback", args=[item_id, question_key]),
+        back_url=reverse("chat-test:lens", args=[item_id]),
+    )
+
+
+@require_POST
 @transaction.non_atomic_requests
 def feedback(request: HttpRequest, item_id: UUID, question_key: str, locked: bool = False) -> HttpResponse:
     return views.feedback(
@@ -63,6 +77,7 @@ test_patterns = [
     path("lens/<uuid:lens_id>/", lens_page, name="lens"),
     path("items/<uuid:item_id>/questions/<slug:question_key>/answer/", answer, name="answer"),
     path("items/<uuid:item_id>/questions/<slug:question_key>/feedback/", feedback, name="feedback"),
+    path("items/<uuid:item_id>/questions/<slug:question_key>/start/", start, name="start"),
     path("locked/<uuid:item_id>/questions/<slug:question_key>/answer/", answer, {"locked": True}, name="answer-locked"),
     path(
         "locked/<uuid:item_id>/questions/<slug:question_key>/feedback/",

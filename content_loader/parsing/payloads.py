@@ -39,6 +39,7 @@ _FOOTNOTE_DEFINITION = re.compile(r"^\[\^([^\]\s]+)\]:.*(?:\n(?:[ \t]+\S.*|[ \t]
 _FOOTNOTE_DEFINITION_LABEL = re.compile(r"^\[\^([^\]\s]+)\]:", re.MULTILINE)
 _FOOTNOTE_REF = re.compile(r"\[\^([^\]\s]+)\](?!:)")
 WORDS_PER_MINUTE = 200
+MAX_TIME = re.compile(r"(?P<minutes>\d{1,3})(?::(?P<seconds>[0-5]\d))?")
 TIME_FACTOR = 1.5
 
 
@@ -132,6 +133,7 @@ class LensCompiler:
                 "assessment_instructions": fields.get("assessment-instructions"),
                 "max_chars": self._max_chars(segment, report),
                 "max_time": fields.get("max-time"),
+                "max_time_seconds": self._max_time(segment, report),
                 "enforce_voice": fields.flag("enforce-voice"),
                 "feedback": fields.flag("feedback"),
             }
@@ -309,6 +311,22 @@ class LensCompiler:
             return None
         return int(value)
 
+    def _max_time(self, segment: Segment, report: FileReport) -> int | None:
+        """`max-time::` in seconds: whole minutes (`5`) or minutes and seconds (`M:SS`, e.g. `1:30`)."""
+        value = segment.get("max-time").strip()
+        if not value:
+            return None
+        match = MAX_TIME.fullmatch(value)
+        seconds = int(match["minutes"]) * 60 + int(match["seconds"] or 0) if match else 0
+        if not seconds:
+            report.error(
+                segment.fields.line("max-time"),
+                f"`max-time::` must be a time more than zero, not {value!r}",
+                "write whole minutes (`max-time:: 5`) or minutes:seconds (`max-time:: 1:30`)",
+            )
+            return None
+        return seconds
+
     def _render(self, markdown: str, lens: LensDoc, report: FileReport, line: int, id_prefix: str) -> str:
         """Render a field of a lens, reporting wikilinks that lead nowhere (and published links to drafts).
 
@@ -443,20 +461,30 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
     else:
         global _WORK
         _WORK = vault
-        size = max(1, len(tasks) // (workers * 8))  # small chunks: the pool balances the load
+        # Small chunks: the pool balances the load, and the bodies of a chunk (whole articles rendered around
+        # their excerpts) wait in this process only until they are in the cache: the peak stays low.
+        size = max(1, min(40, len(tasks) // (workers * 8)))
         chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                for chunk in pool.map(_compile_in_worker, chunks):  # taken as they come: memory stays low
+                results = pool.map(_compile_in_worker, chunks)  # every chunk submitted: the workers are forked
+                # The workers have their own copy of the articles' text: this process lets go of its copy now
+                # rather than after compiling, so that the results arriving do not add to it at the peak.
+                _drop_article_text(vault)
+                for chunk in results:  # taken as they come: memory stays low
                     _keep(vault, chunk, compiled)
         finally:
             _WORK = None
-    # Compiled: the articles' text is no longer needed (a large vault's articles are most of its memory).
+    _drop_article_text(vault)
+    return compiled
+
+
+def _drop_article_text(vault: Vault) -> None:
+    """Compiled: the articles' text is no longer needed (a large vault's articles are most of its memory)."""
     for doc in vault.documents.values():
         if isinstance(doc, ArticleDoc):
             doc.body = ""
-    return compiled
 
 
 def _keep(vault: Vault, results: list, compiled: dict[int, CompiledLens]) -> None:

@@ -9,6 +9,8 @@ in the source is allowed through the parser and then sanitised with nh3, so `<su
   the file named is an article or transcript and the UUID that of the lens excerpting it), or plain text
   when they name nothing a learner can open; `::card[[path]]` becomes a card link (`class="content-card"`).
   Pages turn these into links to the item's page (learn/links.py);
+- headings nest under the page's h1: the first one of a piece is an `<h2>` and none skips a level
+  (`# A` / `### B` become `<h2>` / `<h3>`);
 - article directives: `:::collapse` blocks become `<details class="collapse">` labelled by their heading
   (or `:::collapse Label`), inline `:collapse[...]` becomes `<span class="collapse">` (a `<details>` cannot
   sit inside a paragraph; the page's script folds it behind "…"), `:::note` blocks `<aside class="note">`,
@@ -239,6 +241,24 @@ def _render_lens_footnotes(self, tokens, idx, options, env) -> str:
     )
 
 
+def _nest_headings(state: StateCore) -> None:
+    """Headings of a piece nest under the page's own h1: the first is an h2, none skips a level."""
+    previous = 1
+    shift = None
+    for token in state.tokens:
+        if token.type not in ("heading_open", "heading_close"):
+            continue
+        level = int(token.tag[1])
+        if token.type == "heading_open":
+            if shift is None:
+                shift = level - 2
+            level = max(2, min(level - shift, previous + 1, 6))
+            previous = level
+        else:
+            level = previous
+        token.tag = f"h{level}"
+
+
 def _render_link(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     target, text = token.meta["target"], token.meta["text"]
@@ -254,14 +274,20 @@ def _render_link(self, tokens, idx, options, env) -> str:
 
 
 def _render_collapse(self, tokens, idx, options, env) -> str:
-    """A collapsed block, labelled by `:::collapse Label`, else by the heading it starts with."""
+    """A collapsed block, labelled by `:::collapse Label`, else by the heading it starts with (shown once:
+    as the label, not again inside; its text stays in the plain text, unlike the renderer's own labels)."""
     if tokens[idx].nesting == -1:
         return "</details>\n"
     label = tokens[idx].info.strip().removeprefix("collapse").strip()
-    if not label and idx + 2 < len(tokens) and tokens[idx + 1].type == "heading_open":
-        label = tokens[idx + 2].content.strip()
-    summary = html.escape(label) if label else "Show the collapsed text"
-    return f'<details class="collapse"><summary>{summary}</summary>\n'
+    if label:
+        return f'<details class="collapse"><summary>{html.escape(label)}</summary>\n'
+    if idx + 3 < len(tokens) and tokens[idx + 1].type == "heading_open":
+        heading = self.renderInline(tokens[idx + 2].children or [], options, env).strip()
+        tokens[idx + 1].hidden = tokens[idx + 3].hidden = True
+        tokens[idx + 2].children = []
+        if heading:
+            return f'<details class="collapse"><summary class="collapse__heading">{heading}</summary>\n'
+    return '<details class="collapse"><summary>Show the collapsed text</summary>\n'
 
 
 def _is_unknown_block(params: str, *args) -> bool:
@@ -296,6 +322,7 @@ def _build() -> MarkdownIt:
     md.add_render_rule("directive_open", _render_directive)
     md.add_render_rule("directive_close", _render_directive)
     md.core.ruler.push("lens_footnotes", _lens_footnotes)  # after the article's own footnotes
+    md.core.ruler.push("nest_headings", _nest_headings)
     md.add_render_rule("lens_footnote_ref", _render_lens_footnote_ref)
     md.add_render_rule("lens_footnotes", _render_lens_footnotes)
     md.use(anchors_plugin, min_level=1, max_level=6)  # in-article links to a heading (`#section-one`) find it

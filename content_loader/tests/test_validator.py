@@ -1,6 +1,8 @@
 """The validator's rules (issue 12): each problem is reported at its file and line, with the severity the
 format's authors expect and a suggestion; and what the format's authors accept loads without an error."""
 
+import uuid
+
 import pytest
 
 from content_loader.parsing import build_catalog, read_vault
@@ -428,6 +430,24 @@ RULES = [
         "`## Test:` has no `id::`: it is shown",
         "--write-ids",
     ),
+    (
+        "question-max-time-malformed",
+        one_lens("#### Question\ncontent:: Why?\nmax-time:: soon\n"),
+        "Lenses/L.md",
+        6,
+        "error",
+        "`max-time::` must be a time more than zero, not 'soon'",
+        "`max-time:: 1:30`",
+    ),
+    (
+        "question-max-time-seconds-out-of-range",
+        one_lens("#### Question\ncontent:: Why?\nmax-time:: 1:75\n"),
+        "Lenses/L.md",
+        6,
+        "error",
+        "not '1:75'",
+        "minutes:seconds",
+    ),
 ]
 
 
@@ -526,3 +546,12 @@ def test_a_test_without_id_gets_a_derived_identity_and_its_text_segments(make_va
     [test] = [record for record in catalog.items.values() if record.content_type == "test"]
     assert test.body["derived_id"] is True
     assert [segment["type"] for segment in test.body["segments"]] == ["text", "question"]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("5", 300), ("0:03", 3), ("1:30", 90), (" 12 ", 720)])
+def test_max_time_is_parsed_to_seconds(make_vault, value, seconds):
+    """`max-time::` in minutes or minutes:seconds reaches the question as `max_time_seconds`, with no error."""
+    catalog = build_catalog(read_vault(make_vault(one_lens(f"#### Question\ncontent:: Why?\nmax-time:: {value}\n"))))
+    assert not [d for d in catalog.diagnostics if "max-time" in d.message]
+    (question,) = catalog.items[uuid.UUID(LENS_A)].body["segments"]
+    assert question["max_time_seconds"] == seconds

@@ -1,5 +1,7 @@
 """Lens bodies with every segment type, for page tests that run without a vault."""
 
+import uuid
+
 import factory
 
 from content_loader.parsing.payloads import question_key
@@ -81,11 +83,11 @@ def segment_body() -> dict:
                 "index": 5,
                 "line": 30,
                 "optional": False,
-                "id": "rp-1",
+                "id": "5b0e7c9a-2f4d-4e8b-9a61-0c3d2e1f4a5b",
                 "content_html": "<p>You are a sceptical journalist.</p>",
                 "content_text": "You are a sceptical journalist.",
-                "ai_instructions": "",
-                "opening_message": "",
+                "ai_instructions": "You are an editor who wants a clear story.",
+                "opening_message": "So, what is the story?",
                 "assessment_instructions": "",
                 "feedback": False,
             },
@@ -141,3 +143,30 @@ def question_segment(
 
 def body_of(*segments: dict) -> dict:
     return {"tldr": "", "segments": list(segments)}
+
+
+def roleplay_segment(
+    index: int,
+    scenario: str = "Convince Sam to space out the revision.",
+    *,
+    roleplay_id: str | None = None,
+    instructions: str = "You are Sam, a stubborn student who likes cramming.",
+    opening: str = "Why would I start studying early?",
+    feedback: bool = False,
+    optional: bool = False,
+    assessment: str = "Did the learner answer Sam's objections?",
+) -> dict:
+    """A `#### Roleplay` shaped as the loader compiles it (content_loader/parsing/payloads.py)."""
+    return {
+        "type": "roleplay",
+        "index": index,
+        "line": 30,
+        "optional": optional,
+        "id": roleplay_id or str(uuid.uuid4()),
+        "content_html": f"<p>{scenario}</p>",
+        "content_text": scenario,
+        "ai_instructions": instructions,
+        "opening_message": opening,
+        "assessment_instructions": assessment,
+        "feedback": feedback,
+    }

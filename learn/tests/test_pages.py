@@ -200,7 +200,10 @@ def test_lens_renders_every_segment_type(client, course):
     # No tutor configured: one notice for the lens, no disabled chat box.
     assert page.count("The AI tutor is turned off on this site") == 1 and "Discuss with the tutor" not in page
     assert "Why are sunsets red?" in page and "Save answer" in page
-    assert "Roleplay is not supported on this platform yet" in page
+    # The roleplay: its briefing card, and the character's opening line; no model here, so nothing to send.
+    assert "Your scenario" in page and "You are a sceptical journalist." in page
+    assert "So, what is the story?" in page and "chat-msg--character" in page
+    assert "The AI is off on this site" in page and "not supported" not in page
     assert "Why the sky looks blue." in page
 
 

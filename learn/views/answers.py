@@ -18,7 +18,7 @@ from django_htmx.http import reswap, retarget
 
 from chat import views as chat_views
 from chat.questions import questions_of
-from content_loader.models import ContentType
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentType
 from learn import services
 from learn.views.pages import (
     MODULE_DIALOG_KEY,
@@ -61,7 +61,33 @@ def answer(
                 if offers_feedback(item, locked=locked)
                 else ""
             ),
+            start_url=reverse("learn:start", kwargs={**urls, "question_key": question_key}),
         )
+
+
+@require_POST
+def start(
+    request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
+) -> HttpResponse:
+    """Start the countdown of a timed question of the lens or test; refused (409) once it is completed."""
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
+    item = placement.item
+    urls = {
+        "course_slug": course.slug,
+        "module_slug": entry.module.slug,
+        "lens_id": lens_id,
+        "question_key": question_key,
+    }
+    locked = services.is_completed(learner=request.learner, item_id=item.pk)
+    return chat_views.start(
+        request,
+        item.pk,
+        question_key,
+        locked=locked,
+        answer_url=reverse("learn:answer", kwargs=urls),
+        feedback_url=reverse("learn:feedback", kwargs=urls) if offers_feedback(item, locked=locked) else "",
+        back_url=_lens_url(course, entry.module, lens_id),
+    )
 
 
 @require_POST
@@ -104,6 +130,8 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
         name.removeprefix("answer-"): value for name, value in request.POST.items() if name.startswith("answer-")
     }
     try:
+        if not test.stores_progress:  # a `## Test:` without `id::`: nothing is stored under its derived UUID
+            raise services.TestNotReady(NO_STORED_ID_MESSAGE)
         result = services.submit_test(
             learner=request.learner,
             test=test,

@@ -57,6 +57,7 @@ def _placements(lens: ContentItem, *, drafts: bool) -> list[dict]:
         ModuleEntry.objects.filter(
             item=lens,
             module__retired_at__isnull=True,
+            module__course_placements__course__isnull=False,  # a module no course places leads nowhere
             module__course_placements__course__retired_at__isnull=True,
             **visible,
         )
@@ -152,7 +153,24 @@ def answer(request: HtmxHttpRequest, lens_id: UUID, question_key: str) -> HttpRe
             locked=locked,
             back_url=urls["page_url"],
             feedback_url=_question_urls(lens)(question_key)[1],
+            start_url=reverse("learn:standalone-start", kwargs={"lens_id": lens.pk, "question_key": question_key}),
         )
+
+
+@require_POST
+def start(request: HtmxHttpRequest, lens_id: UUID, question_key: str) -> HttpResponse:
+    """Start the countdown of a timed question of the lens; refused (409) once the lens is completed."""
+    lens = _lens(request, lens_id, with_body=False)
+    answer_url, feedback_url = _question_urls(lens)(question_key)
+    return chat_views.start(
+        request,
+        lens.pk,
+        question_key,
+        locked=services.is_completed(learner=request.learner, item_id=lens.pk),
+        answer_url=answer_url,
+        feedback_url=feedback_url,
+        back_url=_urls(lens)["page_url"],
+    )
 
 
 @require_POST

@@ -402,6 +402,7 @@ def test_claim_of_a_token_with_nothing_to_claim_is_200_with_zero_counts(logged_i
         "seconds": 0,
         "seconds_not_kept": 0,
         "answers_claimed": 0,
+        "roleplays_claimed": 0,
     }
 
 

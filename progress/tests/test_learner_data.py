@@ -119,6 +119,10 @@ def test_erasing_an_account_removes_all_its_data_and_the_account_and_nothing_els
         "chat_messages": 4,
         "question_answers": 2,
         "answer_drafts": 0,
+        "answer_starts": 0,
+        "roleplay_attempts": 0,
+        "roleplay_messages": 0,
+        "roleplay_feedback": 0,
         "accounts": 1,
     }
     assert not get_user_model().objects.filter(pk=user.pk).exists()
@@ -153,6 +157,10 @@ def test_erasing_an_anonymous_learner_removes_their_tokens_data_only():
         "chat_messages": 0,
         "question_answers": 0,
         "answer_drafts": 0,
+        "answer_starts": 0,
+        "roleplay_attempts": 0,
+        "roleplay_messages": 0,
+        "roleplay_feedback": 0,
         "accounts": 0,
     }
     assert UserContentProgress.objects.count() == 2 and ChatSession.objects.count() == 2

@@ -26,6 +26,9 @@
  *   learner types, when they send, and while a reply streams, so static/js/activity.js counts the time.
  * - After a message is sent it dispatches `courseplatform:chat-sent` (bubbling) from the chat, so the page
  *   can react to a conversation starting (the module viewer folds away what a chat hides).
+ * - A roleplay (roleplay/roleplay.html) is a chat widget too, marked `data-roleplay`: `data-chat-who` names
+ *   who replies ("Character") and `data-chat-still` what a reply being generated says; its "Finish
+ *   conversation" is revealed after the first send like "Start a new conversation" (`data-chat-new`).
  * - The CSRF token is read from each form's hidden `csrfmiddlewaretoken` field.
  */
 (function () {
@@ -180,7 +183,7 @@
         showText(widget, "The connection was lost before the reply finished. The tutor's reply is still being saved: reload the page to see it.");
         return;
       }
-      pollInstead(placeholder, poll, "The tutor is still replying…");
+      pollInstead(placeholder, poll, widget.getAttribute("data-chat-still") || "The tutor is still replying…");
     }
     stream(placeholder.getAttribute("data-chat-reply"), body, csrfFrom(form), {
       element: placeholder,
@@ -259,7 +262,11 @@
     placeholder.className = "chat-msg chat-msg--assistant chat-msg--streaming";
     placeholder.setAttribute("data-chat-reply", form.getAttribute("action"));
     placeholder.setAttribute("aria-busy", "true");
-    placeholder.innerHTML = '<span class="chat-msg__who">Tutor</span><div class="chat-msg__text" data-chat-reply-text></div>';
+    placeholder.innerHTML = '<span class="chat-msg__who"></span><div class="chat-msg__text" data-chat-reply-text></div>';
+    placeholder.querySelector(".chat-msg__who").textContent = widget.getAttribute("data-chat-who") || "Tutor";
+    if (widget.hasAttribute("data-roleplay")) {
+      placeholder.className = "chat-msg chat-msg--character chat-msg--streaming";
+    }
     var fallback = form.cloneNode(true);
     fallback.removeAttribute("data-chat-retry");
     fallback.setAttribute("data-chat-reply-fallback", "");
@@ -307,7 +314,7 @@
       done: function (html) {
         end(function () {
           target.innerHTML = html;
-          if (widget.classList.contains("question-box--locked")) {
+          if (widget.classList.contains("question-box--locked") || widget.hasAttribute("data-roleplay")) {
             // The answer is final and has its feedback now: nothing more to ask (as after a reload).
             showStatus(widget, "");
             button.remove();
@@ -552,7 +559,9 @@
         startNew.hidden = false;
       }
       updateCount(form.querySelector("textarea"));
-      widgetOf(form).dispatchEvent(new CustomEvent("courseplatform:chat-sent", { bubbles: true }));
+      if (!widgetOf(form).hasAttribute("data-roleplay")) {  // a roleplay folds nothing away
+        widgetOf(form).dispatchEvent(new CustomEvent("courseplatform:chat-sent", { bubbles: true }));
+      }
     } else {
       setBusy(widgetOf(form), false);
     }

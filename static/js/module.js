@@ -129,7 +129,37 @@
     }
   });
 
-  // The dialog is rendered open (so it shows without JavaScript); make it modal here.
+  // Where focus goes when the element that had it was swapped away (the "Mark complete" button, now
+  // "Completed"): whatever the new completion state offers to go on with, else its "Completed" line.
+  function completionFocusTarget() {
+    var selectors = ["#complete a[href]", "#complete button:not([disabled])", "#complete [tabindex='-1']", "#lens-title"];
+    for (var i = 0; i < selectors.length; i += 1) {
+      var found = document.querySelector(selectors[i]);
+      if (found) {
+        return found;
+      }
+    }
+    return null;
+  }
+
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !active.isConnected;
+  }
+
+  // After "Mark complete" focus never falls to <body> (the button it was on is swapped away): right after
+  // the swap it moves on; an element the new state focused itself (autofocus, a dialog) keeps it.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if ((isCompleteForm(event.detail.elt) || event.target.id === "complete") && focusLost()) {
+      var target = completionFocusTarget();
+      if (target) {
+        target.focus();
+      }
+    }
+  });
+
+  // The dialog is rendered open (so it shows without JavaScript); make it modal here. Closing it
+  // (Escape, or its form) returns focus to what opened it, or to its replacement when that was swapped.
   function openDialogs(root) {
     var dialogs = root.querySelectorAll ? root.querySelectorAll("dialog[data-modal]") : [];
     Array.prototype.forEach.call(dialogs, function (dialog) {
@@ -138,6 +168,17 @@
       }
       dialog.dataset.shown = "true";
       if (typeof dialog.showModal === "function") {
+        // Rendered open, the dialog may have focused its own autofocus link already: that opened nothing.
+        var opener = focusLost() || dialog.contains(document.activeElement) ? null : document.activeElement;
+        dialog.addEventListener("close", function () {
+          if (dialog.open) {
+            return; // the close() just below, before showModal()
+          }
+          var target = opener && opener.isConnected ? opener : completionFocusTarget();
+          if (target) {
+            target.focus();
+          }
+        });
         dialog.close();
         dialog.showModal();
       }
@@ -165,7 +206,27 @@
     }
   });
 
+  // The sticky stage bar's height, for the page's scroll-padding-top (site.css): a focused element is
+  // never scrolled under the bar, however many rows of stage dots it has at this width.
+  var stageBarObserver = typeof ResizeObserver === "function" ? new ResizeObserver(measureStageBar) : null;
+  function measureStageBar() {
+    var bar = document.getElementById("stage-bar");
+    var height = bar && bar.isConnected ? bar.getBoundingClientRect().height : 0;
+    document.documentElement.style.setProperty("--stage-bar-height", Math.ceil(height) + "px");
+  }
+  function watchStageBar() {
+    var bar = document.getElementById("stage-bar");
+    if (stageBarObserver) {
+      stageBarObserver.disconnect();
+      if (bar) {
+        stageBarObserver.observe(bar);
+      }
+    }
+    measureStageBar();
+  }
+
   htmx.onLoad(function (root) {
+    watchStageBar();
     openDialogs(root);
     collapseDrawerOnPhones(root);
   });
