@@ -369,6 +369,7 @@ def lens_page_context(
     context = _module_context(course, entry, progress, lens_id, **extra)
     lens = context["current"].entry.item  # its body deferred: loaded here without the rest
     body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
+    lens.body = body  # the deferred field, filled: `lens.stores_progress` reads it without a query of its own
     segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
     segments = resolve_segment_links(
         ship_skipped_text(segments, lens_id=lens_id),
