@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from django.http import HttpRequest
 from django.urls import reverse
 
+from chat import tutor
 from chat.models import AnswerDraft, QuestionAnswer
 from chat.panels import (
     ChatPanel,
@@ -33,6 +34,13 @@ from content_loader.models import ContentItem
 from roleplay.models import RoleplayAttempt
 from roleplay.panels import RoleplayPanel, build_roleplay_panel, load_attempts
 from roleplay.segments import roleplay_uuid
+
+
+def tutor_turned_off(segments: list[dict]) -> bool:
+    """Whether the lens shows the one "The AI tutor is turned off" notice: it has a chat and no tutor is
+    configured (its chat segments then show no chat box, only a conversation held before)."""
+    return not tutor.is_configured() and any(segment.get("type") == "chat" for segment in segments)
+
 
 # One template per segment type (`learn/templates/learn/segments/<type>.html`); see content_loader/body.py.
 SEGMENT_TYPES = {"text", "article", "video", "chat", "question", "roleplay"}

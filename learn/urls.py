@@ -30,6 +30,7 @@ urlpatterns = [
     path("my-progress/", pages.my_progress, name="my-progress"),
     path("account-prompt/dismiss/", pages.dismiss_account_prompt, name="dismiss-account-prompt"),
     path("courses/<slug:course_slug>/", pages.course_overview, name="course"),
+    path("courses/<slug:course_slug>/completed/", pages.course_completion, name="course-completion"),
     path(MODULE, pages.module_start, name="module"),
     path(LENS, pages.module_viewer, name="lens"),
     path(LENS + "complete/", pages.complete_lens, name="complete-lens"),

@@ -34,6 +34,7 @@ class ItemProgress:
 
     completed_at: datetime | None = None
     time_spent_s: int = 0
+    last_seen_at: datetime | None = None  # the latest timestamp of its rows: when it was last open
 
 
 @dataclass
@@ -43,6 +44,11 @@ class StepProgress:
     time_spent_s: int
     optional: bool
     hide: bool
+    last_seen_at: datetime | None = None
+
+    @property
+    def item_id(self) -> UUID:
+        return self.entry.item_id
 
     @property
     def completed(self) -> bool:
@@ -58,6 +64,21 @@ class ModuleProgress:
     steps: list[StepProgress]
 
 
+@dataclass(frozen=True)
+class StepState:
+    """One step of a course's module as the course overview needs it (no ModuleEntry loaded)."""
+
+    item_id: UUID
+    optional: bool
+    hide: bool
+    completed_at: datetime | None
+    last_seen_at: datetime | None
+
+    @property
+    def completed(self) -> bool:
+        return self.completed_at is not None
+
+
 @dataclass
 class ModuleSummary:
     entry: CourseEntry
@@ -69,6 +90,8 @@ class ModuleSummary:
     estimated_seconds: int  # over required steps
     time_spent_s: int  # over all its steps
     next_step_position: int | None  # the first incomplete required step
+    steps: list[StepState]  # in module order
+    completed_at: datetime | None  # when a completed module's last required step was completed
 
 
 @dataclass
@@ -103,13 +126,16 @@ def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID]) -> dict[
         cursor.execute(*sql.progress_rows(learner, item_ids))
         rows = cursor.fetchall()
     merged: dict[UUID, ItemProgress] = {}
-    for current_id, completed_at, seconds in rows:
+    for current_id, completed_at, seconds, last_seen_at in rows:
         current_id = sql.from_db_uuid(current_id)
         completed_at = sql.from_db_datetime(completed_at)
+        last_seen_at = sql.from_db_datetime(last_seen_at)
         before = merged.get(current_id, ItemProgress())
         if before.completed_at is not None and (completed_at is None or before.completed_at < completed_at):
             completed_at = before.completed_at
-        merged[current_id] = ItemProgress(completed_at, before.time_spent_s + seconds)
+        if before.last_seen_at is not None and (last_seen_at is None or before.last_seen_at > last_seen_at):
+            last_seen_at = before.last_seen_at
+        merged[current_id] = ItemProgress(completed_at, before.time_spent_s + seconds, last_seen_at)
     return merged
 
 
@@ -149,6 +175,7 @@ def build_module_progress(
             time_spent_s=progress.get(e.item_id, ItemProgress()).time_spent_s,
             optional=e.optional,
             hide=e.hide,
+            last_seen_at=progress.get(e.item_id, ItemProgress()).last_seen_at,
         )
         for e in entries
     ]
@@ -173,17 +200,17 @@ def courses_progress(*, learner: Learner | None, courses: Sequence[ContentItem])
     entries_by_course: dict[UUID, list[CourseEntry]] = defaultdict(list)
     for entry in (
         CourseEntry.objects.filter(course__in=courses)
-        .select_related("module")
-        .defer("module__body")
+        .select_related("module", "module__parent")
+        .defer("module__body", "module__parent__body")
         .order_by("course_id", "position")
     ):
         entries_by_course[entry.course_id].append(entry)
-    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int]]] = defaultdict(list)
+    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int, bool]]] = defaultdict(list)
     with connection.cursor() as cursor:
         cursor.execute(*sql.course_steps([course.pk for course in courses]))
-        for module_id, item_id, optional, position, seconds in cursor.fetchall():
+        for module_id, item_id, optional, position, seconds, hide in cursor.fetchall():
             steps_by_module[sql.from_db_uuid(module_id)].append(
-                (sql.from_db_uuid(item_id), bool(optional), position, seconds)
+                (sql.from_db_uuid(item_id), bool(optional), position, seconds, bool(hide))
             )
     progress = progress_by_item(learner, {s[0] for steps in steps_by_module.values() for s in steps})
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
@@ -195,7 +222,7 @@ def courses_progress(*, learner: Learner | None, courses: Sequence[ContentItem])
 
 def _units(
     course_entries: list[CourseEntry],
-    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int]]],
+    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int, bool]]],
     progress: dict[UUID, ItemProgress],
     done: set[UUID],
 ) -> list[Unit]:
@@ -208,12 +235,23 @@ def _units(
             modules = []
             continue
         steps = steps_by_module[entry.module_id]
-        required = {item_id for item_id, optional, _, _ in steps if not optional}
+        required = {item_id for item_id, optional, *_ in steps if not optional}
         status, completed, total = derive_status(required=required, steps={s[0] for s in steps}, done=done)
-        seconds = {item_id: secs for item_id, optional, _, secs in steps if not optional}
+        seconds = {item_id: secs for item_id, optional, _, secs, _ in steps if not optional}
         next_position = next(
-            (position for item_id, optional, position, _ in steps if not optional and item_id not in done), None
+            (position for item_id, optional, position, *_ in steps if not optional and item_id not in done), None
         )
+        states = [
+            StepState(
+                item_id=item_id,
+                optional=optional,
+                hide=hide,
+                completed_at=progress.get(item_id, ItemProgress()).completed_at,
+                last_seen_at=progress.get(item_id, ItemProgress()).last_seen_at,
+            )
+            for item_id, optional, _, _, hide in steps
+        ]
+        finished = [state.completed_at for state in states if not state.optional and state.completed_at]
         modules.append(
             ModuleSummary(
                 entry=entry,
@@ -225,6 +263,8 @@ def _units(
                 estimated_seconds=sum(seconds.values()),
                 time_spent_s=sum(progress[i].time_spent_s for i in {s[0] for s in steps} if i in progress),
                 next_step_position=next_position,
+                steps=states,
+                completed_at=max(finished) if status == Status.COMPLETED and finished else None,
             )
         )
     if modules:

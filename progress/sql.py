@@ -350,7 +350,10 @@ def import_completion_sql() -> str:
 
 
 def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
-    """A query for the learner's (current id, completed_at, total seconds) rows on the given items.
+    """A query for the learner's (current id, completed_at, total seconds, last seen) rows on the given items.
+
+    "Last seen" is the row's latest timestamp (started, last heartbeat or completion): when the learner last
+    had the item open, which is where "Continue" resumes.
 
     Rows stored under an old UUID that a current item replaces come back under the current UUID. An
     account also owns the rows of the tokens it claimed (see ClaimedToken). On PostgreSQL the ids travel
@@ -367,7 +370,10 @@ def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
     else:
         owner = "p.session_token = %(token)s"
     query = f"""
-        SELECT COALESCE(r.item_id, p.content_id), p.completed_at, p.total_time_spent_s
+        SELECT COALESCE(r.item_id, p.content_id), p.completed_at, p.total_time_spent_s,
+            {dialect().greatest}(
+                p.started_at, COALESCE(p.last_heartbeat_at, p.started_at), COALESCE(p.completed_at, p.started_at)
+            )
         FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
         WHERE {owner} AND (p.content_id IN ({ids}) OR r.item_id IN ({ids}))
     """
@@ -375,11 +381,11 @@ def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
 
 
 def course_steps(course_ids: Sequence[UUID]) -> tuple[str, dict]:
-    """A query for (module id, item id, optional, position, estimated seconds) of the steps of the courses'
-    modules, each module once however many of the courses hold it."""
+    """A query for (module id, item id, optional, position, estimated seconds, hide) of the steps of the
+    courses' modules, each module once however many of the courses hold it."""
     names = [f"course_{number}" for number in range(len(course_ids))]
     query = f"""
-        SELECT e.module_id, e.item_id, e.optional, e.position, i.estimated_seconds
+        SELECT e.module_id, e.item_id, e.optional, e.position, i.estimated_seconds, e.hide
         FROM content_loader_moduleentry e JOIN content_loader_contentitem i ON i.id = e.item_id
         WHERE e.module_id IN (
             SELECT c.module_id FROM content_loader_courseentry c

@@ -4,6 +4,8 @@ import math
 
 from django import template
 
+from learn import navigation
+
 register = template.Library()
 
 STATUS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed"}
@@ -32,9 +34,24 @@ def estimate(seconds: int | float | None) -> str:
 
 
 @register.filter
-def label(module, labels: dict) -> str:
-    """A module's title, prefixed by its parent's for a submodule ("Planning: Making a plan")."""
-    return labels.get(module.pk, module.title)
+def module_name(summary) -> str:
+    """A course's module row's name (learn.navigation.module_label): "Parent: Sub" for a submodule."""
+    return navigation.module_label(summary.module, entry_title=summary.entry.title)
+
+
+@register.filter
+def module_action(summary) -> str:
+    """A module row's button: "Start", "Continue" or "Review" (learn.navigation.module_action)."""
+    return navigation.module_action(summary)
+
+
+@register.filter
+def clock(seconds: int | float | None) -> str:
+    """A position in a video: "m:ss" ("0:05", "12:40"), "h:mm:ss" from an hour."""
+    total = max(0, int(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    mins, secs = divmod(rest, 60)
+    return f"{hours}:{mins:02d}:{secs:02d}" if hours else f"{mins}:{secs:02d}"
 
 
 @register.filter

@@ -425,7 +425,7 @@ def hiding_lens(course):
     return lens
 
 
-def test_a_chat_hiding_previous_content_folds_it_once_the_discussion_starts(learner, hiding_lens):
+def test_a_chat_hiding_previous_content_folds_it_once_the_discussion_starts(learner, hiding_lens, tutor_server):
     """Before the learner writes, the segments since the previous chat are shown (open) with a note saying
     they will be put away; once the conversation has a message they are folded (still openable)."""
     html = page(learner, hiding_lens)

@@ -29,9 +29,14 @@ def open_module(page, base: str) -> None:
 
 
 def mark_complete_and_advance(page) -> None:
+    """ "Mark complete" keeps the page on the lens and focuses "Next: <title>"; Enter goes on."""
     title = page.locator("#lens-title").inner_text()
     page.get_by_role("button", name="Mark complete").click()
     expect(page.locator("#complete")).to_contain_text("Completed")
+    next_button = page.get_by_role("link", name=re.compile(r"^Next: "))
+    expect(next_button).to_be_focused()
+    expect(page.locator("#lens-title")).to_have_text(title)
+    page.keyboard.press("Enter")
     expect(page.locator("#lens-title")).not_to_have_text(title)
 
 
@@ -211,13 +216,14 @@ def test_a_completion_while_the_server_is_down_is_not_shown_as_done(demo, browse
 
 
 def test_everything_works_without_javascript(demo, browser_context_factory):
-    """With JavaScript off, "Mark complete" posts and redirects to the next lens, and finishing the module
-    shows the dialog (inline) on the page it lands on."""
+    """With JavaScript off, "Mark complete" posts and returns to the lens, "Next: <title>" leads on, and
+    finishing the module shows the dialog (inline) on the page it lands on."""
     page = browser_context_factory(java_script_enabled=False).new_page()
     open_module(page, demo)
     for expected in ("1/3", "2/3"):
         page.get_by_role("button", name="Mark complete").click()
         expect(page.locator("#fraction")).to_have_text(f"Progress: {expected} required lenses")
+        page.get_by_role("link", name=re.compile(r"^Next: ")).click()
     page.get_by_role("button", name="Mark complete").click()
     expect(page.get_by_role("dialog", name="Module completed")).to_be_visible()
     expect(page.locator("#complete")).to_contain_text("Completed")

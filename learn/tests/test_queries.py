@@ -158,3 +158,52 @@ def test_home_and_my_progress_queries_do_not_grow_with_courses(client):
 
     assert five == one
     assert "course-4" in client.get(reverse("learn:home")).content.decode()
+
+
+# Pinned numbers. Why each page costs what it does (anonymous learner, so no session-user query):
+# session read, the claimed-token check, the course (and module) lookups, then `progress.queries`' reads
+# (3 for a course: entries, steps, progress rows; 2 for a module); the overview adds one query for the
+# current run's meeting dates; "Mark complete" adds the completion's own statements and the module's
+# progress after it, and the completion that finishes a module the course's progress (3) for the dialog's
+# "Course completed".
+PINNED = {
+    "home": 6,
+    "overview": 7,  # 6 before course runs: +1 for the current run's meeting dates
+    "module start": 6,
+    "lens": 7,
+    "lens (htmx)": 7,
+    "my progress": 6,
+}
+
+
+def test_page_query_counts_are_pinned(client):
+    """Each learner page costs a fixed, known number of queries (a change here must say why)."""
+    module = make_module(lenses=3, slug="pinned")
+    course = make_course(units=[[module]], slug="pinned-course")
+    client.get("/")
+    complete(client, course, module, lens_ids(module)[0])
+    assert page_counts(client, course, module) == PINNED
+
+
+def test_completion_query_counts_are_pinned(client):
+    """ "Mark complete": a fixed number of queries for a lens, more (the course's progress, for the dialog)
+    for the one that finishes a module, and the completion page a fixed number too."""
+    module = make_module(lenses=2, slug="pinned")
+    course = make_course(units=[[module]], slug="pinned-course")
+    client.get("/")
+    first, last = lens_ids(module)
+
+    def completion(lens_id) -> int:
+        url = reverse(
+            "learn:complete-lens",
+            kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id},
+        )
+        return queries(client, "post", url, headers={"HX-Request": "true"})
+
+    counts = {
+        "lens": completion(first),
+        "module and course": completion(last),
+        "completion page": queries(client, "get", reverse("learn:course-completion", args=[course.slug])),
+    }
+    # The completion page: session, claimed tokens, the course, then its progress (3).
+    assert counts == {"lens": 14, "module and course": 16, "completion page": 6}

@@ -158,3 +158,26 @@ def test_a_draft_of_the_vault_is_previewed_by_staff_and_a_404_for_learners(synce
     assert Client().get(url).status_code == 404
     preview = admin_client.get(url)
     assert preview.status_code == 200 and 'class="draft-banner"' in preview.content.decode()
+
+
+def test_the_largest_course_lists_no_two_modules_with_the_same_name(synced_vault):
+    """On the overview of the course with the most modules, every module row has its own name: submodules
+    read "Parent: Sub" (the vault has several "Welcome" and "Dive Deeper" submodules); units are named by
+    their meetings, not "Unit N"."""
+    import re
+    from collections import Counter
+
+    from django.db.models import Count, Q
+
+    course = (
+        ContentItem.objects.filter(content_type=ContentType.COURSE, is_draft=False, retired_at__isnull=True)
+        .annotate(modules=Count("course_entries", filter=Q(course_entries__kind=CourseEntry.Kind.MODULE)))
+        .order_by("-modules")
+        .first()
+    )
+    html = Client().get(f"/courses/{course.slug}/").content.decode()
+    rows = re.findall(r'class="module-row__title"[^>]*>([^<]*)</a>', html)
+    assert len(rows) == course.modules > 10
+    assert [name for name, count in Counter(rows).items() if count > 1] == []
+    units = re.findall(r'class="unit__title">([^<]*)</h2>', html)
+    assert units and all(re.match(r"(Modules|Before meeting \d+|After meeting \d+)", unit) for unit in units)

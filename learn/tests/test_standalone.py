@@ -111,7 +111,7 @@ def test_without_javascript_mark_complete_returns_to_the_page(learner, lens):
     assert UserContentProgress.objects.get(content_id=lens.pk).completed_at is not None
 
 
-def test_questions_are_answered_on_the_standalone_page_and_locked_once_completed(learner, lens):
+def test_questions_are_answered_on_the_standalone_page_and_locked_once_completed(learner, lens, tutor_server):
     """The answer box posts to the page's own URL; once the lens is completed, a new answer is refused (409)."""
     key = question_segment(0, WHY)["key"]
     answer_url = reverse("learn:standalone-answer", kwargs={"lens_id": lens.pk, "question_key": key})

@@ -165,5 +165,7 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
 
     if not request.htmx:
         return redirect_onwards(request, course, entry, lens_id, after)
-    context = lens_page_context(request, course, entry, after.progress, lens_id, **onwards(course, entry, after))
+    context = lens_page_context(
+        request, course, entry, after.progress, lens_id, **onwards(request, course, entry, after)
+    )
     return _render(request, "learn/module.html", context, partial="submitted")

@@ -20,7 +20,7 @@ from chat import views as chat_views
 from content_loader.models import ContentItem, ContentType, ModuleEntry
 from learn import services
 from learn.links import resolve_segment_links, standalone_lens_url
-from learn.segments import SKIPPED_PARTS, lens_blocks, ship_skipped_text
+from learn.segments import SKIPPED_PARTS, lens_blocks, ship_skipped_text, tutor_turned_off
 from learn.views.pages import ACCOUNT_PROMPT_KEY, HtmxHttpRequest, _render, previews_drafts
 from progress.queries import progress_by_item
 from progress.services import complete_content
@@ -111,6 +111,7 @@ def _page_context(request: HtmxHttpRequest, lens: ContentItem, urls: dict[str, s
             question_urls=_question_urls(lens),
         ),
         "current_completed": completed,
+        "tutor_off": tutor_turned_off(segments),
         "placements": _placements(lens, drafts=drafts),
         "heartbeat_seconds": settings.PROGRESS_HEARTBEAT_SECONDS,
         "inactivity_seconds": (

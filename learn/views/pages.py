@@ -5,6 +5,7 @@ tutor chat (`chat`); they never compute a status or a fraction themselves, they 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.middleware import HtmxDetails
@@ -20,9 +22,11 @@ from accounts.views import safe_next_url
 from chat import tutor
 from content_loader import access
 from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
+from learn import navigation
 from learn.links import resolve_segment_links
-from learn.segments import lens_blocks, ship_skipped_text
-from progress.queries import ModuleProgress, StepProgress, course_progress, courses_progress, module_progress
+from learn.models import MeetingDate
+from learn.segments import lens_blocks, ship_skipped_text, tutor_turned_off
+from progress.queries import ModuleProgress, course_progress, courses_progress, module_progress
 from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -69,14 +73,13 @@ class CourseCard:
     modules_total: int
     lenses_completed: int
     lenses_total: int
+    action: str  # "Start", "Continue" or "Review"
+    continue_url: str
+    completed_at: datetime | None
 
     @property
     def percent(self) -> int:
         return round(100 * self.lenses_completed / self.lenses_total) if self.lenses_total else 0
-
-    @property
-    def started(self) -> bool:
-        return self.lenses_completed > 0
 
 
 # Lookups ---------------------------------------------------------------------------------------------
@@ -172,34 +175,6 @@ def _lens_links(course: ContentItem, module: ContentItem, steps: list, current_i
     ]
 
 
-def _resume_step(steps: list):
-    """Where "Continue" lands: the first incomplete required step, else the first visible step."""
-    visible = [step for step in steps if not step.hide]
-    for step in visible:
-        if not step.optional and step.completed_at is None:
-            return step
-    if not any(not step.optional for step in visible):
-        for step in visible:
-            if step.completed_at is None:
-                return step
-    return visible[0] if visible else None
-
-
-def _next_step(steps: list, current_id: UUID):
-    """After completing `current_id`: the next incomplete required step (after it, then from the start);
-    failing that, the next incomplete optional step after it; None to stay."""
-    visible = [step for step in steps if not step.hide]
-    index = next((i for i, step in enumerate(visible) if step.entry.item_id == current_id), -1)
-    after, before = visible[index + 1 :], visible[: max(index, 0)]
-    for step in [*after, *before]:
-        if not step.optional and step.completed_at is None:
-            return step
-    for step in after:
-        if step.completed_at is None:
-            return step
-    return None
-
-
 def _next_module(course: ContentItem, entry: CourseEntry) -> ContentItem | None:
     """The module after this one in the course's order."""
     following = (
@@ -214,17 +189,6 @@ def _next_module(course: ContentItem, entry: CourseEntry) -> ContentItem | None:
         .first()
     )
     return following.module if following else None
-
-
-def _module_labels(modules: list[ContentItem]) -> dict:
-    """Titles for submodules that name their parent too, in one query whatever the number of modules."""
-    parent_ids = {module.parent_id for module in modules if module.parent_id}
-    if not parent_ids:
-        return {}
-    parents = dict(ContentItem.objects.filter(pk__in=parent_ids).values_list("pk", "title"))
-    return {
-        module.pk: f"{parents[module.parent_id]}: {module.title}" for module in modules if module.parent_id in parents
-    }
 
 
 def _account_prompt_visible(request: HttpRequest) -> bool:
@@ -246,18 +210,20 @@ def _render(request: HtmxHttpRequest, template: str, context: dict, *, partial: 
 
 @require_safe
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    """The published courses, each with the learner's overall progress."""
+    """The published courses, each with the learner's overall progress and where "Continue" resumes."""
     cards = []
     for progress in courses_progress(learner=request.learner, courses=_listed_courses(request)):
-        course = progress.course
         required = [summary for unit in progress.units for summary in unit.modules if not summary.optional]
         cards.append(
             CourseCard(
-                course=course,
+                course=progress.course,
                 modules_completed=sum(summary.status == "completed" for summary in required),
                 modules_total=len(required),
                 lenses_completed=sum(summary.completed for summary in required),
                 lenses_total=sum(summary.total for summary in required),
+                action=navigation.course_action(progress),
+                continue_url=navigation.course_continue_url(progress),
+                completed_at=navigation.course_completed_at(progress),
             )
         )
     return _render(request, "learn/home.html", {"cards": cards})
@@ -270,27 +236,56 @@ def _listed_courses(request: HttpRequest) -> list[ContentItem]:
 
 @require_safe
 def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
-    """The course's units (modules, then the meeting) with each module's status and fraction."""
+    """The course's units (modules, then the meeting that ends them) with each module's status and fraction,
+    the meetings' dates when a run is current, and where "Continue" resumes."""
     course = _course_or_alias(course_slug, drafts=previews_drafts(request))
     if isinstance(course, str):
         return redirect("learn:course", course_slug=course, permanent=True)
     progress = course_progress(learner=request.learner, course=course)
-    summaries = [summary for unit in progress.units for summary in unit.modules]
-    continue_module = next(
-        (s.module for s in summaries if not s.optional and s.status != "completed"),
-        None,
-    )
-    started = any(s.completed or s.status != "not_started" for s in summaries)
+    meetings = MeetingDate.objects.for_course_overview(course_id=course.pk, today=timezone.localdate())
+    resume = navigation.course_resume(progress)
     return _render(
         request,
         "learn/course.html",
         {
             "course": course,
-            "progress": progress,
-            "continue_module": continue_module,
-            "started": started,
-            "labels": _module_labels([summary.module for summary in summaries]),
+            "units": navigation.unit_views(progress.units, {n: m.date for n, m in meetings.items()}),
+            "run": next(iter(meetings.values())).run if meetings else None,
+            "action": navigation.course_action(progress),
+            "continue_url": navigation.course_continue_url(progress) if resume else "",
+            "continue_title": resume and _step_title(resume),
+            "completed_at": navigation.course_completed_at(progress),
             "draft_preview": course.is_draft,
+        },
+    )
+
+
+def _step_title(found: navigation.CourseStep) -> str:
+    """The module's name ("Parent: Sub") on the course's Start/Continue/Review button."""
+    return navigation.module_label(found.summary.module, entry_title=found.summary.entry.title)
+
+
+@require_safe
+def course_completion(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
+    """A printable record that the learner completed the course: name, course, date and active time."""
+    course = _course_or_alias(course_slug, drafts=previews_drafts(request))
+    if isinstance(course, str):
+        return redirect("learn:course-completion", course_slug=course, permanent=True)
+    progress = course_progress(learner=request.learner, course=course)
+    completed_at = navigation.course_completed_at(progress)
+    if completed_at is None:
+        raise Http404(
+            "You have not completed this course yet: its completion page appears once every required module is done."
+        )
+    user = request.user
+    return _render(
+        request,
+        "learn/completion.html",
+        {
+            "course": course,
+            "completed_at": completed_at,
+            "learner_name": (user.get_full_name() or user.get_username()) if user.is_authenticated else "",
+            "time_spent_s": sum(summary.time_spent_s for unit in progress.units for summary in unit.modules),
         },
     )
 
@@ -306,7 +301,7 @@ def module_start(request: HtmxHttpRequest, course_slug: str, module_slug: str) -
     if isinstance(entry, str):
         return redirect("learn:module", course_slug=course.slug, module_slug=entry, permanent=True)
     progress = module_progress(learner=request.learner, module=entry.module)
-    step = _resume_step(progress.steps)
+    step = navigation.resume_step(progress.steps)
     if step is None:
         raise Http404("This module has no lenses yet.")
     return redirect(_lens_url(course, entry.module, step.entry.item_id))
@@ -317,13 +312,17 @@ def _module_context(course: ContentItem, entry: CourseEntry, progress, lens_id: 
     links = _lens_links(course, module, progress.steps, lens_id)
     index = next((i for i, link in enumerate(links) if link.current), None)
     current_step = next((step for step in progress.steps if step.entry.item_id == lens_id), None)
+    completed = current_step is not None and current_step.completed_at is not None
+    following = navigation.next_step(progress.steps, lens_id) if completed else None
     return {
         "course": course,
         "module": module,
         "progress": progress,
         "links": links,
         "current": current_step,
-        "current_completed": current_step is not None and current_step.completed_at is not None,
+        "current_completed": completed,
+        "next_step_url": _lens_url(course, module, following.entry.item_id) if following else "",
+        "next_step_title": following.entry.display_title if following else "",
         "previous_link": links[index - 1] if index else None,
         "next_link": links[index + 1] if index is not None and index + 1 < len(links) else None,
         "percent": round(100 * progress.completed / progress.total) if progress.total else 0,
@@ -332,24 +331,27 @@ def _module_context(course: ContentItem, entry: CourseEntry, progress, lens_id: 
             kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id},
         ),
         "page_url": _lens_url(course, module, lens_id),
+        "module_label": navigation.module_label(module, entry_title=entry.title),
         **extra,
     }
 
 
-def _dialog_context(course: ContentItem, entry: CourseEntry, progress) -> dict:
-    """What the "Module completed" dialog offers."""
+def _dialog_context(request: HttpRequest, course: ContentItem, entry: CourseEntry, progress) -> dict:
+    """What the "Module completed" dialog offers; "Course completed" when this finished the course."""
     links = _lens_links(course, entry.module, progress.steps, None)
     remaining_optional = [link for link in links if link.optional and not link.completed]
     next_module = _next_module(course, entry)
+    course_done = navigation.course_completed_at(course_progress(learner=request.learner, course=course))
     return {
         "optional_remaining": len(remaining_optional),
         "optional_url": remaining_optional[0].url if remaining_optional else "",
         "next_module_url": (
             reverse("learn:module", kwargs={"course_slug": course.slug, "module_slug": next_module.slug})
-            if next_module
+            if next_module and not course_done
             else ""
         ),
         "next_module": next_module,
+        "course_completed": course_done is not None,
     }
 
 
@@ -367,6 +369,7 @@ def lens_page_context(
     context = _module_context(course, entry, progress, lens_id, **extra)
     lens = context["current"].entry.item  # its body deferred: loaded here without the rest
     body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
+    lens.body = body  # the deferred field, filled: `lens.stores_progress` reads it without a query of its own
     segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
     segments = resolve_segment_links(
         ship_skipped_text(segments, lens_id=lens_id),
@@ -395,6 +398,7 @@ def lens_page_context(
             autostart_feedback=autostart_feedback,
         ),
         tldr=body.get("tldr", ""),
+        tutor_off=tutor_turned_off(segments),
         heartbeat_seconds=settings.PROGRESS_HEARTBEAT_SECONDS,
         inactivity_seconds=(
             settings.PROGRESS_CHAT_INACTIVITY_SECONDS if has_chat else settings.PROGRESS_INACTIVITY_SECONDS
@@ -411,7 +415,7 @@ def lens_page_context(
             tutor_available=tutor.is_configured(),
             autostart_feedback=autostart_feedback,
         )
-        if locked and not context.get("advance_url"):
+        if locked:
             context["continue_url"] = _continue_url(request, course, entry, progress, lens_id)
     return context
 
@@ -425,7 +429,7 @@ def offers_feedback(item: ContentItem, *, locked: bool) -> bool:
 def _continue_url(request: HttpRequest, course: ContentItem, entry: CourseEntry, progress, lens_id: UUID) -> str:
     """Where "Continue" leads from a submitted test: the next step to do; else the "Module completed"
     dialog when it is due (it opens on the test's own page), else the next module or the course."""
-    step = _next_step(progress.steps, lens_id)
+    step = navigation.next_step(progress.steps, lens_id)
     if step is not None:
         return _lens_url(course, entry.module, step.entry.item_id)
     if request.session.get(MODULE_DIALOG_KEY) == str(entry.module_id):
@@ -454,7 +458,7 @@ def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
     extra = {}
     if request.session.get(MODULE_DIALOG_KEY) == str(entry.module_id):
         del request.session[MODULE_DIALOG_KEY]
-        extra = {"dialog": True, **_dialog_context(course, entry, progress)}
+        extra = {"dialog": True, **_dialog_context(request, course, entry, progress)}
     refusal = request.session.get(TEST_REFUSAL_KEY)
     if refusal and refusal.get("item") == str(lens_id):
         del request.session[TEST_REFUSAL_KEY]
@@ -480,45 +484,43 @@ def complete_lens(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
     after = after_completion(request, entry, lens_id, result)
     if not request.htmx:
         return redirect_onwards(request, course, entry, lens_id, after)
-    context = _module_context(course, entry, after.progress, lens_id, **onwards(course, entry, after))
+    context = _module_context(course, entry, after.progress, lens_id, **onwards(request, course, entry, after))
     return _render(request, "learn/module.html", context, partial="completion")
 
 
 @dataclass(frozen=True)
 class AfterCompletion:
-    """A completion's module progress, and where the learner goes next."""
+    """A completion's module progress, and whether it finished the module."""
 
     progress: ModuleProgress
     module_done: bool  # this completion finished the module: the "Module completed" dialog opens
-    next_step: StepProgress | None  # None: stay (the module is done, or nothing is left to do)
 
 
 def after_completion(request: HttpRequest, entry: CourseEntry, lens_id: UUID, result) -> AfterCompletion:
     """After completing a lens or submitting a test: the account prompt for an anonymous learner's first
-    completion, the module's progress and the next step (none when the dialog opens instead)."""
+    completion, and the module's progress after it."""
     if result.newly_completed and not request.user.is_authenticated:
         request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
     progress = module_progress(learner=request.learner, module=entry.module)  # the steps, for the next one
-    module_done = bool(result.module_newly_completed)
-    return AfterCompletion(progress, module_done, None if module_done else _next_step(progress.steps, lens_id))
+    return AfterCompletion(progress, bool(result.module_newly_completed))
 
 
 def redirect_onwards(
     request: HttpRequest, course: ContentItem, entry: CourseEntry, lens_id: UUID, after: AfterCompletion
 ) -> HttpResponse:
-    """Without JavaScript: to the next step, else back to this one (with the dialog due when the module is done)."""
+    """Without JavaScript: back to this lens, now "Completed" with its "Next" button (with the dialog due
+    when the module is done): a completion never moves the learner on by itself."""
     if after.module_done:
         request.session[MODULE_DIALOG_KEY] = str(entry.module_id)
-    target = after.next_step.entry.item_id if after.next_step else lens_id
-    return redirect(_lens_url(course, entry.module, target))
+    return redirect(_lens_url(course, entry.module, lens_id))
 
 
-def onwards(course: ContentItem, entry: CourseEntry, after: AfterCompletion) -> dict:
-    """With HTMX: the URL the page advances to, or the "Module completed" dialog."""
-    extra = {"advance_url": _lens_url(course, entry.module, after.next_step.entry.item_id) if after.next_step else ""}
+def onwards(request: HttpRequest, course: ContentItem, entry: CourseEntry, after: AfterCompletion) -> dict:
+    """With HTMX: the "Module completed" dialog when this finished the module (the "Next" button is
+    `_module_context`'s: the page stays on the completed lens)."""
     if after.module_done:
-        extra.update({"dialog": True, **_dialog_context(course, entry, after.progress)})
-    return extra
+        return {"dialog": True, **_dialog_context(request, course, entry, after.progress)}
+    return {}
 
 
 @require_POST
@@ -541,13 +543,11 @@ def my_progress(request: HtmxHttpRequest) -> HttpResponse:
         total_time = sum(summary.time_spent_s for summary in summaries)
         if total_time or any(summary.completed or summary.status != "not_started" for summary in summaries):
             rows.append({"course": course, "modules": summaries, "time_spent_s": total_time})
-    labels = _module_labels([summary.module for row in rows for summary in row["modules"]])
     return _render(
         request,
         "learn/my_progress.html",
         {
             "rows": rows,
-            "labels": labels,
             "inactivity_minutes": settings.PROGRESS_INACTIVITY_SECONDS // 60,
             "chat_inactivity_minutes": settings.PROGRESS_CHAT_INACTIVITY_SECONDS // 60,
         },

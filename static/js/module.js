@@ -3,7 +3,8 @@
  *
  * The form works without JavaScript (it posts and the server redirects). With htmx it posts in place;
  * the server answers with the "Completed" state of the button plus out-of-band updates of the stage
- * bar, the drawer, the fraction and, when the module was just finished, the dialog. If the request
+ * bar, the drawer, the fraction and, when the module was just finished, the dialog. The page never moves
+ * on by itself: the focus goes to the "Next: <title>" button. If the request
  * cannot be sent or the server answers with an error, the lens stays "Mark complete", a message says
  * so, and the click is retried when the connection returns (the `online` event) or after a growing
  * delay, whichever comes first.
@@ -191,6 +192,19 @@
       drawer.removeAttribute("open");
     }
   }
+
+  // After "Mark complete" the page stays on the lens: focus goes to its "Next: <title>" button (unless the
+  // "Module completed" dialog opened, which takes the focus itself).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var config = event.detail.requestConfig;
+    if (!config || !isCompleteForm(config.elt)) {
+      return;
+    }
+    var next = document.querySelector("#complete [data-next-step]");
+    if (next && !document.querySelector("dialog[open]")) {
+      next.focus();
+    }
+  });
 
   // The sticky stage bar's height, for the page's scroll-padding-top (site.css): a focused element is
   // never scrolled under the bar, however many rows of stage dots it has at this width.

@@ -82,6 +82,13 @@
   });
   htmx.onLoad(foldInlineCollapses);
 
+  // The completion page's "Print this page" button (no inline handlers: the CSP forbids them).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) {
+      window.print();
+    }
+  });
+
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.target.id === "viewer") {
       var title = document.getElementById("lens-title");
