@@ -193,8 +193,9 @@ def speech(request: HttpRequest, item_id: UUID, roleplay_id: UUID, message_id: i
         roleplay_id=roleplay_id
     )
     message = get_object_or_404(
-        RoleplayMessage.objects.filter(attempt__in=mine, role=RoleplayMessage.Role.ASSISTANT, state=ReplyState.COMPLETE)
-        .exclude(text=""),
+        RoleplayMessage.objects.filter(
+            attempt__in=mine, role=RoleplayMessage.Role.ASSISTANT, state=ReplyState.COMPLETE
+        ).exclude(text=""),
         pk=message_id,
     )
     try:

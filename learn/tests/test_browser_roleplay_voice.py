@@ -61,9 +61,11 @@ def test_a_roleplay_line_is_spoken_and_the_reply_played(demo, tutor_server, micr
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on(  # a CSP refusal of the Blob URL would show here (the live server has no favicon.ico: not an error)
         "console",
-        lambda message: message.type == "error"
-        and not message.location.get("url", "").endswith("/favicon.ico")
-        and errors.append(message.text),
+        lambda message: (
+            message.type == "error"
+            and not message.location.get("url", "").endswith("/favicon.ico")
+            and errors.append(message.text)
+        ),
     )
     page.goto(demo + URL)
     page.wait_for_load_state("load")
@@ -75,6 +77,7 @@ def test_a_roleplay_line_is_spoken_and_the_reply_played(demo, tutor_server, micr
     page.wait_for_timeout(1500)
     panel.get_by_role("button", name="Stop recording").click()
     expect(box).to_have_value("Two weeks of short sessions beat one all-nighter.")
+    expect(panel.locator(".voice__status")).to_contain_text("then send it")
     assert len(tutor_server.transcription_requests) == 1
     shoot(page, "transcribed")
 

@@ -7,7 +7,11 @@ from django.test import Client
 
 from chat.tests.fake_tutor import Fail, Stream
 from roleplay.models import RoleplayMessage
-from roleplay.tests.test_conversation import HTMX, OPENING, course, learner, page, rp_url, say  # noqa: F401
+from roleplay.tests import test_conversation as conversation
+from roleplay.tests.test_conversation import OPENING, page, rp_url, say
+
+course = conversation.course  # the same fixtures: a lens with a roleplay, a learner with a session
+learner = conversation.learner
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the speech server is never called in a transaction
 
