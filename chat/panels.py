@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from chat import replies, services, tutor
 from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
+from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType
 
 # Who is asking
@@ -48,18 +49,26 @@ def require_learner(request: HttpRequest) -> tuple[int | None, UUID | None]:
 # Looking up the content
 
 
-def chat_segment(lens_id: UUID, segment_index: int) -> tuple[ContentItem, dict]:
-    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone."""
-    lens = get_object_or_404(ContentItem, pk=lens_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+def _lens_or_404(request: HttpRequest, item_id: UUID) -> ContentItem:
+    """The lens or test, 404 when it is gone or a draft this user may not preview."""
+    items = ContentItem.objects.filter(content_type__in=[ContentType.LENS, ContentType.TEST])
+    if not previews_drafts(getattr(request, "user", None)):
+        items = items.filter(is_draft=False)
+    return get_object_or_404(items, pk=item_id)
+
+
+def chat_segment(request: HttpRequest, lens_id: UUID, segment_index: int) -> tuple[ContentItem, dict]:
+    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone (or a draft)."""
+    lens = _lens_or_404(request, lens_id)
     segments = lens.body.get("segments", [])
     if not 0 <= segment_index < len(segments) or segments[segment_index].get("type") != "chat":
         raise Http404("This chat is no longer part of the lens. Reload the page.")
     return lens, segments[segment_index]
 
 
-def question_segment(item_id: UUID, question_key: str) -> tuple[ContentItem, dict]:
-    """The lens or test and its question with `question_key`; 404 when either is gone."""
-    item = get_object_or_404(ContentItem, pk=item_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+def question_segment(request: HttpRequest, item_id: UUID, question_key: str) -> tuple[ContentItem, dict]:
+    """The lens or test and its question with `question_key`; 404 when either is gone (or a draft)."""
+    item = _lens_or_404(request, item_id)
     for segment in item.body.get("segments", []):
         if segment.get("type") == "question" and segment.get("key") == question_key:
             return item, segment

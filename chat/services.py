@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from chat import replies
 from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
+from chat.signals import answer_saved
 from ops import ratelimit
 
 
@@ -310,15 +311,20 @@ def save_answer(
         try:
             with transaction.atomic():
                 if current.update(**changes):
-                    draft.delete()
-                    return current.get()
-                saved = QuestionAnswer.objects.create(
-                    **owner, content_id=content_id, content_type=content_type, question_key=question["key"], **changes
-                )
+                    saved = current.get()
+                else:
+                    saved = QuestionAnswer.objects.create(
+                        **owner,
+                        content_id=content_id,
+                        content_type=content_type,
+                        question_key=question["key"],
+                        **changes,
+                    )
                 draft.delete()
-                return saved
         except IntegrityError:
             continue  # another request created it first: update that one
+        answer_saved.send(sender=QuestionAnswer, answer=saved, question=question)
+        return saved
     raise RuntimeError("Could not save the answer.")
 
 

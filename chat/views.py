@@ -38,7 +38,7 @@ from chat.panels import (
     question_segment,
     require_learner,
 )
-from content_loader.models import ContentItem
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem
 
 STREAM_CONTENT_TYPE = "application/x-ndjson"
 # Where a plain form goes back to when it posted no usable `next` (the forms always post one).
@@ -116,10 +116,12 @@ def ndjson(events: Iterator[dict]) -> StreamingHttpResponse:
 @transaction.non_atomic_requests
 def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
     """Save the learner's message; htmx gets it back with a reply placeholder that chat.js streams into."""
-    lens, segment = chat_segment(lens_id, segment_index)
+    lens, segment = chat_segment(request, lens_id, segment_index)
     user_id, session_token = require_learner(request)
     dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
+    if not lens.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     if not tutor.is_configured():
         return refusal(request, message=tutor.NOT_CONFIGURED_MESSAGE, status=503, dom_id=dom_id, back_url=back_url)
     try:
@@ -174,10 +176,12 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     Follows the reply being generated when there is one (sent a moment ago, or in another tab); else it
     is "Try again" after a failure: it asks the tutor again for the saved message without saving it twice.
     """
-    lens, segment = chat_segment(lens_id, segment_index)
+    lens, segment = chat_segment(request, lens_id, segment_index)
     user_id, session_token = require_learner(request)
     dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
+    if not lens.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     session = ChatSession.objects.for_chat_panel(
         user_id=user_id, session_token=session_token, content_id=lens.pk
     ).first()
@@ -261,7 +265,7 @@ def wait_and_redirect(
 def reply_state(request: HtmxHttpRequest, lens_id: UUID, segment_index: int, message_id: int) -> HttpResponse:
     """A tutor reply as it stands (polled by htmx while it is generated): the message, and "Try again" if
     it was interrupted. A returning learner's page polls this, on whichever server, until it is done."""
-    lens, segment = chat_segment(lens_id, segment_index)
+    lens, segment = chat_segment(request, lens_id, segment_index)
     user_id, session_token = require_learner(request)
     message = get_object_or_404(
         ChatMessage.objects.filter(
@@ -281,10 +285,13 @@ def reply_state(request: HtmxHttpRequest, lens_id: UUID, segment_index: int, mes
 @require_POST
 def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
     """ "Start a new conversation": archive the active one (still readable) and start an empty one."""
-    lens, segment = chat_segment(lens_id, segment_index)
+    lens, segment = chat_segment(request, lens_id, segment_index)
     user_id, session_token = require_learner(request)
     # Read the form before writing: a body that cannot be parsed is refused with nothing changed.
     back_url = safe_next(request, FALLBACK_URL)
+    if not lens.stores_progress:
+        dom_id = chat_dom_id(lens.pk, segment_index)
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     services.start_new_conversation(
         user_id=user_id, session_token=session_token, content_id=lens.pk, content_type=lens.content_type
     )
@@ -332,10 +339,12 @@ def answer(
     Called by a view of the learner pages, which decides `locked`, and gives `back_url` (where a plain
     form returns without a `next`) and `feedback_url` (its feedback view; "" for no "Get feedback").
     """
-    item, question = question_segment(item_id, question_key)
+    item, question = question_segment(request, item_id, question_key)
     user_id, session_token = require_learner(request)
     dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
+    if not item.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     if request.POST.get("draft"):
         return draft(request, item=item, question=question, locked=locked, dom_id=dom_id, back_url=back_url)
     try:
@@ -429,10 +438,12 @@ def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: 
     Called by a view of the learner pages (decorated `transaction.non_atomic_requests`: no transaction may
     stay open while the tutor answers), which decides `locked`; a locked answer gets feedback as saved.
     """
-    item, question = question_segment(item_id, question_key)
+    item, question = question_segment(request, item_id, question_key)
     user_id, session_token = require_learner(request)
     dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
+    if not item.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
 
     def refuse(message: str, status: int, retry_after: int | None = None) -> HttpResponse:
         return refusal(

@@ -94,6 +94,19 @@ class ContentItem(models.Model):
     def is_retired(self) -> bool:
         return self.retired_at is not None
 
+    @property
+    def stores_progress(self) -> bool:
+        """Whether learners' progress and answers may be stored under this item's UUID: not for a `## Test:`
+        without `id::`, whose UUID is derived from its place and changes once `--write-ids` gives it one."""
+        return not (isinstance(self.body, dict) and self.body.get("derived_id"))
+
+
+NO_STORED_ID_MESSAGE = (
+    "Nothing you do in this test can be saved yet: it has no id in the course files. You can read it and "
+    "think through its questions; your answers and progress can be stored once the course team runs "
+    "`manage.py sync_content --write-ids`."
+)
+
 
 class CourseEntry(models.Model):
     """One step of a course in learner order: a module, or a meeting that closes a unit."""

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "voice",
     "accounts",
     "dashboard",
+    "assessment",
     "search",
     "jobs",  # before django_tasks_db: its `db_worker` command is `worker` (jobs/management/commands)
     "django_tasks",
@@ -222,6 +223,10 @@ TUTOR_MODEL = os.environ.get("TUTOR_MODEL", "")
 TUTOR_TIMEOUT_SECONDS = env_int("TUTOR_TIMEOUT_SECONDS", 30)
 # The longest a whole reply may take; a streamed reply holds a server worker until it ends.
 TUTOR_MAX_REPLY_SECONDS = env_int("TUTOR_MAX_REPLY_SECONDS", 120)
+# AI assessment of answers (app `assessment`): the model scoring them (default: TUTOR_MODEL), and whether
+# learners see their own score beside their saved answer.
+ASSESSMENT_MODEL = os.environ.get("ASSESSMENT_MODEL", "")
+ASSESSMENT_SHOW_LEARNERS = env_bool("ASSESSMENT_SHOW_LEARNERS", False)
 
 # Limits on what learners send to the tutor (ops.ratelimit: counted in the database under a lock, so they
 # hold across server processes and parallel requests, and "Delete my data" does not reset them). Per

@@ -265,3 +265,49 @@ def dot_plot(lenses: list[LensStats]) -> DotPlot:
         legend=legend,
         description=description,
     )
+
+
+SCORE_FILLS = {1: "#cf222e", 2: "#fb8f44", 3: "#d4a72c", 4: "#7ab55c", 5: "#1a7f37"}
+
+
+def score_bars(rows) -> StackedBars:
+    """One bar per learning outcome or question (`assessment.reports.ScoreRow`): its answers by score 1 to 5."""
+    bars = []
+    for index, row in enumerate(rows):
+        y = TOP + index * ROW
+        x = float(LABEL_WIDTH)
+        segments = []
+        for score, count in row.counts.items():
+            width = PLOT_WIDTH * count / row.total if row.total else 0
+            if width:
+                label = f"{row.title}: {count} scored {score}/5 ({_percent(count, row.total)})"
+                segments.append(Segment(round(x, 2), round(width, 2), SCORE_FILLS[score], label))
+            x += width
+        bars.append(
+            Bar(
+                y=y,
+                text_y=y + BAR / 2 + 4,
+                label=shorten(row.title, 32),
+                full_label=f"{row.kind}: {row.title}",
+                segments=segments,
+                numbers=" · ".join(str(count) for count in row.in_order),
+            )
+        )
+    legend = [LegendItem(LABEL_WIDTH + (score - 1) * 60, SCORE_FILLS[score], f"{score}/5") for score in SCORE_FILLS]
+    if rows:
+        described = "; ".join(
+            f"{r.kind} {r.title}: " + ", ".join(f"{c} scored {s}" for s, c in r.counts.items()) for r in rows
+        )
+        description = f"Answers by AI score from 1 to 5: {described}."
+    else:
+        description = "No answer in this course has been scored yet."
+    return StackedBars(
+        width=WIDTH,
+        height=TOP + max(len(rows), 1) * ROW,
+        bar_height=BAR,
+        plot_x=LABEL_WIDTH,
+        plot_width=PLOT_WIDTH,
+        bars=bars,
+        legend=legend,
+        description=description,
+    )

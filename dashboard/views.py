@@ -17,8 +17,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from assessment import reports
 from content_loader.models import ContentItem, ContentType
-from dashboard.charts import dot_plot, stacked_bars
+from dashboard.charts import dot_plot, score_bars, stacked_bars
 from dashboard.forms import EraseForm
 from dashboard.queries import cohort_sizes, for_course_dashboard, for_learner_page
 from progress.identity import Learner
@@ -85,6 +86,7 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
     """A course's modules (stacked bars) and required lenses (dot plot), with the numbers as tables."""
     _require(request, VIEW_PROGRESS)
     stats = for_course_dashboard(_course(slug))
+    scores = _score_rows(stats)
     return render(
         request,
         "dashboard/course.html",
@@ -94,7 +96,16 @@ def course(request: HttpRequest, slug: str) -> HttpResponse:
             stats=stats,
             bars=stacked_bars(stats.modules, stats.cohort),
             dots=dot_plot(stats.lenses),
+            scores=scores,
+            score_chart=score_bars(scores),
         ),
+    )
+
+
+def _score_rows(stats) -> list:
+    """AI scores of the answers in the course's required lenses and tests, per outcome and question."""
+    return reports.distribution(
+        [lens.item_id for lens in stats.lenses], {lens.item_id: lens.title for lens in stats.lenses}
     )
 
 
@@ -137,6 +148,19 @@ def table_csv(request: HttpRequest, slug: str, table: str) -> HttpResponse:
     return _csv_response(f"{stats.course.slug}-{table}.csv", list(columns), rows)
 
 
+SCORE_COLUMNS = ["Kind", "Title", "Score 1", "Score 2", "Score 3", "Score 4", "Score 5", "Scored answers", "Mean"]
+
+
+@staff_member_required
+@require_safe
+def scores_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The course page's AI score distribution as CSV."""
+    _require(request, VIEW_PROGRESS)
+    stats = for_course_dashboard(_course(slug))
+    rows = [[row.kind, row.title, *row.in_order, row.total, row.mean] for row in _score_rows(stats)]
+    return _csv_response(f"{stats.course.slug}-scores.csv", SCORE_COLUMNS, rows)
+
+
 def _learner(user_id: int | None, token: UUID | None) -> tuple[Learner, object | None]:
     """The learner a URL names, with the account (404 for an unknown account)."""
     if user_id is not None:
@@ -170,6 +194,7 @@ def learner(request: HttpRequest, user_id: int | None = None, token: UUID | None
             name=name,
             account=user,
             activity=activity,
+            scores=reports.latest_by_answer([answer.pk for answer in activity.answers]),
             export_url=learner_url(who, "export"),
             erase_url=learner_url(who, "erase"),
         ),

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from assessment.models import Assessment
 from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.models import ContentItem
 from ops import ratelimit
@@ -64,7 +65,7 @@ def _stored_under(row) -> str:
 
 
 def export_learner_data(*, learner: Learner) -> dict[str, Any]:
-    """Everything stored about the learner, as one JSON-ready document (11 queries at most)."""
+    """Everything stored about the learner, as one JSON-ready document (12 queries at most)."""
     data = holdings(learner)
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
@@ -146,6 +147,23 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
         }
         for start in AnswerStart.objects.filter(data.owned()).order_by("started_at", "id")
     ]
+    document["assessments"] = [
+        {
+            "subject_kind": row.subject_kind,
+            "subject_id": row.subject_id,
+            "content_id": str(row.content_id),
+            "question_key": row.segment_key,
+            "state": row.state,
+            "score": row.score,
+            "reasoning": row.reasoning,
+            "dimensions": row.dimensions,
+            "observations": row.observations,
+            "model": row.model,
+            "assessed_at": _iso(row.assessed_at),
+            "stored_under": _stored_under(row),
+        }
+        for row in Assessment.objects.filter(data.owned()).order_by("created_at", "id")
+    ]
     attempts = (
         RoleplayAttempt.objects.filter(data.owned())
         .prefetch_related("messages", "feedback_requests")
@@ -218,6 +236,7 @@ def learner_data_counts(*, learner: Learner) -> dict[str, int]:
         "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
         "answer_drafts": AnswerDraft.objects.filter(data.owned()).count(),
         "answer_starts": AnswerStart.objects.filter(data.owned()).count(),
+        "assessments": Assessment.objects.filter(data.owned()).count(),
         "roleplay_attempts": RoleplayAttempt.objects.filter(data.owned()).count(),
         "roleplay_messages": RoleplayMessage.objects.filter(
             attempt__in=RoleplayAttempt.objects.filter(data.owned())
@@ -246,6 +265,7 @@ def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None
     QuestionAnswer.objects.filter(data.owned()).delete()
     AnswerDraft.objects.filter(data.owned()).delete()
     AnswerStart.objects.filter(data.owned()).delete()
+    Assessment.objects.filter(data.owned()).delete()
     RoleplayAttempt.objects.filter(data.owned()).delete()  # messages and feedback go with their attempts
     if learner.user_id is not None:
         user_model = get_user_model()

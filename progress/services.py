@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_answer_starts, claim_chat_sessions, claim_question_answers
-from content_loader.models import ContentItem, ContentType
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType
 from ops import ratelimit
 from progress import prepared, sql
 from progress.identity import Learner
@@ -181,6 +181,8 @@ def _require_answers(learner: Learner, test_id: UUID) -> None:
     """Refuse to complete a test while a required question of it has no answer, or a required roleplay is
     not finished (2 queries, 3 with roleplays)."""
     test = ContentItem.objects.only("id", "body").get(pk=test_id)
+    if not test.stores_progress:
+        raise InvalidProgress(NO_STORED_ID_MESSAGE)
     owner = {"user_id": learner.user_id, "session_token": learner.session_token}
     answers = current_answers(**owner, item=test)
     if missing := unanswered_questions(test, answers):

@@ -15,15 +15,20 @@ from django.urls import reverse
 from chat import replies, tutor
 from chat.models import ReplyState
 from chat.panels import learner_of, page_url
+from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.segments import find_roleplay, roleplay_uuid
 from voice import client as voice
 
 
-def roleplay_segment(item_id: UUID, roleplay_id: UUID) -> tuple[ContentItem, dict]:
-    """The lens or test and its roleplay segment with this `id::`; 404 when either is gone."""
-    item = get_object_or_404(ContentItem, pk=item_id, content_type__in=[ContentType.LENS, ContentType.TEST])
+def roleplay_segment(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> tuple[ContentItem, dict]:
+    """The lens or test and its roleplay segment with this `id::`; 404 when either is gone, or is a draft
+    this user may not preview (content_loader.access)."""
+    items = ContentItem.objects.filter(content_type__in=[ContentType.LENS, ContentType.TEST])
+    if not previews_drafts(getattr(request, "user", None)):
+        items = items.filter(is_draft=False)
+    item = get_object_or_404(items, pk=item_id)
     segment = find_roleplay(item, roleplay_id)
     if segment is None:
         raise Http404("This roleplay is no longer part of the lesson. Reload the page.")

@@ -22,6 +22,7 @@ from chat import services as chat_services
 from chat.models import ReplyState
 from chat.panels import require_learner
 from chat.views import FALLBACK_URL, HtmxHttpRequest, ndjson, refusal, safe_next, wants_stream
+from content_loader.models import NO_STORED_ID_MESSAGE
 from roleplay import character, services
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.panels import RoleplayPanel, build_roleplay_panel, roleplay_dom_id, roleplay_segment
@@ -46,7 +47,9 @@ def _panel(request: HttpRequest, item, segment, attempts=None) -> RoleplayPanel:
 @transaction.non_atomic_requests
 def send(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """Save the learner's line; htmx gets it back with a reply placeholder that chat.js streams into."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     owner = {"user_id": user_id, "session_token": session_token}
     if not tutor.is_configured():
@@ -90,7 +93,9 @@ def reply(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRespons
     Follows the reply being generated when there is one; else it is "Try again" after a failure: the
     character is asked again for the saved line (a new model call, counted), which is not saved twice.
     """
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     attempt = services.active_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
     reply_id = request.POST.get("reply_id", "")
@@ -162,7 +167,7 @@ def _wait_and_redirect(
 @require_safe
 def reply_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, message_id: int) -> HttpResponse:
     """A character reply as it stands (polled by htmx while it is generated), and "Try again" once interrupted."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token)
     message = get_object_or_404(
@@ -219,7 +224,9 @@ def _back(request: HtmxHttpRequest, item, segment) -> HttpResponse:
 @require_POST
 def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Finish conversation": no more messages; the transcript stays readable."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     try:
         services.finish_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
@@ -231,7 +238,9 @@ def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRe
 @require_POST
 def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Try again": the attempt goes under "Past attempts" and a fresh one starts with the opening message."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     services.try_again(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
     return _back(request, item, segment)
@@ -241,7 +250,9 @@ def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpR
 @transaction.non_atomic_requests
 def feedback(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """The tutor's feedback on the finished conversation: streamed to chat.js, else waited for."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
+    if not item.stores_progress:
+        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
     user_id, session_token = require_learner(request)
     owner = {"user_id": user_id, "session_token": session_token}
     if not segment.get("feedback"):
@@ -283,7 +294,7 @@ def _feedback_events(request: HttpRequest, *, panel: RoleplayPanel, generating: 
 @require_safe
 def feedback_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, feedback_id: int) -> HttpResponse:
     """Feedback on a transcript as it stands (polled by htmx while it is generated)."""
-    item, segment = roleplay_segment(item_id, roleplay_id)
+    item, segment = roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token)
     row = get_object_or_404(RoleplayFeedback.objects.filter(attempt__in=mine), pk=feedback_id)

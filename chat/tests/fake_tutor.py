@@ -38,6 +38,17 @@ class Fail:
 
 
 @dataclass
+class Reply:
+    """Answer a non-streamed request (e.g. one with a json_schema `response_format`) with this content.
+
+    `content` is sent as the message text as it is: valid JSON, invalid JSON, or anything a model says.
+    A non-streamed request answered by a `Stream` gets its pieces joined.
+    """
+
+    content: str = "{}"
+
+
+@dataclass
 class Hang:
     """Say nothing for `seconds` (longer than the client's timeout), then close."""
 
@@ -53,7 +64,7 @@ class Transcript:
 
 class FakeTutorServer:
     def __init__(self) -> None:
-        self.script: deque[Stream | Fail | Hang] = deque()
+        self.script: deque[Stream | Reply | Fail | Hang] = deque()
         # audio/transcriptions: what to answer (default Transcript()) and what arrived (fields and the file).
         self.transcripts: deque[Transcript | Fail | Hang] = deque()
         self.transcription_requests: list[dict] = []
@@ -168,6 +179,10 @@ class FakeTutorServer:
                 if isinstance(action, Hang):
                     time.sleep(action.seconds)
                     return
+                if not body.get("stream"):
+                    content = action.content if isinstance(action, Reply) else "".join(action.pieces)
+                    self.completion(content, body)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Cache-Control", "no-cache")
@@ -181,6 +196,29 @@ class FakeTutorServer:
                 self.event({"delta": {}, "finish_reason": "stop"}, body)
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+
+            def completion(self, content, body):
+                payload = json.dumps(
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": content},
+                                "finish_reason": "stop",
+                            }
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def event(self, choice, body):
                 chunk = {

@@ -461,20 +461,30 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
     else:
         global _WORK
         _WORK = vault
-        size = max(1, len(tasks) // (workers * 8))  # small chunks: the pool balances the load
+        # Small chunks: the pool balances the load, and the bodies of a chunk (whole articles rendered around
+        # their excerpts) wait in this process only until they are in the cache: the peak stays low.
+        size = max(1, min(40, len(tasks) // (workers * 8)))
         chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
         try:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                for chunk in pool.map(_compile_in_worker, chunks):  # taken as they come: memory stays low
+                results = pool.map(_compile_in_worker, chunks)  # every chunk submitted: the workers are forked
+                # The workers have their own copy of the articles' text: this process lets go of its copy now
+                # rather than after compiling, so that the results arriving do not add to it at the peak.
+                _drop_article_text(vault)
+                for chunk in results:  # taken as they come: memory stays low
                     _keep(vault, chunk, compiled)
         finally:
             _WORK = None
-    # Compiled: the articles' text is no longer needed (a large vault's articles are most of its memory).
+    _drop_article_text(vault)
+    return compiled
+
+
+def _drop_article_text(vault: Vault) -> None:
+    """Compiled: the articles' text is no longer needed (a large vault's articles are most of its memory)."""
     for doc in vault.documents.values():
         if isinstance(doc, ArticleDoc):
             doc.body = ""
-    return compiled
 
 
 def _keep(vault: Vault, results: list, compiled: dict[int, CompiledLens]) -> None:

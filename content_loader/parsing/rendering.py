@@ -274,14 +274,20 @@ def _render_link(self, tokens, idx, options, env) -> str:
 
 
 def _render_collapse(self, tokens, idx, options, env) -> str:
-    """A collapsed block, labelled by `:::collapse Label`, else by the heading it starts with."""
+    """A collapsed block, labelled by `:::collapse Label`, else by the heading it starts with (shown once:
+    as the label, not again inside; its text stays in the plain text, unlike the renderer's own labels)."""
     if tokens[idx].nesting == -1:
         return "</details>\n"
     label = tokens[idx].info.strip().removeprefix("collapse").strip()
-    if not label and idx + 2 < len(tokens) and tokens[idx + 1].type == "heading_open":
-        label = tokens[idx + 2].content.strip()
-    summary = html.escape(label) if label else "Show the collapsed text"
-    return f'<details class="collapse"><summary>{summary}</summary>\n'
+    if label:
+        return f'<details class="collapse"><summary>{html.escape(label)}</summary>\n'
+    if idx + 3 < len(tokens) and tokens[idx + 1].type == "heading_open":
+        heading = self.renderInline(tokens[idx + 2].children or [], options, env).strip()
+        tokens[idx + 1].hidden = tokens[idx + 3].hidden = True
+        tokens[idx + 2].children = []
+        if heading:
+            return f'<details class="collapse"><summary class="collapse__heading">{heading}</summary>\n'
+    return '<details class="collapse"><summary>Show the collapsed text</summary>\n'
 
 
 def _is_unknown_block(params: str, *args) -> bool:

@@ -32,7 +32,7 @@ def test_collapse_note_and_footnote_directives():
     )
     assert '<span class="note note--line"><span class="note__label">Note:</span> own line</span>' in html
     assert '<details class="collapse"><summary>Show the collapsed text</summary>\n<p>Folded paragraph.</p>' in html
-    assert '<details class="collapse"><summary>Read more</summary>' in html
+    assert '<details class="collapse"><summary class="collapse__heading">Read more</summary>' in html
     assert '<aside class="note"><p class="note__label">Note</p>\n<p>A note block.</p>\n</aside>' in html
     assert '<sup class="footnote-ref lens-footnote-ref"><a href="#s1-lfn-a" id="s1-lfnref-a"' in html
     assert (
@@ -40,6 +40,15 @@ def test_collapse_note_and_footnote_directives():
     )
     assert html.index("Author note.") < html.index("Notes from the course team")  # the article's own first
     assert ":collapse" not in html and ":note" not in html and ":footnote" not in html
+
+
+def test_a_collapse_labelled_by_its_heading_shows_the_heading_once():
+    """A `:::collapse` starting with a heading has that heading (with its markup) as its label and not again
+    inside; the heading's text stays in the plain text; a heading later in the block is kept."""
+    html = render_markdown(":::collapse\n#### Read *more*\n\nMore.\n\n#### Second\n:::\n")
+    assert '<summary class="collapse__heading">Read <em>more</em></summary>' in html
+    assert html.count("Read") == 1 and "<h4" in html and html.count("<h4") == 1 and "Second</h4>" in html
+    assert plain_text(html) == "Read more\nMore.\nSecond"
 
 
 def test_an_unknown_directive_shows_its_text_never_the_directive():

@@ -45,8 +45,8 @@ SCRIPT = textwrap.dedent(
     client.force_login(User.objects.get(username="staff"))
     with CaptureQueriesContext(connection) as queries:
         html = client.get("/admin/dashboard/courses/memory/").content.decode()
-    assert "Cohort: 5 learners" in html and html.count('role="img"') == 2, html[:2000]
-    assert len(queries) == 7, [q["sql"] for q in queries.captured_queries]  # as on PostgreSQL
+    assert "Cohort: 5 learners" in html and html.count('role="img"') == 3, html[:2000]
+    assert len(queries) == 8, [q["sql"] for q in queries.captured_queries]  # as on PostgreSQL (+ AI scores)
 
     kinds = sorted(f.kind for f in diagnose())
     # The factory wrote no module rows: four finished modules lack one; one row is on a replaced UUID.

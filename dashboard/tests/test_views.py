@@ -78,7 +78,7 @@ def test_the_course_page_draws_accessible_charts_and_tables(staff):
     """Two SVG images with a title, a description and a label, bars and dots, and the numbers as tables."""
     make_cohort()
     html = staff.get(COURSE).content.decode()
-    assert html.count('role="img"') == 2 and html.count("aria-label=") >= 2
+    assert html.count('role="img"') == 3 and html.count("aria-label=") >= 2
     assert '<title id="bars-title">Learners per module of' in html and '<desc id="dots-desc">' in html
     assert "First steps: 1 completed, 2 in progress, 2 not started" in html
     assert "Cohort: 5 learners" in html
@@ -136,7 +136,8 @@ def test_course_page_queries_do_not_grow_with_modules_lenses_or_learners(staff):
     assert for_course_dashboard(ContentItem.objects.get(slug="big-memory")).cohort == 45
     small = count_queries(staff, COURSE), count_queries(staff, COURSE + "lenses.csv")
     large = count_queries(staff, big), count_queries(staff, big + "lenses.csv")
-    assert small == large == (7, 7)  # session, user, course, its modules, their steps, status counts, lens times
+    assert small == large == (8, 7)  # session, user, course, its modules, their steps, status counts, lens times
+    # (+ the page's AI scores: 1 query)
 
 
 def test_index_lists_courses_with_their_cohorts_in_constant_queries(staff):
@@ -175,7 +176,7 @@ def test_learner_page_queries_do_not_grow(staff):
         session = ChatSession.objects.create(user=cohort.ada, content_id=module.pk, content_type="module")
         ChatMessage.objects.create(session=session, role="user", text="Hello")
     # session, user, account, rows, course modules, steps, chats, messages, answers, titles, data records
-    assert count_queries(staff, url) == small == 11
+    assert count_queries(staff, url) == small == 12  # + the answers' AI scores (1 query)
 
 
 def test_a_claimed_token_page_redirects_to_its_account(staff):

@@ -254,3 +254,79 @@ def test_staff_preview_drafts_at_the_same_urls_with_a_draft_banner(admin_client,
     published = make_module(lenses=1, slug="done")
     make_course(units=[[published]], slug="done-course")
     assert 'class="draft-banner"' not in admin_client.get("/courses/done-course/").content.decode()
+
+
+def urls_under_a_draft_lens(lens, *, message_id: int) -> list[tuple[str, str]]:
+    """(method, URL) of everything a learner could reach under a lens: chat, answers, feedback, pages."""
+    key = question_segment(2, WHY)["key"]
+    placed = {"course_slug": "wip", "module_slug": "drafting", "lens_id": lens.pk}
+    chat = {"lens_id": lens.pk, "segment_index": 1}
+    return [
+        ("post", reverse("chat:send", kwargs=chat)),
+        ("post", reverse("chat:reply", kwargs=chat)),
+        ("get", reverse("chat:reply-state", kwargs={**chat, "message_id": message_id})),
+        ("post", reverse("chat:new", kwargs=chat)),
+        ("post", reverse("learn:answer", kwargs={**placed, "question_key": key})),
+        ("post", reverse("learn:feedback", kwargs={**placed, "question_key": key})),
+        ("post", reverse("learn:complete-lens", kwargs=placed)),
+        ("post", reverse("learn:standalone-answer", args=[lens.pk, key])),
+        ("post", reverse("learn:standalone-feedback", args=[lens.pk, key])),
+        ("post", reverse("learn:standalone-complete", args=[lens.pk])),
+        ("get", reverse("learn:skipped-text", args=[lens.pk, 0, "after"])),
+        ("get", standalone_lens_url(lens.pk, lens.title)),
+    ]
+
+
+@pytest.fixture
+def draft_chat_lens(draft_course):
+    """The draft course's lens, with an article excerpt (long text skipped after it), a chat and a question
+    asking for feedback."""
+    _, _, lens = draft_course
+    long_text = "<p>" + "word " * (SKIPPED_INLINE_LIMIT // 4) + "</p>"
+    [article] = article_lens("", long_text).body["segments"]
+    lens.body = body_of(article, chat_segment(1), question_segment(2, WHY, feedback=True))
+    lens.save()
+    return lens
+
+
+def test_every_url_under_a_draft_lens_is_a_404_for_a_learner_and_writes_nothing(learner, draft_chat_lens):
+    """Chat send, reply, reply state and new conversation, answers, feedback, completion, skipped text and
+    the standalone page: a learner gets a 404 for each (even for their own reply), and nothing is saved."""
+    from django.conf import settings
+
+    from chat.models import ChatMessage, ChatSession
+    from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
+
+    token = uuid.UUID(learner.cookies[settings.PROGRESS_COOKIE_NAME].value)
+    session = ChatSessionFactory(session_token=token, content_id=draft_chat_lens.pk)
+    reply = ChatMessageFactory(session=session, role=ChatMessage.Role.ASSISTANT, text="Earlier.")
+    sessions, messages = ChatSession.objects.count(), ChatMessage.objects.count()
+    for method, url in urls_under_a_draft_lens(draft_chat_lens, message_id=reply.pk):
+        response = getattr(learner, method)(url, {"text": "Hello", "answer": "Because."}, headers=HTMX)
+        assert response.status_code == 404, (method, url, response.status_code)
+    assert (ChatSession.objects.count(), ChatMessage.objects.count()) == (sessions, messages)
+    assert not QuestionAnswer.objects.exists() and not UserContentProgress.objects.exists()
+
+
+def test_staff_who_preview_drafts_may_use_every_url_under_a_draft_lens(admin_client, draft_chat_lens):
+    """The same URLs answer a superuser (the tutor is not configured here, so a chat message is a 503 with
+    its message saved, never a 404)."""
+    from chat.models import ChatMessage, ChatSession
+    from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
+
+    admin = get_user_model().objects.get(username="admin")
+    session = ChatSessionFactory(session_token=None, user=admin, content_id=draft_chat_lens.pk)
+    reply = ChatMessageFactory(session=session, role=ChatMessage.Role.ASSISTANT, text="Earlier.")
+    for method, url in urls_under_a_draft_lens(draft_chat_lens, message_id=reply.pk):
+        response = getattr(admin_client, method)(url, {"text": "Hello", "answer": "Because."}, headers=HTMX)
+        assert response.status_code != 404, (method, url, response.status_code)
+        assert response.status_code < 500 or response.status_code == 503, (method, url, response.status_code)
+    assert QuestionAnswer.objects.filter(content_id=draft_chat_lens.pk).exists()
+    assert ChatSession.objects.filter(user=admin).exists()
+
+
+def test_a_module_no_course_places_is_not_offered_as_a_place_of_the_lens(learner, lens):
+    """ "Part of" names only modules reached through a course: never a "None:" link to a course that is not."""
+    ModuleEntry.objects.create(module=ModuleFactory(slug="loose", title="Loose"), position=0, item=lens)
+    html = learner.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
+    assert "Memory: Spacing" in html and "None" not in html and "Loose" not in html

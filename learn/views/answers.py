@@ -18,7 +18,7 @@ from django_htmx.http import reswap, retarget
 
 from chat import views as chat_views
 from chat.questions import questions_of
-from content_loader.models import ContentType
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentType
 from learn import services
 from learn.views.pages import (
     MODULE_DIALOG_KEY,
@@ -130,6 +130,8 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
         name.removeprefix("answer-"): value for name, value in request.POST.items() if name.startswith("answer-")
     }
     try:
+        if not test.stores_progress:  # a `## Test:` without `id::`: nothing is stored under its derived UUID
+            raise services.TestNotReady(NO_STORED_ID_MESSAGE)
         result = services.submit_test(
             learner=request.learner,
             test=test,

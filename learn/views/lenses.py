@@ -57,6 +57,7 @@ def _placements(lens: ContentItem, *, drafts: bool) -> list[dict]:
         ModuleEntry.objects.filter(
             item=lens,
             module__retired_at__isnull=True,
+            module__course_placements__course__isnull=False,  # a module no course places leads nowhere
             module__course_placements__course__retired_at__isnull=True,
             **visible,
         )

@@ -18,7 +18,8 @@ from django_htmx.middleware import HtmxDetails
 
 from accounts.views import safe_next_url
 from chat import tutor
-from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
+from content_loader import access
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
 from learn.links import resolve_segment_links
 from learn.segments import lens_blocks, ship_skipped_text
 from progress.queries import ModuleProgress, StepProgress, course_progress, courses_progress, module_progress
@@ -84,8 +85,7 @@ class CourseCard:
 def previews_drafts(request: HttpRequest) -> bool:
     """Whether this reader sees drafts (with a "Draft" banner) at their learner URLs: staff with the
     `content_loader.preview_drafts` permission, which superusers have. Learners get a 404 for a draft."""
-    user = request.user
-    return user.is_active and user.is_staff and user.has_perm("content_loader.preview_drafts")
+    return access.previews_drafts(request.user)
 
 
 def _course_or_alias(slug: str, *, drafts: bool = False) -> ContentItem | str:
@@ -400,6 +400,8 @@ def lens_page_context(
             settings.PROGRESS_CHAT_INACTIVITY_SECONDS if has_chat else settings.PROGRESS_INACTIVITY_SECONDS
         ),
         is_test=is_test,
+        unstored=not lens.stores_progress,
+        unstored_message=NO_STORED_ID_MESSAGE,
         draft_preview=course.is_draft or entry.module.is_draft or lens.is_draft,
     )
     if is_test:
