@@ -190,7 +190,7 @@ def speech(request: HttpRequest, item_id: UUID, roleplay_id: UUID, message_id: i
     the script shows beside the "Play" button. 404 for anyone else's lines, the learner's own, lines still
     being generated or cut off, and when spoken replies are off (SPEECH_VOICE empty).
     """
-    roleplay_segment(item_id, roleplay_id)
+    roleplay_segment(request, item_id, roleplay_id)
     user_id, session_token = require_learner(request)
     if not voice.can_speak():
         raise Http404("Spoken replies are off on this server.")
