@@ -35,6 +35,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, p
     if postgres_cluster is None:
         return
     config = dj_database_url.parse(postgres_cluster.url, conn_max_age=0, conn_health_checks=True)
+    config["ENGINE"] = "courseplatform.postgresql"  # the project's backend, as settings.py chooses it
     settings.DATABASES["default"].update(config)
     connections.settings["default"].update(config)
     # The handler may already hold a wrapper of the previous backend (SQLite): drop it.

@@ -21,10 +21,12 @@ from django.utils import timezone
 
 from courseplatform import urls as project_urls
 from learn.views import pages
-from progress import sql
+from progress import prepared, sql
 from progress.identity import Learner
 from progress.queries import course_progress, find_by_slug
 from progress.services import complete_content
+
+HEARTBEAT = prepared.Statement("progress_heartbeat_token", sql.heartbeat_sql(by_user=False))
 
 
 def heartbeat(request):
@@ -36,8 +38,8 @@ def heartbeat(request):
         "now": timezone.now(),
         "capped": min(data["time_delta_s"], settings.PROGRESS_MAX_HEARTBEAT_SECONDS),
     }
-    with connection.cursor() as cursor:
-        cursor.execute(sql.heartbeat_sql(by_user=False), params)
+    with connection.cursor() as cursor:  # the application's statement, prepared the same way
+        prepared.execute(cursor, HEARTBEAT, params)
     return HttpResponse(status=204)
 
 

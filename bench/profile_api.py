@@ -98,11 +98,14 @@ def main() -> None:
             def start_response(status, headers):
                 assert status[:1] in "23", status
 
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             for i in range(count):
                 for _chunk in handler(environ(*request_for(i, floor)), start_response):
                     pass
+            cpu_us.setdefault(handler, []).append((time.process_time() - cpu_started) / count * 1e6)
             return (time.perf_counter() - started) / count * 1e6
+
+        cpu_us: dict = {}  # per handler, this process's CPU a request of each round (PostgreSQL's not included)
 
         app = WSGIHandler()
         with override_settings(ROOT_URLCONF="bench.bare", MIDDLEWARE=[]):
@@ -130,6 +133,11 @@ def main() -> None:
         print(f"load average {Path('/proc/loadavg').read_text().split()[0]}; rounds (µs): {rounds}")
         print(f"{args.endpoint}: application {app_us:.0f} µs/request, bare view {bare_us:.0f} µs/request")
         print(f"ratio of rates {bare_us / app_us:.0%} (settings: DEBUG={settings.DEBUG})")
+        app_cpu, bare_cpu = (sorted(cpu_us[handler])[len(cpu_us[handler]) // 2] for handler in (app, bare))
+        print(
+            f"Python CPU a request (median round, steadier under load): application {app_cpu:.0f} µs, "
+            f"bare {bare_cpu:.0f} µs (with the floor, if any): the application adds {app_cpu - bare_cpu:.0f} µs"
+        )
         if args.endpoint == "complete":
             print(f"SQL floor (bench/bare.py complete_floor) {floor_us:.0f} µs/request: ratio {floor_us / app_us:.0%}")
         print()

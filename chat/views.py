@@ -387,10 +387,12 @@ def start(
 
     Called by a view of the learner pages like `answer`. Refused (409) once the lens or test is completed.
     """
-    item, question = question_segment(item_id, question_key)
+    item, question = question_segment(request, item_id, question_key)
     user_id, session_token = require_learner(request)
     dom_id = question_dom_id(item.pk, question_key)
     back_url = safe_next(request, back_url)
+    if not item.stores_progress:
+        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     if locked:
         message = "This answer can no longer be changed: the lens or test is completed."
         return refusal(request, message=message, status=409, dom_id=dom_id, back_url=back_url)

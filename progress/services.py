@@ -104,7 +104,6 @@ def lock_learners(*learners: Learner) -> None:
 @functools.cache
 def _statement(kind: str, vendor: str, by_user: bool):
     statements = {
-        "heartbeat": sql.heartbeat_sql,
         "statements": sql.heartbeat_statements,
         "complete": sql.complete_sql,
     }
@@ -113,8 +112,10 @@ def _statement(kind: str, vendor: str, by_user: bool):
 
 @functools.cache
 def _prepared(kind: str, by_user: bool, with_module: bool = False) -> prepared.Statement:
-    """The completion's PostgreSQL statements, each under its own name (progress/prepared.py)."""
+    """The heartbeat's and the completion's PostgreSQL statements, each under its own name (progress/prepared.py)."""
     name = f"progress_{kind}_{'user' if by_user else 'token'}{'_module' if with_module else ''}"
+    if kind == "heartbeat":
+        return prepared.Statement(name, sql.heartbeat_sql(by_user=by_user))
     if kind == "lookup":
         return prepared.Statement(name, sql.completion_lookup_sql(by_user=by_user, with_module=with_module))
     return prepared.Statement(name, sql.complete_checked_sql(by_user=by_user))
@@ -149,7 +150,7 @@ def record_heartbeat(*, learner: Learner, content_id: UUID, time_delta_s: int) -
     by_user = learner.is_authenticated
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_statement("heartbeat", connection.vendor, by_user), params)
+            prepared.execute(cursor, _prepared("heartbeat", by_user), params)
             known, live, credit = cursor.fetchone()
     else:
         known, live, credit = _heartbeat_in_steps(by_user, params)
