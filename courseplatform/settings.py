@@ -317,6 +317,9 @@ CONTENT_SECURITY_POLICY = {
         # (content_loader/parsing/rendering.py makes them lazy, HTTPS and referrer-free); see README.
         "img-src": ["'self'", "data:", "https:"],
         "frame-src": ["https://www.youtube-nocookie.com"],
+        # Roleplay replies read aloud (static/js/speech.js) play from a Blob URL of the fetched audio: blob:
+        # URLs can only be made by this page's own scripts; every other media source stays 'self'.
+        "media-src": ["'self'", "blob:"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],

@@ -19,6 +19,7 @@ from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.segments import find_roleplay, roleplay_uuid
+from voice import client as voice
 
 
 def roleplay_segment(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> tuple[ContentItem, dict]:
@@ -79,6 +80,9 @@ class RoleplayPanel:
     problem: str = ""  # why the last reply was interrupted, when it was
     feedback: RoleplayFeedback | None = None  # the latest feedback request on the active attempt
     done_feedback: RoleplayFeedback | None = None  # the latest complete one
+    voice_url: str = ""  # where the record button posts (static/js/voice.js); "" when transcription is off
+    voice_max_seconds: int = 0
+    can_speak: bool = False  # character lines get a "Play" button (static/js/speech.js) when SPEECH_VOICE is set
 
     @property
     def finished(self) -> bool:
@@ -162,6 +166,9 @@ def build_roleplay_panel(
         has_learner=user_id is not None or session_token is not None,
         ai_available=tutor.is_configured(),
         max_chars=settings.CHAT_MAX_MESSAGE_CHARS,
+        voice_url=reverse("voice:transcribe") if voice.can_transcribe() else "",
+        voice_max_seconds=settings.SPEECH_MAX_SECONDS,
+        can_speak=voice.can_speak(),
     )
     if panel.has_learner:
         if attempts is None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path(ROLEPLAY + "send/", views.send, name="send"),
     path(ROLEPLAY + "reply/", views.reply, name="reply"),
     path(ROLEPLAY + "reply/<int:message_id>/", views.reply_state, name="reply-state"),
+    path(ROLEPLAY + "speech/<int:message_id>/", views.speech, name="speech"),
     path(ROLEPLAY + "finish/", views.finish, name="finish"),
     path(ROLEPLAY + "restart/", views.restart, name="restart"),
     path(ROLEPLAY + "feedback/", views.feedback, name="feedback"),

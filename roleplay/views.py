@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,6 +26,7 @@ from content_loader.models import NO_STORED_ID_MESSAGE
 from roleplay import character, services
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.panels import RoleplayPanel, build_roleplay_panel, roleplay_dom_id, roleplay_segment
+from voice import client as voice
 
 TEMPLATE = "roleplay/roleplay.html"
 
@@ -178,6 +179,39 @@ def reply_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, mess
         return HttpResponseRedirect(safe_next(request, FALLBACK_URL), status=303)
     panel = _panel(request, item, segment, attempts=[])
     return render(request, f"{TEMPLATE}#polled", {"roleplay": panel, "message": message})
+
+
+@require_safe
+@transaction.non_atomic_requests  # the speech server is called: never inside a transaction
+def speech(request: HttpRequest, item_id: UUID, roleplay_id: UUID, message_id: int) -> HttpResponse:
+    """One of the character's complete lines in the learner's own attempts, read aloud (`audio/mpeg`).
+
+    Played by static/js/speech.js; a model call, counted like the others. Refusals are JSON `{"error": ...}`
+    the script shows beside the "Play" button. 404 for anyone else's lines, the learner's own, lines still
+    being generated or cut off, and when spoken replies are off (SPEECH_VOICE empty).
+    """
+    roleplay_segment(request, item_id, roleplay_id)
+    user_id, session_token = require_learner(request)
+    if not voice.can_speak():
+        raise Http404("Spoken replies are off on this server.")
+    mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token).filter(
+        roleplay_id=roleplay_id
+    )
+    message = get_object_or_404(
+        RoleplayMessage.objects.filter(
+            attempt__in=mine, role=RoleplayMessage.Role.ASSISTANT, state=ReplyState.COMPLETE
+        ).exclude(text=""),
+        pk=message_id,
+    )
+    try:
+        chat_services.count_tutor_call(user_id=user_id, session_token=session_token)
+    except chat_services.RateLimited as error:
+        return JsonResponse({"error": error.message}, status=429, headers={"Retry-After": str(error.retry_after)})
+    try:
+        audio = voice.speak(message.text)
+    except voice.SpeechError as error:
+        return JsonResponse({"error": error.message}, status=error.status)
+    return HttpResponse(audio, content_type="audio/mpeg", headers={"Cache-Control": "private, no-store"})
 
 
 def _back(request: HtmxHttpRequest, item, segment) -> HttpResponse:

@@ -69,6 +69,8 @@ class FakeTutorServer:
         self.transcripts: deque[Transcript | Fail | Hang] = deque()
         self.transcription_requests: list[dict] = []
         self.speech_requests: list[dict] = []
+        # audio/speech: what to answer (default: fake MP3 bytes naming the input; bytes: those; Fail: an error).
+        self.speeches: deque[bytes | Fail] = deque()
         self.requests: list[dict] = []
         self.headers: list[dict] = []
         # Called in the server thread with the request body, before answering (e.g. to look at the database).
@@ -146,7 +148,11 @@ class FakeTutorServer:
 
             def speech(self, body):
                 server.speech_requests.append(body)
-                audio = b"ID3FAKE-MP3:" + body.get("input", "").encode()
+                action = server.speeches.popleft() if server.speeches else None
+                if isinstance(action, Fail):
+                    self.json(action.status, {"error": {"message": "fake failure", "type": "server_error"}})
+                    return
+                audio = action if action is not None else b"ID3FAKE-MP3:" + body.get("input", "").encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "audio/mpeg")
                 self.send_header("Content-Length", str(len(audio)))

@@ -18,6 +18,7 @@ EXPECTED_CSP = {
     "style-src": ["'self'"],
     "img-src": ["'self'", "data:", "https:"],
     "frame-src": ["https://www.youtube-nocookie.com"],
+    "media-src": ["'self'", "blob:"],
     "object-src": ["'none'"],
     "base-uri": ["'self'"],
     "form-action": ["'self'"],

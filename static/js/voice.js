@@ -2,6 +2,7 @@
  * Spoken answers: any `<textarea data-voice-input data-voice-url=… data-voice-max-seconds=…>` gets a
  * "Record" button. The recording (MediaRecorder, in memory) is posted as the request body to the URL
  * (POST /voice/transcribe?seconds=…, CSRF token from the form in X-CSRFToken) and the transcript fills the box for the learner to check, correct and save.
+ * `data-voice-done` is what to say once the transcript is in (default: check it and save your answer).
  * Nothing is kept in the browser after the upload. With `data-voice-enforced` the box is not for typing
  * until a transcript has filled it (then it stays editable, to correct words the recognizer got wrong);
  * without a microphone the learner is told so, and can type unless voice is enforced.
@@ -41,7 +42,7 @@
     textarea.readOnly = false;
     textarea.dispatchEvent(new Event("input", { bubbles: true })); // the draft is saved, the count updated
     textarea.focus();
-    say(widget, "Here is what we heard. Check it, correct it if needed, then save your answer.");
+    say(widget, textarea.dataset.voiceDone || "Here is what we heard. Check it, correct it if needed, then save your answer.");
   }
 
   function upload(widget, blob, seconds) {
