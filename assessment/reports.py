@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from assessment.models import Assessment
 
@@ -15,7 +15,7 @@ SCORES = (1, 2, 3, 4, 5)
 
 @dataclass
 class ScoreRow:
-    """How many answers got each score, for one learning outcome or one question."""
+    """How many answers (and roleplays) got each score, for one learning outcome or one question or roleplay."""
 
     kind: str  # "Learning outcome" or "Question"
     title: str
@@ -35,23 +35,45 @@ class ScoreRow:
 
 
 def latest_scores(content_ids: list[UUID]) -> list[Assessment]:
-    """The latest finished score of every current answer in these lenses and tests (1 query)."""
+    """The latest finished score of every current answer in these lenses and tests, and of each learner's
+    latest scored attempt at each roleplay (1 query)."""
     from chat.models import QuestionAnswer
     from content_loader.models import ContentItem
 
     answers = QuestionAnswer.objects.filter(pk=OuterRef("subject_id"))
+    current_answers = Q(subject_kind="answer", subject_id__in=QuestionAnswer.objects.current().values("pk"))
     rows = (
         Assessment.objects.scored()
-        .filter(subject_kind="answer", content_id__in=content_ids)
-        .filter(subject_id__in=QuestionAnswer.objects.current().values("pk"))
+        .filter(current_answers | Q(subject_kind="roleplay"), content_id__in=content_ids)
         .annotate(
             question_text=Subquery(answers.values("question_text")[:1]),
             outcome_title=Subquery(ContentItem.objects.filter(pk=OuterRef("learning_outcome_id")).values("title")[:1]),
         )
-        .order_by("subject_id", "-assessed_at", "-id")
-        .only("score", "content_id", "segment_key", "learning_outcome_id", "subject_id", "assessed_at")
+        .order_by("subject_kind", "subject_id", "-assessed_at", "-id")
+        .only(
+            "subject_kind",
+            "score",
+            "content_id",
+            "segment_key",
+            "learning_outcome_id",
+            "subject_id",
+            "assessed_at",
+            "user_id",
+            "session_token",
+        )
     )
-    return list(_latest_per_subject(rows).values())
+    latest: dict[tuple, Assessment] = {}
+    for row in sorted(rows, key=lambda row: row.assessed_at, reverse=True):
+        latest.setdefault(_counted_as(row), row)
+    return list(latest.values())
+
+
+def _counted_as(row: Assessment) -> tuple:
+    """What one score stands for: an answer (its latest version), or a learner's try at a roleplay (its
+    latest scored attempt, so "Try again" replaces the learner's score rather than adding one)."""
+    if row.subject_kind == "roleplay":
+        return ("roleplay", row.user_id, row.session_token, row.content_id, row.segment_key)
+    return ("answer", row.subject_id)
 
 
 def _latest_per_subject(rows) -> dict[int, Assessment]:
@@ -74,7 +96,8 @@ def distribution(content_ids: list[UUID], titles: dict[UUID, str]) -> list[Score
             outcome.counts[row.score] += 1
         question = questions[(row.content_id, row.segment_key)]
         if not question.title:
-            question.title = f"{titles.get(row.content_id, 'Lens')}: {row.question_text or row.segment_key}"
+            asked = "Roleplay" if row.subject_kind == "roleplay" else row.question_text or row.segment_key
+            question.title = f"{titles.get(row.content_id, 'Lens')}: {asked}"
         question.counts[row.score] += 1
     return sorted(outcomes.values(), key=lambda r: r.title) + sorted(questions.values(), key=lambda r: r.title)
 

@@ -203,6 +203,8 @@ def speech(request: HttpRequest, item_id: UUID, roleplay_id: UUID, message_id: i
         ).exclude(text=""),
         pk=message_id,
     )
+    if request.method == "HEAD":  # says the line can be heard, without a (paid, counted) speech call
+        return HttpResponse(content_type="audio/mpeg", headers={"Cache-Control": "private, no-store"})
     try:
         chat_services.count_tutor_call(user_id=user_id, session_token=session_token)
     except chat_services.RateLimited as error:

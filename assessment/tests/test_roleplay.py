@@ -55,3 +55,24 @@ def test_a_roleplay_without_a_rubric_is_not_scored(tutor_server):
     run_queued_jobs()
     assert not Assessment.objects.filter(state="done").exists()
     assert not tutor_server.requests
+
+
+def test_the_course_distribution_counts_each_learners_latest_roleplay_score_once(tutor_server):
+    from assessment import reports
+
+    attempt, _ = finished_attempt(rubric="Did the learner answer Sam's objections?")
+    tutor_server.script.append(Reply(SCORE))
+    run_queued_jobs()
+    services.try_again(user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID)
+    again = RoleplayAttemptFactory(
+        user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID, content_id=attempt.content_id
+    )
+    RoleplayMessageFactory(attempt=again, role="user", text="Spaced practice is proven; here is why.")
+    services.finish_attempt(user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID)
+    tutor_server.script.append(Reply(json.dumps({"score": 5, "reasoning": "Both objections.", "key_observations": []})))
+    run_queued_jobs()
+    assert Assessment.objects.filter(state="done").count() == 2
+    rows = reports.distribution([attempt.content_id], {attempt.content_id: "Spacing"})
+    by_title = {row.title: row.in_order for row in rows}
+    assert by_title["Spacing: Roleplay"] == [0, 0, 0, 0, 1]  # the latest attempt's 5, counted once
+    assert [row.in_order for row in rows if row.kind == "Learning outcome"] == [[0, 0, 0, 0, 1]]

@@ -47,7 +47,8 @@ def test_a_collapse_labelled_by_its_heading_shows_the_heading_once():
     inside; the heading's text stays in the plain text; a heading later in the block is kept."""
     html = render_markdown(":::collapse\n#### Read *more*\n\nMore.\n\n#### Second\n:::\n")
     assert '<summary class="collapse__heading">Read <em>more</em></summary>' in html
-    assert html.count("Read") == 1 and "<h4" in html and html.count("<h4") == 1 and "Second</h4>" in html
+    # The later heading stays a heading (levelled under the lens title like every content heading).
+    assert html.count("Read") == 1 and html.count("<h2") == 1 and "Second</h2>" in html
     assert plain_text(html) == "Read more\nMore.\nSecond"
 
 

@@ -98,3 +98,15 @@ def test_a_speech_server_failure_is_a_short_message(learner, course, voiced):
     voiced.speeches.append(Fail(500))
     response = learner.get(rp_url("speech", course, message_id=line.pk))
     assert response.status_code == 502 and response.json() == {"error": "The reply could not be read aloud."}
+
+
+def test_a_head_request_makes_no_speech_call_and_counts_nothing(learner, course, voiced):
+    """HEAD says whether a line can be heard; only GET asks the speech server (a paid, counted call)."""
+    from ops.models import RateLimitHit
+
+    line = character_line(learner, course, voiced)
+    calls, hits = len(voiced.speech_requests), RateLimitHit.objects.count()
+    response = learner.head(rp_url("speech", course, message_id=line.pk))
+    assert response.status_code == 200 and response["Content-Type"] == "audio/mpeg"
+    assert len(voiced.speech_requests) == calls and RateLimitHit.objects.count() == hits
+    assert learner.head(rp_url("speech", course, message_id=line.pk + 1000)).status_code == 404
