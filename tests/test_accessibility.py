@@ -170,7 +170,8 @@ def test_staff_pages_have_no_axe_violations(demo, browser_context_factory, width
     checker.check("admin log-in")
     page.get_by_label("Username").fill("staffer")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation(wait_until="load"):  # check the new page, never the one still loading
+        page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile("/admin/dashboard/$"))
     checker.check("dashboard")
     page.goto(f"{demo}{reverse('dashboard:course', args=[COURSE])}")
@@ -181,7 +182,8 @@ def test_staff_pages_have_no_axe_violations(demo, browser_context_factory, width
     checker.check("dashboard learner")
     page.goto(f"{demo}/admin/delivery/contentsync/")
     checker.check("content status")
-    page.get_by_role("link", name="Latest findings").click()
+    with page.expect_navigation(wait_until="load"):
+        page.get_by_role("link", name="Latest findings").click()
     open_disclosures(page)
     checker.check("content findings")
     checker.assert_clean()
@@ -312,6 +314,8 @@ def test_focus_after_completion_dialog_skip_link_ring_and_stage_bar(demo, browse
     page.screenshot(path=SHOT_DIR / f"dialog-{width}.png")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    # The dialog's `close` event (which moves the focus) is a task queued after the dialog hides.
+    page.wait_for_function("() => !(document.activeElement && document.activeElement.closest('dialog'))")
     state = focus_state(page)
     assert state is not None and state["inComplete"], f"after Escape focus is {state}"
     page.screenshot(path=SHOT_DIR / f"focus-after-dialog-{width}.png")
