@@ -77,6 +77,20 @@ class ChatSessionQuerySet(models.QuerySet):
         )
 
 
+def exactly_one_owner(name: str) -> models.CheckConstraint:
+    """A learner's row belongs to an account or to an anonymous token, never both or neither."""
+    return models.CheckConstraint(
+        condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
+        | (Q(user__isnull=True) & Q(session_token__isnull=False)),
+        name=name,
+    )
+
+
+def owner_text(row) -> str:
+    """Who owns a learner's row, for admin and logs: "user 7" or "token <uuid>"."""
+    return f"user {row.user_id}" if row.user_id else f"token {row.session_token}"
+
+
 def owner_q(*, user_id: int | None, session_token: uuid.UUID | None) -> Q:
     """Rows of one learner: the account when given, else the anonymous token (never nobody's rows)."""
     if user_id is not None:
@@ -104,11 +118,7 @@ class ChatSession(models.Model):
     class Meta:
         ordering = ["-last_active_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
-                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
-                name="chat_session_one_owner",
-            ),
+            exactly_one_owner("chat_session_one_owner"),
             models.CheckConstraint(
                 condition=Q(content_type__isnull=True) | Q(content_type__in=[t.value for t in CHAT_CONTENT_TYPES]),
                 name="chat_session_valid_content_type",
@@ -136,7 +146,7 @@ class ChatSession(models.Model):
         indexes = [models.Index(fields=["session_token"], name="chat_session_token_idx")]
 
     def __str__(self) -> str:
-        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        owner = owner_text(self)
         return f"Chat {self.pk} of {owner}"
 
 
@@ -263,11 +273,7 @@ class QuestionAnswer(models.Model):
     class Meta:
         ordering = ["content_id", "question_key", "-updated_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
-                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
-                name="question_answer_one_owner",
-            ),
+            exactly_one_owner("question_answer_one_owner"),
             models.CheckConstraint(
                 condition=Q(content_type__in=[t.value for t in ANSWER_CONTENT_TYPES]),
                 name="question_answer_valid_content_type",
@@ -286,7 +292,7 @@ class QuestionAnswer(models.Model):
         indexes = [models.Index(fields=["session_token"], name="question_answer_token_idx")]
 
     def __str__(self) -> str:
-        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        owner = owner_text(self)
         return f"Answer of {owner} to {self.question_key}"
 
     @property
@@ -369,11 +375,7 @@ class AnswerDraft(models.Model):
     class Meta:
         ordering = ["content_id", "question_key"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
-                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
-                name="answer_draft_one_owner",
-            ),
+            exactly_one_owner("answer_draft_one_owner"),
             models.UniqueConstraint(
                 fields=["user", "content_id", "question_key"],
                 condition=Q(user__isnull=False),
@@ -388,7 +390,7 @@ class AnswerDraft(models.Model):
         indexes = [models.Index(fields=["session_token"], name="answer_draft_token_idx")]
 
     def __str__(self) -> str:
-        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        owner = owner_text(self)
         return f"Draft of {owner} for {self.question_key}"
 
 
@@ -419,11 +421,7 @@ class AnswerStart(models.Model):
     class Meta:
         ordering = ["content_id", "question_key"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
-                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
-                name="answer_start_one_owner",
-            ),
+            exactly_one_owner("answer_start_one_owner"),
             models.UniqueConstraint(
                 fields=["user", "content_id", "question_key"],
                 condition=Q(user__isnull=False),
@@ -438,5 +436,5 @@ class AnswerStart(models.Model):
         indexes = [models.Index(fields=["session_token"], name="answer_start_token_idx")]
 
     def __str__(self) -> str:
-        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        owner = owner_text(self)
         return f"Start of {owner} on {self.question_key}"

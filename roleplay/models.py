@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from chat.models import ANSWER_CONTENT_TYPES, GeneratedText, ReplyState, owner_q
+from chat.models import ANSWER_CONTENT_TYPES, GeneratedText, ReplyState, exactly_one_owner, owner_q, owner_text
 
 
 class RoleplayAttemptQuerySet(models.QuerySet):
@@ -64,11 +64,7 @@ class RoleplayAttempt(models.Model):
     class Meta:
         ordering = ["-last_active_at"]
         constraints = [
-            models.CheckConstraint(
-                condition=(Q(user__isnull=False) & Q(session_token__isnull=True))
-                | (Q(user__isnull=True) & Q(session_token__isnull=False)),
-                name="roleplay_attempt_one_owner",
-            ),
+            exactly_one_owner("roleplay_attempt_one_owner"),
             models.CheckConstraint(
                 condition=Q(content_type__in=[t.value for t in ANSWER_CONTENT_TYPES]),
                 name="roleplay_attempt_valid_content_type",
@@ -87,7 +83,7 @@ class RoleplayAttempt(models.Model):
         indexes = [models.Index(fields=["session_token"], name="roleplay_attempt_token_idx")]
 
     def __str__(self) -> str:
-        owner = f"user {self.user_id}" if self.user_id else f"token {self.session_token}"
+        owner = owner_text(self)
         return f"Roleplay attempt {self.pk} of {owner}"
 
     @property
