@@ -131,21 +131,12 @@
 
   // Where focus goes when the element that had it was swapped away (the "Mark complete" button, now
   // "Completed"): whatever the new completion state offers to go on with, else its "Completed" line.
-  // Never an element of the completion dialog (rendered inside the completion state): it is closed then.
   function completionFocusTarget() {
-    var selectors = [
-      "#complete [data-next-step]",
-      "#complete a[href]",
-      "#complete button:not([disabled])",
-      "#complete [tabindex='-1']",
-      "#lens-title",
-    ];
+    var selectors = ["#complete a[href]", "#complete button:not([disabled])", "#complete [tabindex='-1']", "#lens-title"];
     for (var i = 0; i < selectors.length; i += 1) {
-      var found = Array.prototype.filter.call(document.querySelectorAll(selectors[i]), function (element) {
-        return !element.closest("dialog");
-      });
-      if (found.length) {
-        return found[0];
+      var found = document.querySelector(selectors[i]);
+      if (found) {
+        return found;
       }
     }
     return null;
