@@ -94,3 +94,26 @@ def test_the_memo_keeps_at_most_its_size_and_drops_the_least_recently_used():
     assert memo.get_or_build("a", lambda: 99) == 1  # kept, and now the most recent
     memo.get_or_build("c", lambda: 3)
     assert memo.get_or_build("b", lambda: 22) == 22  # "b" went first
+
+
+def test_a_staff_preview_never_fills_what_learners_are_shown(admin_client, client):
+    """A lens linking to a draft: the previewer (a superuser) sees the link resolved, a learner viewing the
+    same lens afterwards sees plain text, and the other way round, with both views kept."""
+    from content_loader.tests.factories import make_course, make_module
+    from learn.tests.test_links import lens_page, link, place, text_lens
+
+    drafty = make_module(lenses=1, slug="drafty", is_draft=True)
+    draft_lens = drafty.module_entries.get().item
+    draft_lens.is_draft = True
+    draft_lens.save()
+    intro = make_module(lenses=1, slug="intro")
+    course = make_course(units=[[intro, drafty]], slug="light")
+    reader = text_lens(link(draft_lens.pk, "the draft"))
+    place(intro, reader)
+    url = lens_page(course, intro, reader)
+    resolved = lens_page(course, drafty, draft_lens)
+    for _ in range(2):
+        assert f'href="{resolved}"' in admin_client.get(url).content.decode()
+        learner_page = client.get(url).content.decode()
+        assert '<span class="content-link unresolved">the draft</span>' in learner_page
+        assert resolved not in learner_page
