@@ -21,13 +21,14 @@ conversation), call `start(row=..., stream=..., on_complete=...)` with a callabl
 raises with a `message` attribute (a `TutorError`) is what the learner is told; any other is logged.
 """
 
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -48,9 +49,25 @@ LEASE_SLACK_SECONDS = 10
 DEAD_GENERATOR_PROBLEM = "The reply was cut off: the server writing it stopped. Try again."
 EMPTY_REPLY_PROBLEM = "The tutor sent an empty reply. Try again."
 
-_changed = threading.Condition()
-_versions: dict[tuple[str, int], int] = {}
+_changed = threading.Condition()  # the set of generating threads changed (running(), wait_for_all())
 _threads: set[threading.Thread] = set()
+
+
+@dataclass
+class _Watch:
+    """The followers of one row in this process: a write wakes these only, not every follower.
+
+    With one condition for all rows, each write (up to 10 a second per reply) woke every thread tailing
+    any reply, and 100 followers per process spent the cores waking up (bench/tutor_bench.py).
+    """
+
+    followers: int = 0
+    version: int = 0
+    changed: threading.Condition = field(default_factory=lambda: threading.Condition(_watch_lock))
+
+
+_watch_lock = threading.Lock()
+_watches: dict[tuple[str, int], _Watch] = {}
 
 
 def generator_name() -> str:
@@ -85,10 +102,25 @@ def _key(row_or_model, pk: int) -> tuple[str, int]:
 
 
 def _notify(model, pk: int) -> None:
-    with _changed:
-        key = _key(model, pk)
-        _versions[key] = _versions.get(key, 0) + 1
-        _changed.notify_all()
+    with _watch_lock:
+        watch = _watches.get(_key(model, pk))
+        if watch is not None:
+            watch.version += 1
+            watch.changed.notify_all()
+
+
+@contextlib.contextmanager
+def _watching(key: tuple[str, int]) -> Iterator[_Watch]:
+    with _watch_lock:
+        watch = _watches.setdefault(key, _Watch())
+        watch.followers += 1
+    try:
+        yield watch
+    finally:
+        with _watch_lock:
+            watch.followers -= 1
+            if not watch.followers:
+                del _watches[key]
 
 
 @dataclass
@@ -210,31 +242,31 @@ def follow(*, model: type[GeneratedText], pk: int, timeout: float | None = None)
     whose generator died is marked interrupted here. Ends with `interrupted` when the row is gone, and
     stops (no final event) after `timeout` seconds, when given.
     """
-    key = _key(model, pk)
     sent = 0
     deadline = None if timeout is None else time.monotonic() + timeout
     rows = model._default_manager.filter(pk=pk)
-    while True:
-        with _changed:
-            version = _versions.get(key, 0)
-        row = rows.first()
-        if row is None:
-            yield Event("interrupted")
-            return
-        if row.state == ReplyState.GENERATING and not row.is_generating:
-            expire_dead(rows)
-            continue
-        if len(row.text) > sent:
-            yield Event("delta", row.text[sent:])
-            sent = len(row.text)
-        if row.state != ReplyState.GENERATING:
-            yield Event(row.state, row=row)
-            return
-        if deadline is not None and time.monotonic() > deadline:
-            return
-        with _changed:
-            if _versions.get(key, 0) == version:
-                _changed.wait(POLL_SECONDS)
+    with _watching(_key(model, pk)) as watch:
+        while True:
+            with _watch_lock:
+                version = watch.version
+            row = rows.first()
+            if row is None:
+                yield Event("interrupted")
+                return
+            if row.state == ReplyState.GENERATING and not row.is_generating:
+                expire_dead(rows)
+                continue
+            if len(row.text) > sent:
+                yield Event("delta", row.text[sent:])
+                sent = len(row.text)
+            if row.state != ReplyState.GENERATING:
+                yield Event(row.state, row=row)
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            with _watch_lock:
+                if watch.version == version:
+                    watch.changed.wait(POLL_SECONDS)
 
 
 def wait_for(*, model: type[GeneratedText], pk: int) -> GeneratedText | None:
