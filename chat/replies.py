@@ -21,16 +21,18 @@ conversation), call `start(row=..., stream=..., on_complete=...)` with a callabl
 raises with a `message` attribute (a `TutorError`) is what the learner is told; any other is logged.
 """
 
+import asyncio
 import contextlib
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.db.models import Q, QuerySet
@@ -64,6 +66,8 @@ class _Watch:
     followers: int = 0
     version: int = 0
     changed: threading.Condition = field(default_factory=lambda: threading.Condition(_watch_lock))
+    # The events of followers on an event loop (afollow), set from the generator's thread.
+    awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
 
 
 _watch_lock = threading.Lock()
@@ -107,6 +111,8 @@ def _notify(model, pk: int) -> None:
         if watch is not None:
             watch.version += 1
             watch.changed.notify_all()
+            for loop, event in watch.awaiting:
+                loop.call_soon_threadsafe(event.set)
 
 
 @contextlib.contextmanager
@@ -267,6 +273,43 @@ def follow(*, model: type[GeneratedText], pk: int, timeout: float | None = None)
             with _watch_lock:
                 if watch.version == version:
                     watch.changed.wait(POLL_SECONDS)
+
+
+async def afollow(*, model: type[GeneratedText], pk: int) -> AsyncIterator[Event]:
+    """`follow()` for an ASGI server: the same events, awaited on the event loop instead of holding a thread.
+
+    Under ASGI Django consumes a synchronous streaming iterator whole, in the one thread its synchronous
+    views share, before sending any of it: a reply followed that way would arrive at its end and stop
+    every other request of the process meanwhile (bench/tutor_bench.py). Each read is one short query.
+    """
+    sent = 0
+    rows = model._default_manager.filter(pk=pk)
+    woken = asyncio.Event()
+    me = (asyncio.get_running_loop(), woken)
+    with _watching(_key(model, pk)) as watch:
+        with _watch_lock:
+            watch.awaiting.append(me)
+        try:
+            while True:
+                woken.clear()  # before the read: a write after it wakes the wait below
+                row = await rows.afirst()
+                if row is None:
+                    yield Event("interrupted")
+                    return
+                if row.state == ReplyState.GENERATING and not row.is_generating:
+                    await sync_to_async(expire_dead)(rows)
+                    continue
+                if len(row.text) > sent:
+                    yield Event("delta", row.text[sent:])
+                    sent = len(row.text)
+                if row.state != ReplyState.GENERATING:
+                    yield Event(row.state, row=row)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+        finally:
+            with _watch_lock:
+                watch.awaiting.remove(me)
 
 
 def wait_for(*, model: type[GeneratedText], pk: int) -> GeneratedText | None:
