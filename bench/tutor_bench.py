@@ -328,7 +328,7 @@ def main() -> None:
             env = {"BENCH_LUA_DIR": str(LUA), "BENCH_TOKENS": str(tokens), "BENCH_ITEMS": str(items)}
             heartbeat = Scenario("POST /api/progress/time", "heartbeat.lua", "/api/progress/time", env)
             for config in configs:
-                for attempt in (1, 2):  # a server may not start within 30 s on a busy machine: once more
+                for _attempt in (1, 2):  # a server may not start within 30 s on a busy machine: once more
                     try:
                         measure(config, db, tutor, args, heartbeat)
                         break
