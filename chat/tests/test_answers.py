@@ -6,9 +6,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import QuestionAnswer
-from chat.tests.factories import QuestionAnswerFactory, UserFactory, question_segment
+from chat.tests.factories import QuestionAnswerFactory, question_segment
 from chat.tests.test_sessions import run_in_threads
 
 pytestmark = pytest.mark.django_db
