@@ -17,11 +17,11 @@ from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_answer_starts, claim_chat_sessions, claim_question_answers
-from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType
+from content_loader.models import LEARNER_CONTENT_TYPES, NO_STORED_ID_MESSAGE, ContentItem, ContentType
 from ops import ratelimit
 from progress import prepared, sql
 from progress.identity import Learner
-from progress.models import PROGRESS_CONTENT_TYPES, ClaimedToken, LearnerClock, UserContentProgress
+from progress.models import ClaimedToken, LearnerClock, UserContentProgress
 from progress.queries import Status
 from roleplay.segments import unfinished_roleplays
 from roleplay.services import claim_roleplay_attempts
@@ -223,8 +223,8 @@ def complete_content(
     the finished modules' and outcomes' rows when this completion finished any.
     Steps come back as plain rows (no model instances), counted here as `derive_status` counts.
     """
-    if content_type not in PROGRESS_CONTENT_TYPES:
-        raise InvalidProgress(f"content_type must be one of {', '.join(PROGRESS_CONTENT_TYPES)}.")
+    if content_type not in LEARNER_CONTENT_TYPES:
+        raise InvalidProgress(f"content_type must be one of {', '.join(LEARNER_CONTENT_TYPES)}.")
     if module_slug is not None and (not module_slug or "\x00" in module_slug or len(module_slug) > 300):
         module_slug = None  # as find_by_slug: names no module
     now = timezone.now()
@@ -255,7 +255,7 @@ def complete_content(
                 window=settings.PROGRESS_RATE_LIMIT_WINDOW_SECONDS,
             )
         else:
-            if item_type not in PROGRESS_CONTENT_TYPES:
+            if item_type not in LEARNER_CONTENT_TYPES:
                 raise InvalidProgress(f"{content_id} is a {item_type}, which is not completed directly.")
             content_id, content_type, content_title = sql.from_db_uuid(item_id), item_type, item_title
             if content_type == ContentType.TEST:
