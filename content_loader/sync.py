@@ -23,6 +23,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Q, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from .impact import count_learners
@@ -381,6 +382,16 @@ def _let_go_of_bodies(records: list[ItemRecord]) -> None:
             record.body = None
 
 
+def _body(body: dict | str | None, *, created: bool):
+    """The value written for a body: a body from the vault cache is JSON text already, which PostgreSQL casts
+    (decoding it here only to encode it again was a share of every write)."""
+    if isinstance(body, str):
+        return Cast(Value(body), output_field=models.JSONField())
+    # An expression, not a plain value: bulk_create then binds one jsonb per row instead of packing the
+    # bodies into a jsonb[] array for UNNEST, whose escaping psycopg does in Python (a tenth of a cold sync).
+    return Value(body, output_field=models.JSONField()) if created else body
+
+
 def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:
     item = ContentItem(
         id=record.id,
@@ -391,9 +402,7 @@ def _item(record: ItemRecord, now, *, created: bool) -> ContentItem:
         source_path=record.source_path,
         source_line=record.source_line,
         checksum=record.checksum,
-        # An expression, not a plain value: bulk_create then binds one jsonb per row instead of packing the
-        # bodies into a jsonb[] array for UNNEST, whose escaping psycopg does in Python (a tenth of a cold sync).
-        body=Value(record.body, output_field=models.JSONField()) if created else record.body,
+        body=_body(record.body, created=created),
         estimated_seconds=record.estimated_seconds,
         last_synced_at=now,
         retired_at=None,

@@ -162,17 +162,18 @@ class VaultCache:
             [path, index, lens.file_hash, pickle.dumps(lens.deps), lens.digest, lens.seconds, lens.diagnostics, body],
         )
 
-    def bodies(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], dict]:
-        """The stored bodies of these lenses, by (path, index)."""
+    def bodies(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """The stored bodies of these lenses, by (path, index), as their canonical JSON text (`body_json`):
+        PostgreSQL reads that text itself, so a sync never decodes a body only to have it encoded again."""
         self._flush()
-        found: dict[tuple[str, int], dict] = {}
+        found: dict[tuple[str, int], str] = {}
         wanted = sorted(set(keys))
         for start in range(0, len(wanted), 200):
             chunk = wanted[start : start + 200]
             condition = " OR ".join(["(path = ? AND idx = ?)"] * len(chunk))
             params = [value for key in chunk for value in key]
             for path, idx, body in self._db.execute(f"SELECT path, idx, body FROM lenses WHERE {condition}", params):
-                found[(path, idx)] = json.loads(body)
+                found[(path, idx)] = body
         return found
 
     # -- end ---------------------------------------------------------------------------------------

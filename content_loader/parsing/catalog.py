@@ -58,7 +58,8 @@ class ItemRecord:
     source_line: int = 1
     slug: str = ""
     parent_id: uuid.UUID | None = None
-    body: dict | None = field(default_factory=dict)  # None: in the vault cache until written (`body_key`)
+    # None: in the vault cache until written (`body_key`); then its JSON text, as the cache keeps it
+    body: dict | str | None = field(default_factory=dict)
     body_key: tuple[str, int] | None = None  # a lens or test: (file, index of the lens in it)
     body_digest: str = ""  # SHA-256 of the body's canonical JSON ("" : work it out from `body`)
     estimated_seconds: int = 0
@@ -109,7 +110,7 @@ class Catalog:
         return sorted(path for path, doc in self.vault.documents.items() if doc.ignored)
 
     def load_bodies(self, records: list[ItemRecord]) -> None:
-        """Fill in the bodies these records keep in the vault cache (before they are written)."""
+        """Fill in the bodies these records keep in the vault cache (before they are written), as JSON text."""
         wanted = [record.body_key for record in records if record.body is None and record.body_key is not None]
         if not wanted:
             return

@@ -46,6 +46,11 @@ def check_directives(lines: list[Line], report: FileReport) -> None:
     fenced = False
     for line in lines:
         text = line.text
+        if ":" not in text and "`" not in text and "~" not in text:
+            # No directive, fence or closing mark (most lines of an article): it only gives an open block text.
+            if not fenced and stack and text.strip():
+                stack[-1].has_content = True
+            continue
         if _FENCE.match(text):
             fenced = not fenced
             continue

@@ -7,6 +7,7 @@ Markdown with `title`, `channel` and a YouTube `url`, plus `<same name>.timestam
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ TRANSCRIPT_KEYS = ("title", "channel", "url", "video_id")
 # `H:MM:SS` (minutes of two digits at most), or `M:SS` with any number of minutes (a 100-minute talk's
 # timestamps read `100:00.33`); seconds may have a fraction.
 _TIME = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)):(\d{1,2}(?:\.\d+)?)$")
+# The same times, one per line of a joined string: a whole file's starts are read in one pass (see `_starts`).
+_TIMES = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)):(\d{1,2}(?:\.\d+)?)$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ def check_timestamps(raw: str, report: FileReport) -> None:
     if not data:
         report.error(1, "timestamps file has no phrases", "export the video's transcript with its timestamps")
         return
+    if _starts(data) is not None:
+        return  # the common case, checked in one pass: every entry well-formed and in time order
     lines: list[int] = []  # worked out only when there is something to report
 
     def line_of(index: int) -> int:
@@ -154,6 +159,30 @@ def check_timestamps(raw: str, report: FileReport) -> None:
                 "phrases must be in time order; fix or remove this one",
             )
         previous = max(previous, start)
+
+
+def _starts(data: list) -> list[float] | None:
+    """The start of every phrase in seconds when every entry is `{text, start}` with a time (written without
+    surrounding spaces) and the starts never decrease; None otherwise (the entry-by-entry reading then reports
+    or sorts). Tens of thousands of phrases per transcript: one regex pass instead of one call per phrase."""
+    starts = []
+    for item in data:
+        if type(item) is not dict:
+            return None
+        start, text = item.get("start"), item.get("text")
+        if type(start) is not str or type(text) is not str:
+            return None
+        starts.append(start)
+    joined = "\n".join(starts)
+    if joined.count("\n") != len(starts) - 1:  # a start holding a line break: no time
+        return None
+    found = _TIMES.findall(joined)
+    if len(found) != len(starts):  # an entry that is no time
+        return None
+    seconds = [int(h or 0) * 3600 + int(mh or m) * 60 + float(s) for h, mh, m, s in found]
+    if any(later < earlier for earlier, later in itertools.pairwise(seconds)):
+        return None
+    return seconds
 
 
 _JSON_TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{},\n]|[^\s"\[\]{},]+')
@@ -191,6 +220,9 @@ def load_phrases(raw: str, report: FileReport) -> list[Phrase]:
     if not isinstance(data, list):
         report.error(1, 'timestamps file must be a list of {"text", "start"} objects')
         return []
+    seconds = _starts(data)
+    if seconds is not None:  # already in time order
+        return [Phrase(start, item["text"]) for start, item in zip(seconds, data, strict=True)]
     phrases = []
     for index, item in enumerate(data):
         start = parse_time(item["start"]) if isinstance(item, dict) and isinstance(item.get("start"), str) else None
