@@ -79,7 +79,9 @@ class ItemRecord:
         data["course_entries"] = [asdict(entry) for entry in self.course_entries]
         data["module_entries"] = [asdict(entry) for entry in self.module_entries]
         if not self.body_digest:
-            data["body_digest"] = hashlib.sha256(body_json(self.body or {}).encode()).hexdigest()
+            # A body read back from the vault cache is already its canonical JSON text.
+            text = self.body if isinstance(self.body, str) else body_json(self.body or {})
+            data["body_digest"] = hashlib.sha256(text.encode()).hexdigest()
         encoded = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
 
