@@ -80,6 +80,13 @@ def lens_placement(
     return course, entry, placement
 
 
+def prompt_account_after(request: HttpRequest, result) -> None:
+    """After a completion: an anonymous learner's first one shows the "Create an account" prompt (until
+    dismissed)."""
+    if result.newly_completed and not request.user.is_authenticated:
+        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
+
+
 def account_prompt_visible(request: HttpRequest) -> bool:
     return not request.user.is_authenticated and request.session.get(ACCOUNT_PROMPT_KEY) == "show"
 

@@ -21,7 +21,7 @@ from content_loader.models import ContentItem, ContentType, ModuleEntry
 from learn import services
 from learn.links import resolve_segment_links, standalone_lens_url
 from learn.segments import SKIPPED_PARTS, lens_blocks, ship_skipped_text, tutor_turned_off
-from learn.views.common import ACCOUNT_PROMPT_KEY, render_page
+from learn.views.common import prompt_account_after, render_page
 from ops.http import HtmxHttpRequest, safe_next
 from progress.queries import progress_by_item
 from progress.services import complete_content
@@ -131,8 +131,7 @@ def complete_standalone_lens(request: HtmxHttpRequest, lens_id: UUID) -> HttpRes
     result = complete_content(
         learner=request.learner, content_id=lens.pk, content_type=ContentType.LENS, content_title=lens.title
     )
-    if result.newly_completed and not request.user.is_authenticated:
-        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
+    prompt_account_after(request, result)
     urls = _urls(lens)
     if not request.htmx:
         return redirect(urls["page_url"])

@@ -14,7 +14,7 @@ from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType
 from learn import navigation
 from learn.links import resolve_segment_links
 from learn.segments import lens_blocks, ship_skipped_text, tutor_turned_off
-from learn.views.common import ACCOUNT_PROMPT_KEY, MODULE_DIALOG_KEY
+from learn.views.common import MODULE_DIALOG_KEY, prompt_account_after
 from progress.queries import course_progress, module_progress
 
 
@@ -137,8 +137,7 @@ def lens_page_context(
 def after_completion(request: HttpRequest, entry: CourseEntry, result) -> navigation.AfterCompletion:
     """After completing a lens or submitting a test: the account prompt for an anonymous learner's first
     completion, and the module's progress after it."""
-    if result.newly_completed and not request.user.is_authenticated:
-        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
+    prompt_account_after(request, result)
     progress = module_progress(learner=request.learner, module=entry.module)  # the steps, for the next one
     return navigation.AfterCompletion(progress, bool(result.module_newly_completed))
 
