@@ -12,6 +12,7 @@ A step is anything with `item_id`, `optional`, `hide`, `completed_at` and `last_
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -209,7 +210,9 @@ def course_action(progress) -> str:
     return "Continue" if course_started(progress) else "Start"
 
 
+@functools.lru_cache(maxsize=4096)
 def lens_url(course_slug: str, module_slug: str, lens_id: UUID) -> str:
+    """The module viewer's URL of a lens: a function of its arguments alone, so kept once built."""
     return reverse("learn:lens", kwargs={"course_slug": course_slug, "module_slug": module_slug, "lens_id": lens_id})
 
 

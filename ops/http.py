@@ -5,7 +5,7 @@ learn) may use it without an import across the layers.
 """
 
 import json
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -35,9 +35,22 @@ def wants_stream(request: HttpRequest) -> bool:
     return STREAM_CONTENT_TYPE in request.headers.get("Accept", "")
 
 
-def ndjson(events: Iterable[dict]) -> StreamingHttpResponse:
-    """A streamed response of JSON lines, sent as they are produced (no proxy buffering)."""
-    response = StreamingHttpResponse((json.dumps(event) + "\n" for event in events), content_type=STREAM_CONTENT_TYPE)
+def ndjson(events: Iterable[dict] | AsyncIterator[dict]) -> StreamingHttpResponse:
+    """A streamed response of JSON lines, sent as they are produced (no proxy buffering).
+
+    Asynchronous events (an ASGI server) are sent as they come too; a synchronous iterator would be
+    consumed whole before anything is sent there (Django's StreamingHttpResponse under ASGI).
+    """
+    if isinstance(events, AsyncIterator):
+        lines = _async_lines(events)
+    else:
+        lines = (json.dumps(event) + "\n" for event in events)
+    response = StreamingHttpResponse(lines, content_type=STREAM_CONTENT_TYPE)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+async def _async_lines(events: AsyncIterator[dict]) -> AsyncIterator[str]:
+    async for event in events:
+        yield json.dumps(event) + "\n"

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from content_loader import access
 from content_loader.models import ContentItem, ContentType
-from learn import navigation
+from learn import fragments, navigation
 from learn.models import MeetingDate
 from learn.views.common import (
     ACCOUNT_PROMPT_KEY,
@@ -62,7 +62,7 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     """The course's units (modules, then the meeting that ends them) with each module's status and fraction,
     the meetings' dates when a run is current, and where "Continue" resumes."""
     course = find_course(course_slug, drafts=access.previews_drafts(request.user))
-    progress = course_progress(learner=request.learner, course=course)
+    progress = fragments.course_progress(request, course)
     meetings = MeetingDate.objects.for_course_overview(course_id=course.pk, today=timezone.localdate())
     button = navigation.course_button(progress)
     return render_page(
@@ -126,7 +126,7 @@ def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
     drafts = access.previews_drafts(request.user)
     course = find_course(course_slug, drafts=drafts)
     entry = find_module(course, module_slug, drafts=drafts)
-    progress = module_progress(learner=request.learner, module=entry.module)
+    progress = fragments.module_progress(request, course, entry.module)
     step = next((step for step in progress.steps if step.item_id == lens_id), None)
     if step is None or (step.entry.item.is_draft and not drafts):
         raise Http404(NO_LENS)

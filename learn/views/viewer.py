@@ -11,9 +11,8 @@ from django.urls import reverse
 from chat import tutor
 from content_loader import access
 from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType, CourseEntry
-from learn import navigation
-from learn.links import resolve_segment_links
-from learn.segments import lens_blocks, ship_skipped_text, tutor_turned_off
+from learn import fragments, navigation
+from learn.segments import lens_blocks, tutor_turned_off
 from learn.views.common import MODULE_DIALOG_KEY, prompt_account_after
 from progress.queries import course_progress, module_progress
 
@@ -75,15 +74,10 @@ def lens_page_context(
     context = module_context(course, entry, progress, lens_id, **extra)
     module = entry.module
     lens = context["current"].entry.item  # its body deferred: loaded here without the rest
-    body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
-    lens.body = body  # the deferred field, filled: `lens.stores_progress` reads it without a query of its own
-    segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
-    segments = resolve_segment_links(
-        ship_skipped_text(segments, lens_id=lens_id),
-        course=course,
-        module=module,
-        drafts=access.previews_drafts(request.user),
+    body, segments = fragments.lens_segments(
+        request, lens_id=lens_id, course=course, module=module, drafts=access.previews_drafts(request.user)
     )
+    lens.body = body  # the deferred field, filled: `lens.stores_progress` reads it without a query of its own
     is_test = lens.content_type == ContentType.TEST
     locked = context["current_completed"]
     kwargs = {"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id}
