@@ -27,7 +27,6 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -36,16 +35,9 @@ from accounts.forms import ChangeEmailForm, DeleteMyDataForm, SignUpForm
 from chat.models import ChatSession
 from content_loader.models import ContentItem
 from ops import ratelimit
+from ops.http import safe_next
 from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.middleware import ROTATED_TOKEN_ATTR
-
-
-def safe_next_url(request: HttpRequest, fallback: str = "/") -> str:
-    """The `next` parameter when it points at this site, else `fallback` (no open redirects)."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return fallback
 
 
 def locked_out(request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None) -> HttpResponse:
@@ -61,7 +53,7 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None, cre
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     """Create an account and log the learner in, keeping the progress made so far."""
-    next_url = safe_next_url(request)
+    next_url = safe_next(request)
     if request.user.is_authenticated:
         return redirect(next_url)
     form = SignUpForm(request.POST or None)

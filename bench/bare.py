@@ -19,11 +19,12 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.utils import timezone
 
+from content_loader.models import ContentItem
 from courseplatform import urls as project_urls
 from learn.views import pages
 from progress import prepared, sql
 from progress.identity import Learner
-from progress.queries import course_progress, find_by_slug
+from progress.queries import course_progress
 from progress.services import complete_content
 
 HEARTBEAT = prepared.Statement("progress_heartbeat_token", sql.heartbeat_sql(by_user=False))
@@ -102,7 +103,7 @@ def complete_floor(request):
 
 def course(request, slug):
     learner = Learner(session_token=uuid.UUID(request.META["HTTP_X_SESSION_TOKEN"]))
-    progress = course_progress(learner=learner, course=find_by_slug("course", slug))
+    progress = course_progress(learner=learner, course=ContentItem.objects.defer("body").find_by_slug("course", slug))
     return JsonResponse({"units": len(progress.units)})
 
 

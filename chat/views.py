@@ -12,21 +12,18 @@ answer may still change depends on progress (its lens or test is completed), whi
 The learner pages call them from views on their own URLs with `locked` decided (learn/views/answers.py).
 """
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import reswap, retarget
-from django_htmx.middleware import HtmxDetails
 
 from chat import replies, services, tutor
 from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
@@ -41,35 +38,19 @@ from chat.panels import (
     require_learner,
 )
 from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem
+from ops.http import HtmxHttpRequest, ndjson, safe_next, wants_stream
 
-STREAM_CONTENT_TYPE = "application/x-ndjson"
 # Where a plain form goes back to when it posted no usable `next` (the forms always post one).
 FALLBACK_URL = "/"
 WRITE_FIRST = "Write an answer first; the tutor gives feedback on it."
 
 
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
-
-
 # Responses
-
-
-def wants_stream(request: HttpRequest) -> bool:
-    return STREAM_CONTENT_TYPE in request.headers.get("Accept", "")
 
 
 def is_enhanced(request: HttpRequest) -> bool:
     """Whether the request came from htmx or the chat script (a fragment answers), not a plain form."""
     return bool(getattr(request, "htmx", False)) or wants_stream(request)
-
-
-def safe_next(request: HttpRequest, fallback: str, *, name: str = "next") -> str:
-    """The URL `name` (posted, or in the query string of a GET) when it stays on this site, else `fallback`."""
-    url = (request.POST if request.method == "POST" else request.GET).get(name, "")
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=False):
-        return url
-    return fallback
 
 
 def refusal(
@@ -101,27 +82,6 @@ def refusal(
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
-
-
-def ndjson(events: Iterator[dict] | AsyncIterator[dict]) -> StreamingHttpResponse:
-    """A streamed response of JSON lines, sent as they are produced (no proxy buffering).
-
-    Asynchronous events (an ASGI server) are sent as they come too; a synchronous iterator would be
-    consumed whole before anything is sent there (Django's StreamingHttpResponse under ASGI).
-    """
-    if isinstance(events, AsyncIterator):
-        lines = _async_lines(events)
-    else:
-        lines = (json.dumps(event) + "\n" for event in events)
-    response = StreamingHttpResponse(lines, content_type=STREAM_CONTENT_TYPE)
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
-
-
-async def _async_lines(events: AsyncIterator[dict]) -> AsyncIterator[str]:
-    async for event in events:
-        yield json.dumps(event) + "\n"
 
 
 # Chat

@@ -26,6 +26,17 @@ class ContentType(models.TextChoices):
 LEARNER_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
 
 
+class SlugMoved(Exception):
+    """A course or module was asked for by an earlier slug (`slug-aliases:`): it lives at `slug` now.
+
+    The learner pages answer it with a permanent redirect to the same page under the current slug."""
+
+    def __init__(self, content_type: str, slug: str):
+        super().__init__(content_type, slug)
+        self.content_type = content_type
+        self.slug = slug
+
+
 class ContentItemQuerySet(models.QuerySet):
     def active(self) -> "ContentItemQuerySet":
         """Items present in the vault at the last sync."""
@@ -39,6 +50,25 @@ class ContentItemQuerySet(models.QuerySet):
         """Published courses by title (the courses learners are offered); with `drafts`, draft courses too."""
         items = self.active() if drafts else self.published()
         return items.filter(content_type=ContentType.COURSE).order_by("title")
+
+    def find_by_slug(self, content_type: str, slug: str) -> "ContentItem | None":
+        """The active course or module with this slug, else the one with this slug alias (1 or 2 queries)."""
+        if not slug or "\x00" in slug or len(slug) > 300:
+            return None
+        items = self.active().filter(content_type=content_type)
+        found = (
+            items.filter(slug=slug)[:1]
+            or items.filter(pk__in=SlugAlias.objects.filter(content_type=content_type, slug=slug).values("item_id"))[:1]
+        )
+        return found[0] if found else None
+
+    def course_at(self, slug: str, *, drafts: bool = False) -> "ContentItem | None":
+        """The course a learner page's address names (a draft only with `drafts`), 1 or 2 queries; raises
+        `SlugMoved` when `slug` is one of its earlier slugs."""
+        course = self.courses(drafts=drafts).find_by_slug(ContentType.COURSE, slug)
+        if course is not None and course.slug != slug:
+            raise SlugMoved(ContentType.COURSE, course.slug)
+        return course
 
 
 class ContentItem(models.Model):
@@ -112,6 +142,24 @@ NO_STORED_ID_MESSAGE = (
 )
 
 
+class CourseEntryQuerySet(models.QuerySet):
+    def module_at(self, course: ContentItem, module_slug: str, *, drafts: bool = False) -> "CourseEntry | None":
+        """The course's entry for the module a learner page's address names, module and parent loaded (a draft
+        module only with `drafts`), 1 or 2 queries; raises `SlugMoved` for one of the module's earlier slugs."""
+        entries = self.filter(course=course, kind=CourseEntry.Kind.MODULE, module__retired_at__isnull=True)
+        if not drafts:
+            entries = entries.filter(module__is_draft=False)
+        entries = entries.select_related("module", "module__parent")
+        entry = entries.filter(module__slug=module_slug).first() or (
+            entries.filter(
+                module__slug_aliases__content_type=ContentType.MODULE, module__slug_aliases__slug=module_slug
+            ).first()
+        )
+        if entry is not None and entry.module.slug != module_slug:
+            raise SlugMoved(ContentType.MODULE, entry.module.slug)
+        return entry
+
+
 class CourseEntry(models.Model):
     """One step of a course in learner order: a module, or a meeting that closes a unit."""
 
@@ -137,6 +185,8 @@ class CourseEntry(models.Model):
     )
     optional = models.BooleanField(default=False)
 
+    objects = CourseEntryQuerySet.as_manager()
+
     class Meta:
         ordering = ["course", "position"]
         constraints = [
@@ -149,6 +199,28 @@ class CourseEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course_id} #{self.position}: {self.title or self.module_id}"
+
+    def placement_of(self, item_id, *, drafts: bool = False) -> "ModuleEntry | None":
+        """This module's entry for the lens or test `item_id`, item loaded (a draft only with `drafts`)."""
+        placement = self.module.module_entries.filter(item_id=item_id).select_related("item").first()
+        if placement is None or (placement.item.is_draft and not drafts):
+            return None
+        return placement
+
+    def next_module(self) -> ContentItem | None:
+        """The active module after this one in the course's order (1 query)."""
+        following = (
+            CourseEntry.objects.filter(
+                course_id=self.course_id,
+                kind=CourseEntry.Kind.MODULE,
+                position__gt=self.position,
+                module__retired_at__isnull=True,
+            )
+            .select_related("module")
+            .order_by("position")
+            .first()
+        )
+        return following.module if following else None
 
 
 class ModuleEntry(models.Model):

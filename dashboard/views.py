@@ -25,7 +25,6 @@ from dashboard.queries import cohort_sizes, for_course_dashboard, for_learner_pa
 from progress.identity import Learner
 from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts, record_data_request
 from progress.models import ClaimedToken, LearnerDataAudit
-from progress.queries import find_by_slug
 
 VIEW_PROGRESS = "progress.view_usercontentprogress"
 # CSV column -> attribute of the row
@@ -64,7 +63,7 @@ def _require(request: HttpRequest, permission: str) -> None:
 
 
 def _course(slug: str) -> ContentItem:
-    course = find_by_slug(ContentType.COURSE, slug)
+    course = ContentItem.objects.defer("body").find_by_slug(ContentType.COURSE, slug)
     if course is None:
         raise Http404(f"No course {slug!r}.")
     return course

@@ -18,7 +18,6 @@ Kept objects are shared between requests and threads: callers only read them.
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -30,7 +29,6 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from content_loader.models import ContentItem
@@ -146,9 +144,3 @@ def rendered(course: ContentItem, name: str, state: tuple, context: dict) -> Saf
     """
     key = ("rendered", content_version(course), name, *state)
     return memo.get_or_build(key, lambda: mark_safe(render_to_string(name, context).strip()))
-
-
-@functools.lru_cache(maxsize=MEMO_SIZE)
-def lens_url(course_slug: str, module_slug: str, lens_id: UUID) -> str:
-    """The module viewer's URL of a lens: a function of its arguments alone, so kept like a rendered part."""
-    return reverse("learn:lens", kwargs={"course_slug": course_slug, "module_slug": module_slug, "lens_id": lens_id})

@@ -16,7 +16,7 @@ from uuid import UUID
 from django.db import connection
 from django.db.models import F, OuterRef, Q, Subquery, TextChoices
 
-from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId, SlugAlias
+from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId
 from progress import sql
 from progress.identity import Learner
 from progress.models import UserContentProgress
@@ -312,18 +312,6 @@ def completed_content_ids(learner: Learner) -> list[UUID]:
         if current_id is not None:
             ids.add(current_id)
     return sorted(ids)
-
-
-def find_by_slug(content_type: str, slug: str) -> ContentItem | None:
-    """The active course or module with this slug, else the one with this slug alias (1 or 2 queries)."""
-    if not slug or "\x00" in slug or len(slug) > 300:
-        return None
-    items = ContentItem.objects.active().filter(content_type=content_type).defer("body")
-    found = (
-        items.filter(slug=slug)[:1]
-        or items.filter(pk__in=SlugAlias.objects.filter(content_type=content_type, slug=slug).values("item_id"))[:1]
-    )
-    return found[0] if found else None
 
 
 def count_learners_with_progress(content_ids: set[UUID]) -> int:

@@ -8,7 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chat.models import ChatMessage, ChatSession
-from content_loader.models import LEARNER_CONTENT_TYPES, ContentType
+from content_loader.models import LEARNER_CONTENT_TYPES, ContentItem, ContentType
 from progress import openapi
 from progress.api import (
     MAX_CLIENT_SECONDS,
@@ -22,7 +22,7 @@ from progress.api import (
 from progress.api import api_view as api
 from progress.identity import TOKEN_HEADER, parse_token
 from progress.middleware import ROTATED_TOKEN_ATTR
-from progress.queries import completed_content_ids, course_progress, find_by_slug, module_progress
+from progress.queries import completed_content_ids, course_progress, module_progress
 from progress.services import TokenClaimedElsewhere, claim_progress, complete_content, record_heartbeat
 
 
@@ -122,7 +122,7 @@ def completed(request, learner, payload):
 @api("GET")
 def module(request, learner, payload, *, slug: str):
     """GET /api/modules/<slug>/progress: a module's lenses with completion, time and the open chat."""
-    item = find_by_slug(ContentType.MODULE, slug)
+    item = ContentItem.objects.defer("body").find_by_slug(ContentType.MODULE, slug)
     if item is None:
         raise ApiError(404, f"No module has the slug {slug[:300]!r}.")
     progress = module_progress(learner=learner, module=item)
@@ -159,7 +159,7 @@ def module(request, learner, payload, *, slug: str):
 @api("GET")
 def course(request, learner, payload, *, slug: str):
     """GET /api/courses/<slug>/progress: a course's units, each module with its status and k/n."""
-    item = find_by_slug(ContentType.COURSE, slug)
+    item = ContentItem.objects.defer("body").find_by_slug(ContentType.COURSE, slug)
     if item is None:
         raise ApiError(404, f"No course has the slug {slug[:300]!r}.")
     progress = course_progress(learner=learner, course=item)

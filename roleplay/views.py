@@ -21,8 +21,9 @@ from chat import replies, tutor
 from chat import services as chat_services
 from chat.models import ReplyState
 from chat.panels import require_learner
-from chat.views import FALLBACK_URL, HtmxHttpRequest, ndjson, refusal, safe_next, wants_stream
+from chat.views import FALLBACK_URL, refusal
 from content_loader.models import NO_STORED_ID_MESSAGE
+from ops.http import HtmxHttpRequest, ndjson, safe_next, wants_stream
 from roleplay import character, services
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.panels import RoleplayPanel, build_roleplay_panel, roleplay_dom_id, roleplay_segment

@@ -35,7 +35,7 @@ def estimate(seconds: int | float | None) -> str:
 @register.filter
 def module_name(summary) -> str:
     """A course's module row's name (learn.navigation.module_label): "Parent: Sub" for a submodule."""
-    return navigation.module_label(summary.module, entry_title=summary.entry.title)
+    return navigation.summary_label(summary)
 
 
 @register.filter

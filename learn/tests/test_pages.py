@@ -139,6 +139,23 @@ def test_renamed_course_and_module_redirect(client, course):
     assert client.get("/courses/light/modules/old-intro/")["Location"] == "/courses/light/modules/intro/"
 
 
+def test_renamed_course_and_module_redirect_every_page_under_them_but_no_post(client, course):
+    """A lens, the completion page and the module under an earlier slug redirect permanently to the same
+    page under the current one; a POST under an earlier slug is a 404 (it is not followed)."""
+    SlugAlias.objects.create(content_type=ContentType.COURSE, slug="old-light", item=course)
+    intro = ModuleEntry.objects.filter(module__slug="intro").first().module
+    SlugAlias.objects.create(content_type=ContentType.MODULE, slug="old-intro", item=intro)
+    lens_id = lens_ids("intro")[0]
+
+    old_lens = client.get(f"/courses/old-light/modules/old-intro/lenses/{lens_id}/")
+    assert old_lens.status_code == 301 and old_lens["Location"] == lens_url("old-intro", lens_id)  # one at a time
+    moved_module = client.get(f"/courses/light/modules/old-intro/lenses/{lens_id}/")
+    assert moved_module.status_code == 301 and moved_module["Location"] == lens_url("intro", lens_id)
+    assert client.get("/courses/old-light/completed/")["Location"] == "/courses/light/completed/"
+    assert client.post(complete_url("old-intro", lens_id)).status_code == 404
+    assert client.post(complete_url("intro", lens_id, course="old-light")).status_code == 404
+
+
 # Module viewer ---------------------------------------------------------------------------------------
 
 

@@ -18,23 +18,20 @@ from django_htmx.http import reswap, retarget
 
 from chat import views as chat_views
 from chat.questions import questions_of
+from content_loader.access import previews_drafts
 from content_loader.models import NO_STORED_ID_MESSAGE, ContentType
 from learn import services
-from learn.views.pages import (
-    MODULE_DIALOG_KEY,
-    TEST_REFUSAL_KEY,
-    HtmxHttpRequest,
-    _lens_url,
-    _module_context,
-    _render,
+from learn.navigation import lens_url
+from learn.views.common import MODULE_DIALOG_KEY, TEST_REFUSAL_KEY, lens_placement, render_page
+from learn.views.viewer import (
     after_completion,
     lens_page_context,
-    lens_placement,
+    module_context,
     offers_feedback,
     onwards,
-    previews_drafts,
     redirect_onwards,
 )
+from ops.http import HtmxHttpRequest
 from progress.queries import module_progress
 
 
@@ -43,7 +40,7 @@ def answer(
     request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
 ) -> HttpResponse:
     """Save the learner's answer to a question of the lens or test; refused (409) once it is completed."""
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request.user))
     item = placement.item
     urls = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
     # Checked and saved with the learner's completions held off: a "Mark complete" in another tab either
@@ -55,7 +52,7 @@ def answer(
             item.pk,
             question_key,
             locked=locked,
-            back_url=_lens_url(course, entry.module, lens_id),
+            back_url=lens_url(course.slug, entry.module.slug, lens_id),
             feedback_url=(
                 reverse("learn:feedback", kwargs={**urls, "question_key": question_key})
                 if offers_feedback(item, locked=locked)
@@ -70,7 +67,7 @@ def start(
     request: HtmxHttpRequest, course_slug: str, module_slug: str, lens_id: UUID, question_key: str
 ) -> HttpResponse:
     """Start the countdown of a timed question of the lens or test; refused (409) once it is completed."""
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request.user))
     item = placement.item
     urls = {
         "course_slug": course.slug,
@@ -86,7 +83,7 @@ def start(
         locked=locked,
         answer_url=reverse("learn:answer", kwargs=urls),
         feedback_url=reverse("learn:feedback", kwargs=urls) if offers_feedback(item, locked=locked) else "",
-        back_url=_lens_url(course, entry.module, lens_id),
+        back_url=lens_url(course.slug, entry.module.slug, lens_id),
     )
 
 
@@ -99,13 +96,13 @@ def feedback(
 
     A test's answers get feedback only once the test is submitted.
     """
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request.user))
     item = placement.item
     locked = services.is_completed(learner=request.learner, item_id=item.pk)
     if not offers_feedback(item, locked=locked):
         raise PermissionDenied("The tutor gives feedback on a test's answers once the test is submitted.")
     return chat_views.feedback(
-        request, item.pk, question_key, locked=locked, back_url=_lens_url(course, entry.module, lens_id)
+        request, item.pk, question_key, locked=locked, back_url=lens_url(course.slug, entry.module.slug, lens_id)
     )
 
 
@@ -119,7 +116,7 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
     streaming in and a "Continue" link; otherwise the test moves on like "Mark complete" does. Without
     JavaScript the post redirects: to the test's page when there is feedback to ask for, else onwards.
     """
-    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request))
+    course, entry, placement = lens_placement(course_slug, module_slug, lens_id, drafts=previews_drafts(request.user))
     test = placement.item
     if test.content_type != ContentType.TEST:
         raise Http404("Only a test is submitted; a lens is marked complete.")
@@ -142,30 +139,30 @@ def submit_test(request: HtmxHttpRequest, course_slug: str, module_slug: str, le
     except services.TestNotReady as refusal:
         if not request.htmx:
             request.session[TEST_REFUSAL_KEY] = {"item": str(lens_id), "message": refusal.message}
-            return redirect(_lens_url(course, module, lens_id) + "#complete")
+            return redirect(lens_url(course.slug, module.slug, lens_id) + "#complete")
         # Only the "Submit test" block is sent back, with the refusal: not the lens's segments.
         progress = module_progress(learner=request.learner, module=module)
         submit_url = reverse(
             "learn:submit-test", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id}
         )
-        context = _module_context(
+        context = module_context(
             course, entry, progress, lens_id, is_test=True, submit_url=submit_url, submit_refusal=refusal.message
         )
-        response = _render(request, "learn/module.html", context, partial="complete-button")
+        response = render_page(request, "learn/module.html", context, partial="complete-button")
         return reswap(retarget(response, "#complete"), "outerHTML")
 
-    after = after_completion(request, entry, lens_id, result)
+    after = after_completion(request, entry, result)
     if any(question.get("feedback") for question in questions_of(test)):
         if request.htmx:
             if after.module_done:  # "Continue", after the feedback, opens the "Module completed" dialog
                 request.session[MODULE_DIALOG_KEY] = str(module.pk)
             context = lens_page_context(request, course, entry, after.progress, lens_id, autostart_feedback=True)
-            return _render(request, "learn/module.html", context, partial="submitted")
-        return redirect(_lens_url(course, module, lens_id) + "#complete")
+            return render_page(request, "learn/module.html", context, partial="submitted")
+        return redirect(lens_url(course.slug, module.slug, lens_id) + "#complete")
 
     if not request.htmx:
         return redirect_onwards(request, course, entry, lens_id, after)
     context = lens_page_context(
         request, course, entry, after.progress, lens_id, **onwards(request, course, entry, after)
     )
-    return _render(request, "learn/module.html", context, partial="submitted")
+    return render_page(request, "learn/module.html", context, partial="submitted")

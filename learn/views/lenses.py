@@ -15,13 +15,14 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.views import safe_next_url
 from chat import views as chat_views
+from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType, ModuleEntry
 from learn import services
 from learn.links import resolve_segment_links, standalone_lens_url
 from learn.segments import SKIPPED_PARTS, lens_blocks, ship_skipped_text, tutor_turned_off
-from learn.views.pages import ACCOUNT_PROMPT_KEY, HtmxHttpRequest, _render, previews_drafts
+from learn.views.common import prompt_account_after, render_page
+from ops.http import HtmxHttpRequest, safe_next
 from progress.queries import progress_by_item
 from progress.services import complete_content
 
@@ -32,7 +33,7 @@ def _lens(request: HtmxHttpRequest, lens_id: UUID, *, with_body: bool = True) ->
     """The active lens with this UUID that the reader may see (a draft only for who previews drafts)."""
     items = ContentItem.objects.active().filter(pk=lens_id, content_type=ContentType.LENS)
     lens = (items if with_body else items.defer("body")).first()
-    if lens is None or (lens.is_draft and not previews_drafts(request)):
+    if lens is None or (lens.is_draft and not previews_drafts(request.user)):
         raise Http404(LENS_NOT_FOUND)
     return lens
 
@@ -87,11 +88,11 @@ def standalone_lens(request: HtmxHttpRequest, lens_id: UUID, slug: str = "") -> 
     urls = _urls(lens)
     if request.path != urls["page_url"]:
         return redirect(urls["page_url"])
-    return _render(request, "learn/lens.html", _page_context(request, lens, urls))
+    return render_page(request, "learn/lens.html", _page_context(request, lens, urls))
 
 
 def _page_context(request: HtmxHttpRequest, lens: ContentItem, urls: dict[str, str], **extra) -> dict:
-    drafts = previews_drafts(request)
+    drafts = previews_drafts(request.user)
     progress = progress_by_item(request.learner, [lens.pk]).get(lens.pk)
     completed = progress is not None and progress.completed_at is not None
     segments = [segment for segment in lens.body.get("segments", []) if isinstance(segment, dict)]
@@ -130,13 +131,12 @@ def complete_standalone_lens(request: HtmxHttpRequest, lens_id: UUID) -> HttpRes
     result = complete_content(
         learner=request.learner, content_id=lens.pk, content_type=ContentType.LENS, content_title=lens.title
     )
-    if result.newly_completed and not request.user.is_authenticated:
-        request.session.setdefault(ACCOUNT_PROMPT_KEY, "show")
+    prompt_account_after(request, result)
     urls = _urls(lens)
     if not request.htmx:
         return redirect(urls["page_url"])
     context = {"lens": lens, "current_completed": True, **urls}
-    return _render(request, "learn/lens.html", context, partial="completion")
+    return render_page(request, "learn/lens.html", context, partial="completion")
 
 
 @require_POST
@@ -192,7 +192,7 @@ def skipped_text(request: HtmxHttpRequest, lens_id: UUID, index: int, part: str)
         raise Http404("Skipped text is the text before or after an excerpt.")
     items = ContentItem.objects.active().filter(pk=lens_id, content_type__in=[ContentType.LENS, ContentType.TEST])
     item = items.values("title", "is_draft", "body").first()
-    if item is None or (item["is_draft"] and not previews_drafts(request)):
+    if item is None or (item["is_draft"] and not previews_drafts(request.user)):
         raise Http404(LENS_NOT_FOUND)
     segment = next(
         (
@@ -204,12 +204,12 @@ def skipped_text(request: HtmxHttpRequest, lens_id: UUID, index: int, part: str)
     )
     if segment is None or not segment.get(f"{part}_html"):
         raise Http404("This lens has no such skipped text.")
-    [segment] = resolve_segment_links([segment], course=None, module=None, drafts=previews_drafts(request))
+    [segment] = resolve_segment_links([segment], course=None, module=None, drafts=previews_drafts(request.user))
     context = {
         "title": item["title"],
         "article": segment["article"],
         "part": part,
         "skipped_html": segment[f"{part}_html"],
-        "back_url": safe_next_url(request, reverse("learn:home")),
+        "back_url": safe_next(request, reverse("learn:home")),
     }
-    return _render(request, "learn/skipped.html", context, partial="skipped")
+    return render_page(request, "learn/skipped.html", context, partial="skipped")
