@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from courseplatform import urls as project_urls
 from learn.views import pages
+from learners import Learner
 from progress import prepared, sql
-from progress.identity import Learner
 from progress.queries import course_progress, find_by_slug
 from progress.services import complete_content
 

@@ -407,7 +407,7 @@ def seed_largest_course(vault: Path) -> SeededCourse:
     from chat.questions import questions_of
     from chat.services import save_answer
     from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry
-    from progress.identity import Learner
+    from learners import Learner
     from progress.services import complete_content
 
     call_command("sync_content", str(vault), verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from content_loader.models import ContentType
-from progress.identity import Learner
+from learners import Learner
 
 PROGRESS_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
 

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, question_segment
 from content_loader.models import SlugAlias
 from content_loader.tests.factories import AssessmentFactory, LensFactory, make_course, make_module
-from progress.identity import Learner
+from learners import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content
 from progress.tests.factories import UserFactory, lenses_of, make_parent_module

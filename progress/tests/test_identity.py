@@ -8,7 +8,8 @@ from django.http import HttpResponse
 from django.test import RequestFactory
 
 from content_loader.tests.factories import LensFactory
-from progress.identity import Learner, learner_from_request
+from learners import Learner
+from progress.identity import learner_from_request
 from progress.middleware import LearnerMiddleware
 from progress.models import UserContentProgress
 from progress.tests.factories import UserFactory
