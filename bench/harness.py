@@ -437,8 +437,7 @@ def seed_largest_course(vault: Path) -> SeededCourse:
             for question in questions_of(test):
                 answer = "An answer written for the benchmark."[: question.get("max_chars") or None]
                 save_answer(
-                    user_id=None,
-                    session_token=token,
+                    learner=learner,
                     content_id=test.pk,
                     content_type=test.content_type,
                     question=question,

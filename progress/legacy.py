@@ -37,6 +37,7 @@ from psycopg.rows import dict_row
 from chat.models import ChatMessage
 from chat.services import import_conversation
 from content_loader.models import ContentItem, ContentType, ModuleEntry, SlugAlias
+from learners import Learner
 from progress import sql
 from progress.models import LegacyImport
 
@@ -443,8 +444,9 @@ def _write(item: Planned) -> None:
         record = LegacyImport.objects.create(legacy_id=row.legacy_id, module_id=item.module_id)
         if row.messages:
             session = import_conversation(
-                user_id=item.user_pk,
-                session_token=uuid.uuid4() if item.user_pk is None else None,
+                learner=Learner(user_id=item.user_pk)
+                if item.user_pk is not None
+                else Learner(session_token=uuid.uuid4()),
                 content_id=item.module_id,
                 content_type=ContentType.MODULE,
                 started_at=row.started_at,
