@@ -197,6 +197,21 @@ def courses_progress(*, learner: Learner | None, courses: Sequence[ContentItem])
     """`course_progress` of each course, in the same 3 queries (2 without a learner) however many."""
     if not courses:
         return []
+    return courses_progress_from(course_structures(courses), learner=learner, courses=courses)
+
+
+@dataclass(frozen=True)
+class CourseStructures:
+    """What the registry says about some courses' modules and steps: no learner in it (see `course_structures`)."""
+
+    entries_by_course: dict[UUID, list[CourseEntry]]
+    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int, bool]]]  # item, optional, position, seconds, hide
+
+
+def course_structures(courses: Sequence[ContentItem]) -> CourseStructures:
+    """The courses' entries (modules and parents loaded, bodies deferred) and their modules' steps (2 queries).
+
+    The same for every learner until the next sync, so a page may keep it (learn.fragments)."""
     entries_by_course: dict[UUID, list[CourseEntry]] = defaultdict(list)
     for entry in (
         CourseEntry.objects.filter(course__in=courses)
@@ -212,10 +227,21 @@ def courses_progress(*, learner: Learner | None, courses: Sequence[ContentItem])
             steps_by_module[sql.from_db_uuid(module_id)].append(
                 (sql.from_db_uuid(item_id), bool(optional), position, seconds, bool(hide))
             )
+    return CourseStructures(dict(entries_by_course), dict(steps_by_module))
+
+
+def courses_progress_from(
+    structures: CourseStructures, *, learner: Learner | None, courses: Sequence[ContentItem]
+) -> list[CourseProgress]:
+    """`courses_progress` over structures already read: the learner's rows only (1 query; none without one)."""
+    steps_by_module = structures.steps_by_module
     progress = progress_by_item(learner, {s[0] for steps in steps_by_module.values() for s in steps})
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
     return [
-        CourseProgress(course=course, units=_units(entries_by_course[course.pk], steps_by_module, progress, done))
+        CourseProgress(
+            course=course,
+            units=_units(structures.entries_by_course.get(course.pk, []), steps_by_module, progress, done),
+        )
         for course in courses
     ]
 
@@ -234,7 +260,7 @@ def _units(
             units.append(Unit(modules=modules, meeting=entry))
             modules = []
             continue
-        steps = steps_by_module[entry.module_id]
+        steps = steps_by_module.get(entry.module_id, [])
         required = {item_id for item_id, optional, *_ in steps if not optional}
         status, completed, total = derive_status(required=required, steps={s[0] for s in steps}, done=done)
         seconds = {item_id: secs for item_id, optional, _, secs, _ in steps if not optional}
