@@ -17,9 +17,10 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from chat import replies
 from chat.models import ChatMessage, FeedbackRequest, QuestionAnswer, ReplyState
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, UserFactory, chat_lens_body
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Stream
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url

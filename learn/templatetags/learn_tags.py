@@ -5,16 +5,15 @@ import math
 from django import template
 
 from learn import fragments, navigation
+from progress.queries import Status
 
 register = template.Library()
-
-STATUS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed"}
 
 
 @register.filter
 def status_label(status: str) -> str:
     """The badge text for a module status: "Not started", "In progress" or "Completed"."""
-    return STATUS_LABELS.get(status, status)
+    return Status(status).label if status in Status.values else status
 
 
 @register.filter

@@ -25,7 +25,7 @@ from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType
 from learn import fragments, navigation
 from learn.models import MeetingDate
 from learn.segments import lens_blocks, tutor_turned_off
-from progress.queries import ModuleProgress, course_progress, courses_progress, module_progress
+from progress.queries import ModuleProgress, Status, course_progress, courses_progress, module_progress
 from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -216,7 +216,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         cards.append(
             CourseCard(
                 course=progress.course,
-                modules_completed=sum(summary.status == "completed" for summary in required),
+                modules_completed=sum(summary.status == Status.COMPLETED for summary in required),
                 modules_total=len(required),
                 lenses_completed=sum(summary.completed for summary in required),
                 lenses_total=sum(summary.total for summary in required),
@@ -535,7 +535,7 @@ def my_progress(request: HtmxHttpRequest) -> HttpResponse:
         course = progress.course
         summaries = [summary for unit in progress.units for summary in unit.modules]
         total_time = sum(summary.time_spent_s for summary in summaries)
-        if total_time or any(summary.completed or summary.status != "not_started" for summary in summaries):
+        if total_time or any(summary.completed or summary.status != Status.NOT_STARTED for summary in summaries):
             rows.append({"course": course, "modules": summaries, "time_spent_s": total_time})
     return _render(
         request,
