@@ -184,8 +184,7 @@ def my_data(request: HttpRequest) -> HttpResponse:
     """What the site keeps about the learner, their conversations, and "Download my data" / "Delete my data"."""
     conversations = []
     if request.learner is not None:
-        owner = {"user_id": request.learner.user_id, "session_token": request.learner.session_token}
-        conversations = list(ChatSession.objects.for_conversation_list(**owner))
+        conversations = list(ChatSession.objects.for_conversation_list(request.learner))
     titles = dict(
         ContentItem.objects.filter(pk__in={c.content_id for c in conversations if c.content_id}).values_list(
             "pk", "title"

@@ -22,8 +22,8 @@ from django.utils import timezone
 from content_loader.models import ContentItem
 from courseplatform import urls as project_urls
 from learn.views import pages
+from learners import Learner
 from progress import prepared, sql
-from progress.identity import Learner
 from progress.queries import course_progress
 from progress.services import complete_content
 

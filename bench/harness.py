@@ -407,7 +407,7 @@ def seed_largest_course(vault: Path) -> SeededCourse:
     from chat.questions import questions_of
     from chat.services import save_answer
     from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry
-    from progress.identity import Learner
+    from learners import Learner
     from progress.services import complete_content
 
     call_command("sync_content", str(vault), verbosity=0, stdout=io.StringIO(), stderr=io.StringIO())
@@ -437,8 +437,7 @@ def seed_largest_course(vault: Path) -> SeededCourse:
             for question in questions_of(test):
                 answer = "An answer written for the benchmark."[: question.get("max_chars") or None]
                 save_answer(
-                    user_id=None,
-                    session_token=token,
+                    learner=learner,
                     content_id=test.pk,
                     content_type=test.content_type,
                     question=question,

@@ -22,6 +22,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from content_loader.models import LEARNER_CONTENT_TYPES, ContentType
+from learners import Learner
 
 NIL_UUID = uuid.UUID(int=0)
 ANSWER_CONTENT_TYPES = [ContentType.LENS, ContentType.TEST]
@@ -36,40 +37,27 @@ class ChatSessionQuerySet(models.QuerySet):
         """Conversations that have been archived ("Past conversations")."""
         return self.filter(archived_at__isnull=False)
 
-    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "ChatSessionQuerySet":
-        """Conversations of one learner: the account when given, else the anonymous token."""
-        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+    def owned_by(self, learner: Learner) -> "ChatSessionQuerySet":
+        """Conversations of one learner (an account, or an anonymous token)."""
+        return self.filter(owner_q(learner))
 
     def about(self, content_id: uuid.UUID | None) -> "ChatSessionQuerySet":
         """Conversations about one content item (None: open-ended conversations, `IS NULL`)."""
         return self.filter(content_id=content_id)
 
-    def for_chat_panel(
-        self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID | None
-    ) -> "ChatSessionQuerySet":
+    def for_chat_panel(self, learner: Learner, *, content_id: uuid.UUID | None) -> "ChatSessionQuerySet":
         """The learner's active conversation about a content item, with its messages (the chat panel)."""
-        return (
-            self.active()
-            .owned_by(user_id=user_id, session_token=session_token)
-            .about(content_id)
-            .prefetch_related("messages")
-        )
+        return self.active().owned_by(learner).about(content_id).prefetch_related("messages")
 
-    def for_conversation_list(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "ChatSessionQuerySet":
+    def for_conversation_list(self, learner: Learner) -> "ChatSessionQuerySet":
         """Every conversation of the learner, active and archived, most recent first, with message counts."""
-        return (
-            self.owned_by(user_id=user_id, session_token=session_token)
-            .annotate(message_count=Count("messages"))
-            .order_by("-last_active_at", "-id")
-        )
+        return self.owned_by(learner).annotate(message_count=Count("messages")).order_by("-last_active_at", "-id")
 
-    def for_past_conversations(
-        self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID | None
-    ) -> "ChatSessionQuerySet":
+    def for_past_conversations(self, learner: Learner, *, content_id: uuid.UUID | None) -> "ChatSessionQuerySet":
         """The learner's archived conversations about a content item, newest first, with message counts."""
         return (
             self.archived()
-            .owned_by(user_id=user_id, session_token=session_token)
+            .owned_by(learner)
             .about(content_id)
             .annotate(message_count=Count("messages"))
             .order_by("-archived_at", "-id")
@@ -90,13 +78,11 @@ def owner_text(row) -> str:
     return f"user {row.user_id}" if row.user_id else f"token {row.session_token}"
 
 
-def owner_q(*, user_id: int | None, session_token: uuid.UUID | None) -> Q:
-    """Rows of one learner: the account when given, else the anonymous token (never nobody's rows)."""
-    if user_id is not None:
-        return Q(user_id=user_id)
-    if session_token is not None:
-        return Q(session_token=session_token, user__isnull=True)
-    raise ValueError("A learner is an account or an anonymous token; neither was given.")
+def owner_q(learner: Learner) -> Q:
+    """Rows of one learner: the account's, or the anonymous token's (never nobody's rows)."""
+    if learner.user_id is not None:
+        return Q(user_id=learner.user_id)
+    return Q(session_token=learner.session_token, user__isnull=True)
 
 
 class ChatSession(models.Model):
@@ -224,23 +210,21 @@ class QuestionAnswerQuerySet(models.QuerySet):
         """Anonymous answers kept after a claim found the account had answered the same question."""
         return self.filter(superseded_at__isnull=False)
 
-    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "QuestionAnswerQuerySet":
+    def owned_by(self, learner: Learner) -> "QuestionAnswerQuerySet":
         """Answers of one learner: the account when given, else the anonymous token."""
-        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+        return self.filter(owner_q(learner))
 
     def for_question(self, *, content_id: uuid.UUID, question_key: str) -> "QuestionAnswerQuerySet":
         """Answers to one question of one lens or test."""
         return self.filter(content_id=content_id, question_key=question_key)
 
-    def for_item_page(
-        self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID
-    ) -> "QuestionAnswerQuerySet":
+    def for_item_page(self, learner: Learner, *, content_id: uuid.UUID) -> "QuestionAnswerQuerySet":
         """The learner's answers on one lens or test page (current and superseded), oldest first, each with
         its latest feedback request's state (`latest_feedback_*`), in the same query."""
         latest = FeedbackRequest.objects.filter(answer=OuterRef("pk")).order_by("-requested_at", "-id")
         fields = {name: Subquery(latest.values(name)[:1]) for name in ("id", "state", "text", "problem", "lease_until")}
         return (
-            self.owned_by(user_id=user_id, session_token=session_token)
+            self.owned_by(learner)
             .filter(content_id=content_id)
             .annotate(**{f"latest_feedback_{name}": value for name, value in fields.items()})
         )
@@ -340,15 +324,13 @@ class FeedbackRequest(GeneratedText):
 
 
 class AnswerDraftQuerySet(models.QuerySet):
-    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "AnswerDraftQuerySet":
+    def owned_by(self, learner: Learner) -> "AnswerDraftQuerySet":
         """Drafts of one learner: the account when given, else the anonymous token."""
-        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+        return self.filter(owner_q(learner))
 
-    def for_item_page(
-        self, *, user_id: int | None, session_token: uuid.UUID | None, content_id: uuid.UUID
-    ) -> "AnswerDraftQuerySet":
+    def for_item_page(self, learner: Learner, *, content_id: uuid.UUID) -> "AnswerDraftQuerySet":
         """The learner's drafts on one lens or test page."""
-        return self.owned_by(user_id=user_id, session_token=session_token).filter(content_id=content_id)
+        return self.owned_by(learner).filter(content_id=content_id)
 
 
 class AnswerDraft(models.Model):
@@ -394,9 +376,9 @@ class AnswerDraft(models.Model):
 
 
 class AnswerStartQuerySet(models.QuerySet):
-    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "AnswerStartQuerySet":
+    def owned_by(self, learner: Learner) -> "AnswerStartQuerySet":
         """Starts of one learner: the account when given, else the anonymous token."""
-        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+        return self.filter(owner_q(learner))
 
 
 class AnswerStart(models.Model):

@@ -1,14 +1,13 @@
 """What the chat and question templates show, and who is asking.
 
-`build_chat_panel` and `build_question_box` load a learner's conversation or answer for one segment;
-the template tags in `chat.templatetags.chat` call them, so pages can simply include the templates. A page
-showing several chats and questions of one lens loads the conversation (`load_conversation`) and the
-answers (`QuestionAnswer.objects.for_item_page`) once and passes them in, so its queries do not grow
-with the number of segments.
+`build_chat_panel` and `build_question_box` load a learner's conversation or answer for one segment; the
+views build them and pass them to the templates. A page showing several chats and questions of one lens
+loads the conversation (`load_conversation`) and the answers (`QuestionAnswer.objects.for_item_page`)
+once and passes them in, so its queries do not grow with the number of segments.
 
 The chat app routes no answer or feedback URL of its own: whether an answer may still change depends on
-progress (the lens or test is completed), which chat never imports. The learner pages wrap
-`chat.views.answer` and `chat.views.feedback` on their own URLs and pass those URLs here.
+progress (the lens or test is completed), which chat never imports. The learner pages answer on their own
+URLs (learn/views/questions.py) and pass those URLs and `locked` here.
 """
 
 from dataclasses import dataclass, field
@@ -24,29 +23,44 @@ from django.utils import timezone
 from chat import replies, services, tutor
 from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
 from content_loader.access import previews_drafts
-from content_loader.models import ContentItem, ContentType
+from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType
+from learners import Learner
 
 # Who is asking
 
 
-def learner_of(request: HttpRequest) -> tuple[int | None, UUID | None]:
-    """The request's learner as (user_id, session_token); (None, None) when unknown.
-
-    The progress middleware decides who the learner is and sets `request.learner` (duck-typed here: chat
-    never imports progress), with exactly one of the two set.
-    """
-    learner = getattr(request, "learner", None)
-    return (learner.user_id, learner.session_token) if learner is not None else (None, None)
+def learner_of(request: HttpRequest) -> Learner | None:
+    """The request's learner (`request.learner`, set by the progress middleware); None when unknown."""
+    return getattr(request, "learner", None)
 
 
-def require_learner(request: HttpRequest) -> tuple[int | None, UUID | None]:
-    user_id, session_token = learner_of(request)
-    if user_id is None and session_token is None:
+def require_learner(request: HttpRequest) -> Learner:
+    """The request's learner, or PermissionDenied when there is none (no account, no usable token)."""
+    learner = learner_of(request)
+    if learner is None:
         raise PermissionDenied("We could not tell who you are. Reload the page (cookies must be allowed) or log in.")
-    return user_id, session_token
+    return learner
 
 
 # Looking up the content
+
+
+class NotStored(Exception):
+    """A write (a POST) to a lens or test that stores nothing: a `## Test:` without `id::`, whose UUID is
+    derived from its place. `chat.middleware.NotStoredMiddleware` answers it with a 409 refusal."""
+
+    message = NO_STORED_ID_MESSAGE
+    status = 409
+
+    def __init__(self, *, dom_id: str, back_url: str = "/") -> None:
+        super().__init__(self.message)
+        self.dom_id, self.back_url = dom_id, back_url
+
+
+def refuse_unstored_writes(request: HttpRequest, item: ContentItem, *, dom_id: str, back_url: str = "/") -> None:
+    """Raise `NotStored` for a POST to an item that stores no progress (the one place this is refused)."""
+    if request.method == "POST" and not item.stores_progress:
+        raise NotStored(dom_id=dom_id, back_url=back_url)
 
 
 def _lens_or_404(request: HttpRequest, item_id: UUID) -> ContentItem:
@@ -58,19 +72,25 @@ def _lens_or_404(request: HttpRequest, item_id: UUID) -> ContentItem:
 
 
 def chat_segment(request: HttpRequest, lens_id: UUID, segment_index: int) -> tuple[ContentItem, dict]:
-    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone (or a draft)."""
+    """The lens (or test) and its chat segment at `segment_index`; 404 when either is gone (or a draft),
+    `NotStored` (409) for a POST when the lens stores nothing."""
     lens = _lens_or_404(request, lens_id)
     segments = lens.body.get("segments", [])
     if not 0 <= segment_index < len(segments) or segments[segment_index].get("type") != "chat":
         raise Http404("This chat is no longer part of the lens. Reload the page.")
+    refuse_unstored_writes(request, lens, dom_id=chat_dom_id(lens.pk, segment_index))
     return lens, segments[segment_index]
 
 
-def question_segment(request: HttpRequest, item_id: UUID, question_key: str) -> tuple[ContentItem, dict]:
-    """The lens or test and its question with `question_key`; 404 when either is gone (or a draft)."""
+def question_segment(
+    request: HttpRequest, item_id: UUID, question_key: str, *, back_url: str = "/"
+) -> tuple[ContentItem, dict]:
+    """The lens or test and its question with `question_key`; 404 when either is gone (or a draft),
+    `NotStored` (409, with a link to `back_url`) for a POST when the item stores nothing."""
     item = _lens_or_404(request, item_id)
     for segment in item.body.get("segments", []):
         if segment.get("type") == "question" and segment.get("key") == question_key:
+            refuse_unstored_writes(request, item, dom_id=question_dom_id(item.pk, question_key), back_url=back_url)
             return item, segment
     raise Http404("This question is no longer part of the lens. Reload the page.")
 
@@ -101,14 +121,13 @@ class Conversation:
         return bool(self.messages)
 
 
-def load_conversation(*, user_id: int | None, session_token: UUID | None, content_id: UUID) -> Conversation:
+def load_conversation(*, learner: Learner, content_id: UUID) -> Conversation:
     """The learner's conversation about a lens, with its messages and past conversations (3 queries)."""
-    owner = {"user_id": user_id, "session_token": session_token, "content_id": content_id}
-    session = ChatSession.objects.for_chat_panel(**owner).first()
+    session = ChatSession.objects.for_chat_panel(learner, content_id=content_id).first()
     return Conversation(
         session=session,
         messages=list(session.messages.all()) if session is not None else [],
-        past=list(ChatSession.objects.for_past_conversations(**owner)),
+        past=list(ChatSession.objects.for_past_conversations(learner, content_id=content_id)),
     )
 
 
@@ -177,21 +196,21 @@ def build_chat_panel(
     `conversation` may be the learner's conversation about the lens from `load_conversation`, loaded once
     for every chat segment of the lens (then no query here).
     """
-    user_id, session_token = learner_of(request)
+    learner = learner_of(request)
     dom_id = chat_dom_id(lens.pk, segment["index"])
     panel = ChatPanel(
         lens=lens,
         segment=segment,
         dom_id=dom_id,
         next_url=f"{next_url or page_url(request)}#{dom_id}",
-        has_learner=user_id is not None or session_token is not None,
+        has_learner=learner is not None,
         tutor_available=tutor.is_configured(),
         max_chars=settings.CHAT_MAX_MESSAGE_CHARS,
     )
     if not panel.has_learner:
         return panel
     if conversation is None:
-        conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
+        conversation = load_conversation(learner=learner, content_id=lens.pk)
     panel.session, panel.messages, panel.past = conversation.session, conversation.messages, conversation.past
     if panel.session is not None:
         answered = [m for m in panel.messages if m.role == ChatMessage.Role.USER or m.counts_as_answer]
@@ -221,7 +240,7 @@ class QuestionBox:
     answer: QuestionAnswer | None = None
     superseded: list[QuestionAnswer] = field(default_factory=list)
     draft: AnswerDraft | None = None  # text typed and not saved as the answer, newer than the answer
-    start_url: str = ""  # timed questions: where "Start" posts (the page's wrapper of chat.views.start)
+    start_url: str = ""  # timed questions: where "Start" posts (a learner page's view, learn/views/questions.py)
     started: AnswerStart | None = None  # timed questions: when the learner pressed "Start"
 
     @property
@@ -292,14 +311,14 @@ def build_question_box(
     `drafts` likewise (`AnswerDraft.objects.for_item_page`).
     `autostart_feedback` asks chat.js to fetch the feedback at once (a test just submitted).
     """
-    user_id, session_token = learner_of(request)
+    learner = learner_of(request)
     dom_id = question_dom_id(item.pk, segment["key"])
     box = QuestionBox(
         item=item,
         segment=segment,
         dom_id=dom_id,
         next_url=f"{next_url or page_url(request)}#{dom_id}",
-        has_learner=user_id is not None or session_token is not None,
+        has_learner=learner is not None,
         locked=locked,
         answer_url=answer_url,
         feedback_url=feedback_url,
@@ -310,18 +329,12 @@ def build_question_box(
         return box
     if box.timed:  # one query, for timed questions only
         box.started = (
-            AnswerStart.objects.owned_by(user_id=user_id, session_token=session_token)
-            .filter(content_id=item.pk, question_key=segment["key"])
-            .first()
+            AnswerStart.objects.owned_by(learner).filter(content_id=item.pk, question_key=segment["key"]).first()
         )
     if answers is None:
-        answers = list(
-            QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=item.pk)
-        )
+        answers = list(QuestionAnswer.objects.for_item_page(learner, content_id=item.pk))
     if drafts is None:
-        drafts = list(
-            AnswerDraft.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=item.pk)
-        )
+        drafts = list(AnswerDraft.objects.for_item_page(learner, content_id=item.pk))
     for answer in answers:
         if answer.question_key != segment["key"]:
             continue

@@ -1,12 +1,12 @@
 """The questions of a lens or test, and which of them a learner has not answered yet."""
 
 from dataclasses import dataclass
-from uuid import UUID
 
 from django.utils.text import Truncator
 
 from chat.models import QuestionAnswer
 from content_loader.models import ContentItem
+from learners import Learner
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,9 @@ def questions_of(item: ContentItem) -> list[dict]:
     return [s for s in item.body.get("segments", []) if isinstance(s, dict) and s.get("type") == "question"]
 
 
-def current_answers(*, user_id: int | None, session_token: UUID | None, item: ContentItem) -> dict[str, str]:
+def current_answers(*, learner: Learner, item: ContentItem) -> dict[str, str]:
     """The learner's current answer text per question key of the item (1 query)."""
-    answers = QuestionAnswer.objects.current().owned_by(user_id=user_id, session_token=session_token)
+    answers = QuestionAnswer.objects.current().owned_by(learner)
     return dict(answers.filter(content_id=item.pk).values_list("question_key", "text"))
 
 

@@ -1,7 +1,7 @@
 """Writes to tutor conversations and question answers. Each function is one write path.
 
-Learners are passed as plain `user_id` / `session_token` (exactly one of them; when both are given the
-account wins), because `chat` never imports `progress`. Nothing here calls the tutor: the slow network
+Learners are passed as `learner=` (a `learners.Learner`: an account or a token, exactly one), the same
+value the progress middleware sets on `request.learner`. Nothing here calls the tutor: the slow network
 call lives in `chat.tutor` and runs on a background thread (`chat.replies`), never inside a transaction.
 """
 
@@ -16,6 +16,7 @@ from django.utils import timezone
 from chat import replies
 from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, FeedbackRequest, QuestionAnswer, ReplyState
 from chat.signals import answer_saved
+from learners import Learner
 from ops import ratelimit
 
 
@@ -69,23 +70,18 @@ def check_storable(text: str) -> None:
         raise UnstorableText("Your text contains a NUL character, which cannot be saved. Remove it and try again.")
 
 
-def _owner_fields(*, user_id: int | None, session_token: UUID | None) -> dict:
-    if user_id is not None:
-        return {"user_id": user_id, "session_token": None}
-    if session_token is not None:
-        return {"user_id": None, "session_token": session_token}
-    raise ValueError("A learner is an account or an anonymous token; neither was given.")
+def _owner_fields(learner: Learner) -> dict:
+    """The owner columns of a row of the learner's (exactly one of the two is set)."""
+    return {"user_id": learner.user_id, "session_token": learner.session_token}
 
 
 # Conversations
 
 
-def get_or_create_active_session(
-    *, user_id: int | None, session_token: UUID | None, content_id: UUID | None, content_type: str | None
-) -> ChatSession:
+def get_or_create_active_session(*, learner: Learner, content_id: UUID | None, content_type: str | None) -> ChatSession:
     """The learner's active conversation about a content item, created if there is none (race-safe)."""
-    owner = _owner_fields(user_id=user_id, session_token=session_token)
-    active = ChatSession.objects.active().owned_by(user_id=user_id, session_token=session_token).about(content_id)
+    owner = _owner_fields(learner)
+    active = ChatSession.objects.active().owned_by(learner).about(content_id)
     # A concurrent creator (a second tab) makes our INSERT fail on the conditional unique constraint;
     # its row is then committed and visible, so read it. Two rounds cover an archive in between.
     for _attempt in range(3):
@@ -108,12 +104,12 @@ def append_message(*, session_id: int, role: str, text: str, lens_id: UUID | Non
     return message
 
 
-def _take(scope: str, *, user_id: int | None, session_token: UUID | None, limit: int, window: int, done: str) -> None:
+def _take(scope: str, *, learner: Learner, limit: int, window: int, done: str) -> None:
     """Count one action of the learner in `scope` (ops.ratelimit), or refuse it with RateLimited."""
     try:
         ratelimit.take(
             scope=scope,
-            identity=ratelimit.identity_of(user_id=user_id, session_token=session_token),
+            identity=ratelimit.identity_of(**_owner_fields(learner)),
             limit=limit,
             window=window,
         )
@@ -125,39 +121,36 @@ def _take(scope: str, *, user_id: int | None, session_token: UUID | None, limit:
         ) from None
 
 
-def count_tutor_call(*, user_id: int | None, session_token: UUID | None) -> None:
+def count_tutor_call(*, learner: Learner) -> None:
     """Count one model call the learner causes (a reply, "Try again", feedback, a roleplay reply), or refuse it.
 
     Called right before the call, outside any transaction; a refused call is not counted.
     """
     _take(
         "tutor-call",
-        user_id=user_id,
-        session_token=session_token,
+        learner=learner,
         limit=settings.CHAT_RATE_LIMIT_MESSAGES,
         window=settings.CHAT_RATE_LIMIT_WINDOW_SECONDS,
         done="asked the tutor {limit} times",
     )
 
 
-def count_message(*, user_id: int | None, session_token: UUID | None) -> None:
+def count_message(*, learner: Learner) -> None:
     """Count one message sent to the tutor (stored whether or not a reply is asked for), or refuse it."""
     _take(
         "chat-message",
-        user_id=user_id,
-        session_token=session_token,
+        learner=learner,
         limit=settings.CHAT_RATE_LIMIT_MESSAGES,
         window=settings.CHAT_RATE_LIMIT_WINDOW_SECONDS,
         done="sent {limit} messages",
     )
 
 
-def count_answer_save(*, user_id: int | None, session_token: UUID | None) -> None:
+def count_answer_save(*, learner: Learner) -> None:
     """Count one answer saved, or refuse it (ANSWER_RATE_LIMIT_SAVES per ANSWER_RATE_LIMIT_WINDOW_SECONDS)."""
     _take(
         "answer-save",
-        user_id=user_id,
-        session_token=session_token,
+        learner=learner,
         limit=settings.ANSWER_RATE_LIMIT_SAVES,
         window=settings.ANSWER_RATE_LIMIT_WINDOW_SECONDS,
         done="saved answers {limit} times",
@@ -180,8 +173,7 @@ def check_message(text: str) -> str:
 
 def send_learner_message(
     *,
-    user_id: int | None,
-    session_token: UUID | None,
+    learner: Learner,
     content_id: UUID | None,
     content_type: str | None,
     lens_id: UUID | None,
@@ -192,27 +184,19 @@ def send_learner_message(
     The message is committed before the tutor is asked, so a failing tutor never loses it.
     """
     text = check_message(text)
-    count_message(user_id=user_id, session_token=session_token)
-    session = get_or_create_active_session(
-        user_id=user_id, session_token=session_token, content_id=content_id, content_type=content_type
-    )
+    count_message(learner=learner)
+    session = get_or_create_active_session(learner=learner, content_id=content_id, content_type=content_type)
     return append_message(session_id=session.pk, role=ChatMessage.Role.USER, text=text, lens_id=lens_id)
 
 
 @transaction.atomic
-def start_new_conversation(
-    *, user_id: int | None, session_token: UUID | None, content_id: UUID | None, content_type: str | None
-) -> ChatSession:
+def start_new_conversation(*, learner: Learner, content_id: UUID | None, content_type: str | None) -> ChatSession:
     """Archive the learner's active conversation (kept under "Past conversations") and start an empty one.
 
     Progress is not touched.
     """
-    ChatSession.objects.active().owned_by(user_id=user_id, session_token=session_token).about(content_id).update(
-        archived_at=timezone.now()
-    )
-    return get_or_create_active_session(
-        user_id=user_id, session_token=session_token, content_id=content_id, content_type=content_type
-    )
+    ChatSession.objects.active().owned_by(learner).about(content_id).update(archived_at=timezone.now())
+    return get_or_create_active_session(learner=learner, content_id=content_id, content_type=content_type)
 
 
 def archive_chat_sessions(*, session_ids: list[int]) -> int:
@@ -267,8 +251,7 @@ def claim_chat_sessions(*, session_token: UUID, user_id: int) -> int:
 
 def save_answer(
     *,
-    user_id: int | None,
-    session_token: UUID | None,
+    learner: Learner,
     content_id: UUID,
     content_type: str,
     question: dict,
@@ -283,7 +266,7 @@ def save_answer(
     """
     if locked:
         raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
-    check_in_time(user_id=user_id, session_token=session_token, content_id=content_id, question=question)
+    check_in_time(learner=learner, content_id=content_id, question=question)
     check_storable(text)
     max_chars = question.get("max_chars")
     if max_chars and len(text) > max_chars:
@@ -295,18 +278,16 @@ def save_answer(
             f"Your answer is {len(text):,} characters long; answers can be at most "
             f"{settings.ANSWER_MAX_CHARS:,} characters. Shorten it, or keep the long version elsewhere."
         )
-    owner = _owner_fields(user_id=user_id, session_token=session_token)
-    count_answer_save(user_id=user_id, session_token=session_token)
+    owner = _owner_fields(learner)
+    count_answer_save(learner=learner)
     current = (
         QuestionAnswer.objects.current()
-        .owned_by(user_id=user_id, session_token=session_token)
+        .owned_by(learner)
         .for_question(content_id=content_id, question_key=question["key"])
     )
     changes = {"text": text, "question_text": question.get("content_text", ""), "updated_at": timezone.now()}
     # The draft was the answer being typed: saving the answer ends it (in the same transaction).
-    draft = AnswerDraft.objects.owned_by(user_id=user_id, session_token=session_token).filter(
-        content_id=content_id, question_key=question["key"]
-    )
+    draft = AnswerDraft.objects.owned_by(learner).filter(content_id=content_id, question_key=question["key"])
     for _attempt in range(3):
         try:
             with transaction.atomic():
@@ -335,8 +316,7 @@ def answer_max_chars(question: dict) -> int:
 
 def save_draft(
     *,
-    user_id: int | None,
-    session_token: UUID | None,
+    learner: Learner,
     content_id: UUID,
     content_type: str,
     question: dict,
@@ -351,18 +331,16 @@ def save_draft(
     """
     if locked:
         raise AnswerLocked("This answer can no longer be changed: the lens or test is completed.")
-    check_in_time(user_id=user_id, session_token=session_token, content_id=content_id, question=question)
+    check_in_time(learner=learner, content_id=content_id, question=question)
     check_storable(text)
     limit = answer_max_chars(question)
     if len(text) > limit:
         raise AnswerTooLong(f"Your draft is {len(text):,} characters long; this question allows {limit:,}. Shorten it.")
-    owner = _owner_fields(user_id=user_id, session_token=session_token)
-    drafts = AnswerDraft.objects.owned_by(user_id=user_id, session_token=session_token).filter(
-        content_id=content_id, question_key=question["key"]
-    )
+    owner = _owner_fields(learner)
+    drafts = AnswerDraft.objects.owned_by(learner).filter(content_id=content_id, question_key=question["key"])
     answer = (
         QuestionAnswer.objects.current()
-        .owned_by(user_id=user_id, session_token=session_token)
+        .owned_by(learner)
         .for_question(content_id=content_id, question_key=question["key"])
     )
     if answer.filter(text=text).exists():  # what is typed is the saved answer (a late save after "Save answer")
@@ -384,11 +362,9 @@ def save_draft(
 # Timed questions
 
 
-def start_answer(*, user_id: int | None, session_token: UUID | None, content_id: UUID, question: dict) -> AnswerStart:
+def start_answer(*, learner: Learner, content_id: UUID, question: dict) -> AnswerStart:
     """Start the countdown of a timed question for the learner (race-safe); a second start returns the first."""
-    starts = AnswerStart.objects.owned_by(user_id=user_id, session_token=session_token).filter(
-        content_id=content_id, question_key=question["key"]
-    )
+    starts = AnswerStart.objects.owned_by(learner).filter(content_id=content_id, question_key=question["key"])
     for _attempt in range(3):
         existing = starts.first()
         if existing is not None:
@@ -396,7 +372,7 @@ def start_answer(*, user_id: int | None, session_token: UUID | None, content_id:
         try:
             with transaction.atomic():
                 return AnswerStart.objects.create(
-                    **_owner_fields(user_id=user_id, session_token=session_token),
+                    **_owner_fields(learner),
                     content_id=content_id,
                     question_key=question["key"],
                 )
@@ -413,16 +389,12 @@ def answer_deadline(start: AnswerStart | None, question: dict) -> datetime | Non
     return start.started_at + timedelta(seconds=seconds)
 
 
-def check_in_time(*, user_id: int | None, session_token: UUID | None, content_id: UUID, question: dict) -> None:
+def check_in_time(*, learner: Learner, content_id: UUID, question: dict) -> None:
     """Refuse (AnswerTimeUp) a save of a timed question not started, or later than its deadline plus
     ANSWER_DEADLINE_GRACE_SECONDS. Untimed questions cost no query."""
     if not question.get("max_time_seconds"):
         return
-    start = (
-        AnswerStart.objects.owned_by(user_id=user_id, session_token=session_token)
-        .filter(content_id=content_id, question_key=question["key"])
-        .first()
-    )
+    start = AnswerStart.objects.owned_by(learner).filter(content_id=content_id, question_key=question["key"]).first()
     if start is None:
         raise AnswerTimeUp("This question is timed: press “Start” to begin the countdown, then write your answer.")
     deadline = answer_deadline(start, question)
@@ -506,3 +478,56 @@ def claim_question_answers(*, session_token: UUID, user_id: int) -> int:
     clash = Exists(account_current.filter(content_id=OuterRef("content_id"), question_key=OuterRef("question_key")))
     QuestionAnswer.objects.current().filter(clash, session_token=session_token).update(superseded_at=timezone.now())
     return QuestionAnswer.objects.filter(session_token=session_token).update(user_id=user_id, session_token=None)
+
+
+# A learner's rows, written for progress's staff tooling (legacy import, data erasure)
+
+
+@transaction.atomic(savepoint=False)
+def import_conversation(
+    *,
+    learner: Learner,
+    content_id: UUID,
+    content_type: str,
+    started_at: datetime,
+    last_active_at: datetime,
+    archived: bool,
+    messages: list[tuple[str, str, datetime]],
+) -> ChatSession:
+    """A conversation from another system with its times and `(role, text, created_at)` messages.
+
+    Active unless `archived`, or archived at `last_active_at` when the learner already has an active
+    conversation about the same content (the import keeps both, never replaces one).
+    """
+    owner = _owner_fields(learner)
+    fields = {"content_id": content_id, "content_type": content_type}
+    session = None
+    if not archived:
+        try:
+            with transaction.atomic():
+                session = ChatSession.objects.create(**owner, **fields)
+        except IntegrityError:  # the account already has an active conversation about the content
+            session = None
+    if session is None:
+        session = ChatSession.objects.create(**owner, **fields, archived_at=last_active_at)
+    # started_at and last_active_at are set on creation: give them the imported values.
+    ChatSession.objects.filter(pk=session.pk).update(started_at=started_at, last_active_at=last_active_at)
+    created = ChatMessage.objects.bulk_create(
+        [ChatMessage(session=session, role=role, text=text) for role, text, _ in messages]
+    )
+    for message, (_role, _text, created_at) in zip(created, messages, strict=True):
+        message.created_at = created_at
+    ChatMessage.objects.bulk_update(created, ["created_at"])
+    return session
+
+
+@transaction.atomic(savepoint=False)
+def erase_learner_chats(*, owned: Q) -> None:
+    """Delete a learner's conversations (their messages with them), answers, drafts and timed starts.
+
+    `owned` selects the learner's rows (their account's and their tokens'; progress.learner_data decides).
+    """
+    ChatSession.objects.filter(owned).delete()
+    QuestionAnswer.objects.filter(owned).delete()
+    AnswerDraft.objects.filter(owned).delete()
+    AnswerStart.objects.filter(owned).delete()

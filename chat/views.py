@@ -1,4 +1,4 @@
-"""Views of the tutor chat and of question answers.
+"""Views of the tutor chat, and the state of the tutor's feedback on an answer.
 
 Sending is a quick POST that saves the learner's message and answers with the new message plus a reply
 placeholder; `static/js/chat.js` then POSTs to the reply URL and reads the tutor's reply as it streams
@@ -7,9 +7,8 @@ whole reply and redirects back (to the page named by the form's `next`). Refusal
 tutor) answer with a clear status and a message: a fragment for HTMX and the chat script, a small page
 for a plain form.
 
-`answer` (which also saves drafts, posted with `draft=1`) and `feedback` are not routed here: whether an
-answer may still change depends on progress (its lens or test is completed), which chat never imports.
-The learner pages call them from views on their own URLs with `locked` decided (learn/views/answers.py).
+Answers, drafts and asking for feedback are views of the learner pages (learn/views/questions.py): whether
+an answer may still change depends on progress (its lens or test is completed), which chat never imports.
 """
 
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +17,7 @@ from uuid import UUID
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -30,19 +29,15 @@ from chat.models import ChatMessage, ChatSession, FeedbackRequest, QuestionAnswe
 from chat.panels import (
     Conversation,
     build_chat_panel,
-    build_question_box,
     chat_dom_id,
     chat_segment,
-    question_dom_id,
-    question_segment,
     require_learner,
 )
-from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem
+from content_loader.models import ContentItem
 from ops.http import HtmxHttpRequest, ndjson, safe_next, wants_stream
 
 # Where a plain form goes back to when it posted no usable `next` (the forms always post one).
 FALLBACK_URL = "/"
-WRITE_FIRST = "Write an answer first; the tutor gives feedback on it."
 
 
 # Responses
@@ -92,17 +87,14 @@ def refusal(
 def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
     """Save the learner's message; htmx gets it back with a reply placeholder that chat.js streams into."""
     lens, segment = chat_segment(request, lens_id, segment_index)
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
-    if not lens.stores_progress:
-        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
     if not tutor.is_configured():
         return refusal(request, message=tutor.NOT_CONFIGURED_MESSAGE, status=503, dom_id=dom_id, back_url=back_url)
     try:
         message = services.send_learner_message(
-            user_id=user_id,
-            session_token=session_token,
+            learner=learner,
             content_id=lens.pk,
             content_type=lens.content_type,
             lens_id=lens.pk,
@@ -120,7 +112,7 @@ def send(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpRes
         )
     # The tutor is asked now: its reply is generated and saved even if the learner leaves at once.
     try:
-        services.count_tutor_call(user_id=user_id, session_token=session_token)
+        services.count_tutor_call(learner=learner)
     except services.RateLimited as error:
         return refusal(
             request,
@@ -152,14 +144,10 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     is "Try again" after a failure: it asks the tutor again for the saved message without saving it twice.
     """
     lens, segment = chat_segment(request, lens_id, segment_index)
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     dom_id = chat_dom_id(lens.pk, segment_index)
     back_url = safe_next(request, FALLBACK_URL)
-    if not lens.stores_progress:
-        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
-    session = ChatSession.objects.for_chat_panel(
-        user_id=user_id, session_token=session_token, content_id=lens.pk
-    ).first()
+    session = ChatSession.objects.for_chat_panel(learner, content_id=lens.pk).first()
     # The reply a send began (the placeholder names it): followed even when it finished before we got here.
     reply_id = request.POST.get("reply_id", "")
     reply = None
@@ -172,7 +160,7 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
             if session is None or (tutor.pending_message(session) is None and tutor.generating_reply(session) is None):
                 raise tutor.NothingToAnswer("There is no message waiting for the tutor's reply.")
             if tutor.generating_reply(session) is None:  # "Try again": a new model call, counted
-                services.count_tutor_call(user_id=user_id, session_token=session_token)
+                services.count_tutor_call(learner=learner)
             reply = tutor.ask_for_reply(
                 session=session, lens_title=lens.title, body=lens.body, segment_index=segment_index
             )
@@ -261,11 +249,9 @@ def reply_state(request: HtmxHttpRequest, lens_id: UUID, segment_index: int, mes
     """A tutor reply as it stands (polled by htmx while it is generated): the message, and "Try again" if
     it was interrupted. A returning learner's page polls this, on whichever server, until it is done."""
     lens, segment = chat_segment(request, lens_id, segment_index)
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     message = get_object_or_404(
-        ChatMessage.objects.filter(
-            session__in=ChatSession.objects.owned_by(user_id=user_id, session_token=session_token)
-        ),
+        ChatMessage.objects.filter(session__in=ChatSession.objects.owned_by(learner)),
         pk=message_id,
         role=ChatMessage.Role.ASSISTANT,
     )
@@ -281,15 +267,10 @@ def reply_state(request: HtmxHttpRequest, lens_id: UUID, segment_index: int, mes
 def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int) -> HttpResponse:
     """ "Start a new conversation": archive the active one (still readable) and start an empty one."""
     lens, segment = chat_segment(request, lens_id, segment_index)
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     # Read the form before writing: a body that cannot be parsed is refused with nothing changed.
     back_url = safe_next(request, FALLBACK_URL)
-    if not lens.stores_progress:
-        dom_id = chat_dom_id(lens.pk, segment_index)
-        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
-    services.start_new_conversation(
-        user_id=user_id, session_token=session_token, content_id=lens.pk, content_type=lens.content_type
-    )
+    services.start_new_conversation(learner=learner, content_id=lens.pk, content_type=lens.content_type)
     if request.htmx:
         panel = build_chat_panel(request, lens=lens, segment=segment)
         return render(request, "chat/lens_chat.html#panel", {"chat": panel})
@@ -299,9 +280,9 @@ def new_conversation(request: HtmxHttpRequest, lens_id: UUID, segment_index: int
 @require_safe
 def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     """A past (or the active) conversation of the learner, read-only."""
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     session = get_object_or_404(
-        ChatSession.objects.owned_by(user_id=user_id, session_token=session_token).prefetch_related("messages"),
+        ChatSession.objects.owned_by(learner).prefetch_related("messages"),
         pk=session_id,
     )
     lens = ContentItem.objects.filter(pk=session.content_id).first() if session.content_id else None
@@ -316,209 +297,15 @@ def conversation(request: HtmxHttpRequest, session_id: int) -> HttpResponse:
     return render(request, "chat/conversation.html", context)
 
 
-# Questions
-
-
-def answer(
-    request: HtmxHttpRequest,
-    item_id: UUID,
-    question_key: str,
-    *,
-    locked: bool,
-    back_url: str,
-    feedback_url: str,
-    start_url: str = "",
-) -> HttpResponse:
-    """Save the learner's answer to a question, unless `locked` (the lens or test is completed): then 409.
-
-    Called by a view of the learner pages, which decides `locked`, and gives `back_url` (where a plain
-    form returns without a `next`) and `feedback_url` (its feedback view; "" for no "Get feedback").
-    """
-    item, question = question_segment(request, item_id, question_key)
-    user_id, session_token = require_learner(request)
-    dom_id = question_dom_id(item.pk, question_key)
-    back_url = safe_next(request, back_url)
-    if not item.stores_progress:
-        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
-    if request.POST.get("draft"):
-        return draft(request, item=item, question=question, locked=locked, dom_id=dom_id, back_url=back_url)
-    try:
-        services.save_answer(
-            user_id=user_id,
-            session_token=session_token,
-            content_id=item.pk,
-            content_type=item.content_type,
-            question=question,
-            text=request.POST.get("text", ""),
-            locked=locked,
-        )
-    except services.ChatError as error:
-        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
-    if request.htmx:
-        box = build_question_box(
-            request,
-            item=item,
-            segment=question,
-            locked=locked,
-            answer_url=request.path,
-            feedback_url=feedback_url,
-            start_url=start_url,
-        )
-        return render(request, "chat/question.html#box", {"box": box, "just_saved": True})
-    return HttpResponseRedirect(back_url, status=303)
-
-
-def start(
-    request: HtmxHttpRequest,
-    item_id: UUID,
-    question_key: str,
-    *,
-    locked: bool,
-    answer_url: str,
-    feedback_url: str,
-    back_url: str,
-) -> HttpResponse:
-    """Start the countdown of a timed question (the "Start" button); the box comes back open, counting down.
-
-    Called by a view of the learner pages like `answer`. Refused (409) once the lens or test is completed.
-    """
-    item, question = question_segment(request, item_id, question_key)
-    user_id, session_token = require_learner(request)
-    dom_id = question_dom_id(item.pk, question_key)
-    back_url = safe_next(request, back_url)
-    if not item.stores_progress:
-        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
-    if locked:
-        message = "This answer can no longer be changed: the lens or test is completed."
-        return refusal(request, message=message, status=409, dom_id=dom_id, back_url=back_url)
-    if not question.get("max_time_seconds"):
-        raise Http404("This question is not timed.")
-    services.start_answer(user_id=user_id, session_token=session_token, content_id=item.pk, question=question)
-    if request.htmx:
-        box = build_question_box(
-            request,
-            item=item,
-            segment=question,
-            locked=locked,
-            answer_url=answer_url,
-            feedback_url=feedback_url,
-            start_url=request.path,
-        )
-        return render(request, "chat/question.html#box", {"box": box})
-    return HttpResponseRedirect(back_url, status=303)
-
-
-def draft(
-    request: HttpRequest, *, item: ContentItem, question: dict, locked: bool, dom_id: str, back_url: str
-) -> HttpResponse:
-    """Save the text being typed as the question's draft (chat.js, as the learner types and on leaving the
-    page: a POST of the answer form with `draft=1`); 204, or a refusal the learner can act on."""
-    user_id, session_token = require_learner(request)
-    try:
-        services.save_draft(
-            user_id=user_id,
-            session_token=session_token,
-            content_id=item.pk,
-            content_type=item.content_type,
-            question=question,
-            text=request.POST.get("text", ""),
-            locked=locked,
-        )
-    except services.ChatError as error:
-        return refusal(request, message=error.message, status=error.status, dom_id=dom_id, back_url=back_url)
-    return HttpResponse(status=204)
-
-
-def feedback(request: HttpRequest, item_id: UUID, question_key: str, *, locked: bool, back_url: str) -> HttpResponse:
-    """Save the answer (unless `locked`), then the tutor's feedback on it: streamed to chat.js, else waited for.
-
-    Called by a view of the learner pages (decorated `transaction.non_atomic_requests`: no transaction may
-    stay open while the tutor answers), which decides `locked`; a locked answer gets feedback as saved.
-    """
-    item, question = question_segment(request, item_id, question_key)
-    user_id, session_token = require_learner(request)
-    dom_id = question_dom_id(item.pk, question_key)
-    back_url = safe_next(request, back_url)
-    if not item.stores_progress:
-        return refusal(request, message=NO_STORED_ID_MESSAGE, status=409, dom_id=dom_id, back_url=back_url)
-
-    def refuse(message: str, status: int, retry_after: int | None = None) -> HttpResponse:
-        return refusal(
-            request, message=message, status=status, dom_id=dom_id, back_url=back_url, retry_after=retry_after
-        )
-
-    if not question.get("feedback"):
-        return refuse("This question has no tutor feedback.", 404)
-    if not tutor.is_configured():
-        return refuse(tutor.NOT_CONFIGURED_MESSAGE, 503)
-    owner = {"user_id": user_id, "session_token": session_token}
-    if "text" in request.POST and not locked and not request.POST["text"].strip():
-        return refuse(WRITE_FIRST, 400)  # refused before anything is saved
-    try:
-        if "text" in request.POST and not locked:
-            saved = services.save_answer(
-                **owner,
-                content_id=item.pk,
-                content_type=item.content_type,
-                question=question,
-                text=request.POST["text"],
-                locked=False,
-            )
-        else:
-            saved = (
-                QuestionAnswer.objects.current()
-                .owned_by(**owner)
-                .for_question(content_id=item.pk, question_key=question_key)
-                .first()
-            )
-    except services.ChatError as error:
-        return refuse(error.message, error.status, getattr(error, "retry_after", None))
-    if saved is None or not saved.text.strip():
-        return refuse(WRITE_FIRST, 400)
-    try:
-        services.count_tutor_call(**owner)
-    except services.RateLimited as error:
-        return refuse(f"Your answer is saved. {error.message}", error.status, error.retry_after)
-    try:
-        generating = tutor.ask_for_feedback(answer=saved, question=question)
-    except tutor.TutorError as error:
-        return refuse(error.message, error.status)
-
-    if not wants_stream(request):
-        done = replies.wait_for(model=FeedbackRequest, pk=generating.pk)
-        if done is not None and done.state == ReplyState.COMPLETE:
-            return HttpResponseRedirect(back_url, status=303)
-        problem = done.problem if done is not None and done.problem else replies.DEAD_GENERATOR_PROBLEM
-        return refuse(f"Your answer is saved. {problem}", tutor.status_for_problem(problem))
-    return ndjson(feedback_events(request, generating))
-
-
-def feedback_events(request: HttpRequest, generating: FeedbackRequest) -> Iterator[dict]:
-    """Feedback as chat.js reads it, tailed from the database: `delta` pieces, then `done` or `error`."""
-    yield {"event": "started", "poll": reverse("chat:feedback-state", kwargs={"request_id": generating.pk})}
-    for event in replies.follow(model=FeedbackRequest, pk=generating.pk):
-        if event.kind == "delta":
-            yield {"event": "delta", "text": event.text}
-        elif event.kind == ReplyState.COMPLETE:
-            answer = QuestionAnswer.objects.get(pk=generating.answer_id)
-            html = render_to_string("chat/question.html#feedback", {"answer": answer}, request=request)
-            yield {"event": "done", "html": html}
-        else:
-            row = event.row
-            problem = row.problem if row is not None and row.problem else replies.DEAD_GENERATOR_PROBLEM
-            context = {"request_row": row, "message": f"Your answer is saved. {problem}"}
-            html = render_to_string("chat/question.html#feedback-interrupted", context, request=request)
-            yield {"event": "error", "message": problem, "html": html}
+# Feedback on answers (saved and asked for by the learner pages, learn/views/questions.py)
 
 
 @require_safe
 def feedback_state(request: HtmxHttpRequest, request_id: int) -> HttpResponse:
     """Feedback on an answer as it stands (polled by htmx while it is generated), for a returning learner."""
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     row = get_object_or_404(
-        FeedbackRequest.objects.filter(
-            answer__in=QuestionAnswer.objects.owned_by(user_id=user_id, session_token=session_token)
-        ).select_related("answer"),
+        FeedbackRequest.objects.filter(answer__in=QuestionAnswer.objects.owned_by(learner)).select_related("answer"),
         pk=request_id,
     )
     replies.expire_dead(FeedbackRequest.objects.filter(pk=row.pk))

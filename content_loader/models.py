@@ -142,7 +142,7 @@ NO_STORED_ID_MESSAGE = (
 )
 
 
-class CourseEntryQuerySet(models.QuerySet):
+class CourseEntryQuerySet(models.QuerySet["CourseEntry"]):
     def module_at(self, course: ContentItem, module_slug: str, *, drafts: bool = False) -> "CourseEntry | None":
         """The course's entry for the module a learner page's address names, module and parent loaded (a draft
         module only with `drafts`), 1 or 2 queries; raises `SlugMoved` for one of the module's earlier slugs."""
@@ -155,7 +155,7 @@ class CourseEntryQuerySet(models.QuerySet):
                 module__slug_aliases__content_type=ContentType.MODULE, module__slug_aliases__slug=module_slug
             ).first()
         )
-        if entry is not None and entry.module.slug != module_slug:
+        if entry is not None and entry.module is not None and entry.module.slug != module_slug:
             raise SlugMoved(ContentType.MODULE, entry.module.slug)
         return entry
 
@@ -202,6 +202,8 @@ class CourseEntry(models.Model):
 
     def placement_of(self, item_id, *, drafts: bool = False) -> "ModuleEntry | None":
         """This module's entry for the lens or test `item_id`, item loaded (a draft only with `drafts`)."""
+        if self.module is None:  # a meeting places nothing
+            return None
         placement = self.module.module_entries.filter(item_id=item_id).select_related("item").first()
         if placement is None or (placement.item.is_draft and not drafts):
             return None

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "ops.middleware.LazyMessageMiddleware",  # Django's, building the storage only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A write to a test without `id::` (chat.panels.NotStored, raised by the segment lookups): one 409 refusal.
+    "chat.middleware.NotStoredMiddleware",
     # Last, as django-axes requires: turns a refused login into its lockout answer.
     "axes.middleware.AxesMiddleware",
 ]

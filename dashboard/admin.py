@@ -1,4 +1,5 @@
-"""The dashboard in Django admin: a link on the admin's home page, and learner data actions on accounts."""
+"""The dashboard in Django admin: a link on the admin's home page, links to each learner's dashboard page
+from accounts and progress rows, and learner data actions on accounts."""
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -9,9 +10,10 @@ from django.utils.html import format_html
 
 from accounts.forms import UniqueEmailUserChangeForm
 from dashboard.views import VIEW_PROGRESS, export_response
-from progress.identity import Learner
+from learners import Learner
+from progress.admin import UserContentProgressAdmin
 from progress.learner_data import export_learner_data, record_data_request
-from progress.models import LearnerDataAudit
+from progress.models import LearnerDataAudit, UserContentProgress
 
 admin.site.index_template = "dashboard/admin_index.html"
 
@@ -58,3 +60,30 @@ class LearnerUserAdmin(UserAdmin):
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, LearnerUserAdmin)
+
+
+def learner_page(row: UserContentProgress) -> str:
+    """The staff dashboard's page of the row's learner."""
+    if row.user_id:
+        return reverse("dashboard:learner-user", kwargs={"user_id": row.user_id})
+    return reverse("dashboard:learner-token", kwargs={"token": row.session_token})
+
+
+class LearnerLinkedProgressAdmin(UserContentProgressAdmin):
+    """Progress rows, each linking its learner's dashboard page (progress's admin knows no dashboard URL)."""
+
+    list_display = [*UserContentProgressAdmin.list_display, "learner_link"]
+    readonly_fields = ["learner_dashboard", *UserContentProgressAdmin.readonly_fields]
+    fields = ["learner_dashboard", *UserContentProgressAdmin.fields]
+
+    @admin.display(description="learner's page")
+    def learner_link(self, row):
+        return format_html('<a href="{}">dashboard</a>', learner_page(row))
+
+    @admin.display(description="learner's dashboard")
+    def learner_dashboard(self, row):
+        return format_html('<a href="{}">Every module, time per lens and chats of this learner</a>', learner_page(row))
+
+
+admin.site.unregister(UserContentProgress)
+admin.site.register(UserContentProgress, LearnerLinkedProgressAdmin)

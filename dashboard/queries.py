@@ -19,8 +19,8 @@ from django.db.models.functions import Coalesce
 
 from chat.models import ChatSession, QuestionAnswer
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, ReplacedId
+from learners import Learner
 from progress import sql
-from progress.identity import Learner
 from progress.models import LearnerDataAudit, UserContentProgress
 from progress.queries import Status, derive_status
 
@@ -377,9 +377,8 @@ def for_learner_page(learner: Learner) -> LearnerActivity:
         for row in rows
         if row.current_id not in placed and row.content_type not in (ContentType.MODULE, ContentType.LEARNING_OUTCOME)
     ]
-    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
-    chats = list(ChatSession.objects.owned_by(**owner).prefetch_related("messages").order_by("-last_active_at", "-id"))
-    answers = list(QuestionAnswer.objects.owned_by(**owner).order_by("-updated_at", "-id"))
+    chats = list(ChatSession.objects.owned_by(learner).prefetch_related("messages").order_by("-last_active_at", "-id"))
+    answers = list(QuestionAnswer.objects.owned_by(learner).order_by("-updated_at", "-id"))
     wanted = {chat.content_id for chat in chats if chat.content_id} | {a.content_id for a in answers}
     titles = dict(ContentItem.objects.filter(pk__in=wanted).values_list("id", "title"))
     records = list(LearnerDataAudit.objects.filter(learner=learner.label))

@@ -34,8 +34,8 @@ from django.utils.safestring import SafeString, mark_safe
 from content_loader.models import ContentItem
 from learn.links import resolve_segment_links
 from learn.segments import ship_skipped_text
+from learners import Learner
 from progress import queries
-from progress.identity import Learner
 
 MEMO_SIZE = 4096  # entries per process: a version's courses, modules, lenses and rendered rows, with room
 

@@ -93,8 +93,8 @@ def lens_blocks(
     `autostart_feedback` asks the page's script to fetch the tutor's feedback at once (a test just
     submitted).
     """
-    user_id, session_token = learner_of(request)
-    has_learner = user_id is not None or session_token is not None
+    learner = learner_of(request)
+    has_learner = learner is not None
     types = {segment.get("type") for segment in segments}
     conversation = Conversation()
     answers: list[QuestionAnswer] = []
@@ -102,17 +102,13 @@ def lens_blocks(
     attempts: list[RoleplayAttempt] = []
     if has_learner and "roleplay" in types:
         roleplay_ids = [i for i in (roleplay_uuid(s) for s in segments if s.get("type") == "roleplay") if i]
-        attempts = load_attempts(user_id=user_id, session_token=session_token, roleplay_ids=roleplay_ids)
+        attempts = load_attempts(learner=learner, roleplay_ids=roleplay_ids)
     if has_learner and "chat" in types:
-        conversation = load_conversation(user_id=user_id, session_token=session_token, content_id=lens.pk)
+        conversation = load_conversation(learner=learner, content_id=lens.pk)
     if has_learner and "question" in types:
-        answers = list(
-            QuestionAnswer.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=lens.pk)
-        )
+        answers = list(QuestionAnswer.objects.for_item_page(learner, content_id=lens.pk))
         if not locked:  # a completed lens or test shows its answers; drafts no longer matter
-            drafts = list(
-                AnswerDraft.objects.for_item_page(user_id=user_id, session_token=session_token, content_id=lens.pk)
-            )
+            drafts = list(AnswerDraft.objects.for_item_page(learner, content_id=lens.pk))
 
     views = []
     for segment in segments:

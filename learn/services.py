@@ -12,7 +12,7 @@ from django.db import transaction
 from chat import services as chat_services
 from chat.questions import current_answers, questions_of, unanswered_questions
 from content_loader.models import ContentItem, ContentType
-from progress.identity import Learner
+from learners import Learner
 from progress.queries import progress_by_item
 from progress.services import CompletionResult, complete_content, lock_learners
 from roleplay.segments import unfinished_roleplays
@@ -75,17 +75,16 @@ def submit_test(
 def _save_answers(*, learner: Learner, test: ContentItem, answers: dict[str, str]) -> TestNotReady | None:
     """Save the answers sent with a submission; the refusal when a question still lacks one (or an
     answer cannot be saved), None when the test can be completed (or was already)."""
-    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
     if is_completed(learner=learner, item_id=test.pk):
         return None
-    current = current_answers(**owner, item=test)
+    current = current_answers(learner=learner, item=test)
     for question in questions_of(test):
         text = answers.get(question["key"])
         if text is None or text == current.get(question["key"]):
             continue
         try:
             chat_services.save_answer(
-                **owner,
+                learner=learner,
                 content_id=test.pk,
                 content_type=test.content_type,
                 question=question,
@@ -99,7 +98,7 @@ def _save_answers(*, learner: Learner, test: ContentItem, answers: dict[str, str
     if unanswered := unanswered_questions(test, current):
         names = ", ".join(missing.label for missing in unanswered)
         return TestNotReady(f"Answer every question before submitting the test. Not answered yet: {names}.")
-    if unfinished := unfinished_roleplays(**owner, item=test):
+    if unfinished := unfinished_roleplays(learner=learner, item=test):
         names = ", ".join(roleplay.label for roleplay in unfinished)
         return TestNotReady(
             f"Finish every roleplay (“Finish conversation”) before submitting the test. Not finished yet: {names}."

@@ -9,8 +9,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils.html import format_html
 
 from content_loader.admin import ReadOnlyAdmin
 from content_loader.models import ContentItem
@@ -50,13 +48,6 @@ def ask_reason_then(modeladmin, request, queryset, *, title: str, apply) -> Temp
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         },
     )
-
-
-def learner_page(row: UserContentProgress) -> str:
-    """The staff dashboard's page of the row's learner."""
-    if row.user_id:
-        return reverse("dashboard:learner-user", kwargs={"user_id": row.user_id})
-    return reverse("dashboard:learner-token", kwargs={"token": row.session_token})
 
 
 class CompletedFilter(admin.SimpleListFilter):
@@ -105,6 +96,8 @@ class ProgressEditForm(forms.ModelForm):
 
 @admin.register(UserContentProgress)
 class UserContentProgressAdmin(admin.ModelAdmin):
+    """Progress rows; dashboard/admin.py adds the links to each learner's dashboard page (a layer above)."""
+
     form = ProgressEditForm
     list_display = [
         "learner",
@@ -114,14 +107,12 @@ class UserContentProgressAdmin(admin.ModelAdmin):
         "completed_at",
         "time_to_complete_s",
         "total_time_spent_s",
-        "learner_link",
     ]
     list_filter = ["content_type", CompletedFilter, RegistryFilter]
     list_select_related = ["user"]
     search_fields = ["content_title"]  # extended in get_search_results
     search_help_text = "Username, email, token, title or content UUID."
     readonly_fields = [
-        "learner_dashboard",
         "user",
         "session_token",
         "content_id",
@@ -167,14 +158,6 @@ class UserContentProgressAdmin(admin.ModelAdmin):
     @admin.display(description="learner", ordering="user__username")
     def learner(self, row):
         return row.user.get_username() if row.user_id else f"token {str(row.session_token)[:8]}…"
-
-    @admin.display(description="learner's page")
-    def learner_link(self, row):
-        return format_html('<a href="{}">dashboard</a>', learner_page(row))
-
-    @admin.display(description="learner's dashboard")
-    def learner_dashboard(self, row):
-        return format_html('<a href="{}">Every module, time per lens and chats of this learner</a>', learner_page(row))
 
     @admin.display(description="content title", ordering="content_title")
     def title(self, row):

@@ -26,8 +26,8 @@ from django.db.models import BigIntegerField, Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 
 from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
+from learners import Learner
 from progress import sql
-from progress.identity import Learner
 from progress.models import ClaimedToken, LegacyImport, ProgressAudit, UserContentProgress
 from progress.queries import Status, derive_status
 from progress.services import lock_learners

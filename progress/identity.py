@@ -1,4 +1,4 @@
-"""Who the learner is: a logged-in account, or an anonymous token.
+"""Which learner a request is: a logged-in account, or an anonymous token (a `learners.Learner`).
 
 A logged-in learner is identified by the Django session and any token is then ignored. An anonymous
 learner is identified by a random UUID: the `X-Session-Token` header (API clients) or the learner cookie
@@ -9,43 +9,15 @@ computer, is nobody and never reaches the account's data).
 
 import enum
 import uuid
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject, empty
 
+from learners import Learner
+
 TOKEN_HEADER = "HTTP_X_SESSION_TOKEN"
 # Set by LearnerMiddleware on a first page view: the token the new cookie will carry.
 MINTED_TOKEN_ATTR = "_progress_minted_token"
-
-
-@dataclass(frozen=True)
-class Learner:
-    """Exactly one of `user_id` and `session_token` is set."""
-
-    user_id: int | None = None
-    session_token: uuid.UUID | None = None
-
-    def __post_init__(self) -> None:
-        if (self.user_id is None) == (self.session_token is None):
-            raise ValueError("A learner is an account or a token, exactly one of the two.")
-
-    @property
-    def is_authenticated(self) -> bool:
-        return self.user_id is not None
-
-    @property
-    def label(self) -> str:
-        """The learner as audit records name (and are looked up by): "user 12" or "token <uuid>", never a name."""
-        return f"user {self.user_id}" if self.user_id is not None else f"token {self.session_token}"
-
-    @property
-    def lock_key(self) -> tuple[int, int]:
-        """Two 32-bit integers naming this learner for PostgreSQL advisory locks."""
-        if self.user_id is not None:
-            return 0x50524F55, self.user_id & 0x7FFFFFFF  # "PROU"
-        assert self.session_token is not None  # exactly one is set (__post_init__)
-        return 0x50524F54, int.from_bytes(self.session_token.bytes[:4], "big", signed=True)  # "PROT"
 
 
 class Via(enum.Enum):

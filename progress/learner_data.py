@@ -25,12 +25,14 @@ from django.utils import timezone
 
 from assessment.models import Assessment
 from chat.models import AnswerDraft, AnswerStart, ChatMessage, ChatSession, QuestionAnswer
+from chat.services import erase_learner_chats
 from content_loader.models import ContentItem
+from learners import Learner
 from ops import ratelimit
-from progress.identity import Learner
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
 from progress.services import lock_learners
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
+from roleplay.services import erase_learner_roleplays
 
 EXPORT_FORMAT = "courseplatform-learner-data/1"
 
@@ -261,12 +263,9 @@ def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None
     data = holdings(learner)  # again, under the lock: a claim may have added a token
     counts = learner_data_counts(learner=learner)
     UserContentProgress.objects.filter(data.owned()).delete()
-    ChatSession.objects.filter(data.owned()).delete()  # messages go with their conversations
-    QuestionAnswer.objects.filter(data.owned()).delete()
-    AnswerDraft.objects.filter(data.owned()).delete()
-    AnswerStart.objects.filter(data.owned()).delete()
+    erase_learner_chats(owned=data.owned())
     Assessment.objects.filter(data.owned()).delete()
-    RoleplayAttempt.objects.filter(data.owned()).delete()  # messages and feedback go with their attempts
+    erase_learner_roleplays(owned=data.owned())
     if learner.user_id is not None:
         user_model = get_user_model()
         counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)

@@ -34,8 +34,10 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models.functions import Lower
 from psycopg.rows import dict_row
 
-from chat.models import ChatMessage, ChatSession
+from chat.models import ChatMessage
+from chat.services import import_conversation
 from content_loader.models import ContentItem, ContentType, ModuleEntry, SlugAlias
+from learners import Learner
 from progress import sql
 from progress.models import LegacyImport
 
@@ -441,25 +443,17 @@ def _write(item: Planned) -> None:
     with transaction.atomic():
         record = LegacyImport.objects.create(legacy_id=row.legacy_id, module_id=item.module_id)
         if row.messages:
-            owner = {"user_id": item.user_pk} if item.user_pk is not None else {"session_token": uuid.uuid4()}
-            fields = {"content_id": item.module_id, "content_type": ContentType.MODULE}
-            archived_at = last_active if item.user_pk is None else None  # nobody holds a fresh token
-            if archived_at is None:
-                try:
-                    with transaction.atomic():
-                        session = ChatSession.objects.create(**owner, **fields)
-                except IntegrityError:  # the account already has an active conversation about the module
-                    archived_at = last_active
-            if archived_at is not None:
-                session = ChatSession.objects.create(**owner, **fields, archived_at=archived_at)
-            # started_at and last_active_at are set on creation: give them the legacy values.
-            ChatSession.objects.filter(pk=session.pk).update(started_at=row.started_at, last_active_at=last_active)
-            messages = ChatMessage.objects.bulk_create(
-                [ChatMessage(session=session, role=m.role, text=m.text) for m in row.messages]
+            session = import_conversation(
+                learner=Learner(user_id=item.user_pk)
+                if item.user_pk is not None
+                else Learner(session_token=uuid.uuid4()),
+                content_id=item.module_id,
+                content_type=ContentType.MODULE,
+                started_at=row.started_at,
+                last_active_at=last_active,
+                archived=item.user_pk is None,  # nobody holds a fresh token
+                messages=[(m.role, m.text, m.created_at or row.started_at) for m in row.messages],
             )
-            for message, legacy in zip(messages, row.messages, strict=True):
-                message.created_at = legacy.created_at or row.started_at
-            ChatMessage.objects.bulk_update(messages, ["created_at"])
             record.chat_session_id = session.pk
         if row.completed_at is not None and item.user_pk is not None:
             times = {

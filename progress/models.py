@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from content_loader.models import LEARNER_CONTENT_TYPES
-from progress.identity import Learner
+from learners import Learner
 
 
 class UserContentProgressQuerySet(models.QuerySet):

@@ -17,8 +17,8 @@ from django.db import connection
 from django.db.models import F, OuterRef, Q, Subquery, TextChoices
 
 from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId
+from learners import Learner
 from progress import sql
-from progress.identity import Learner
 from progress.models import UserContentProgress
 
 

@@ -18,9 +18,9 @@ from django.utils import timezone
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_answer_starts, claim_chat_sessions, claim_question_answers
 from content_loader.models import LEARNER_CONTENT_TYPES, NO_STORED_ID_MESSAGE, ContentItem, ContentType
+from learners import Learner
 from ops import ratelimit
 from progress import prepared, sql
-from progress.identity import Learner
 from progress.models import ClaimedToken, LearnerClock, UserContentProgress
 from progress.queries import Status
 from roleplay.segments import unfinished_roleplays
@@ -184,12 +184,11 @@ def _require_answers(learner: Learner, test_id: UUID) -> None:
     test = ContentItem.objects.only("id", "body").get(pk=test_id)
     if not test.stores_progress:
         raise InvalidProgress(NO_STORED_ID_MESSAGE)
-    owner = {"user_id": learner.user_id, "session_token": learner.session_token}
-    answers = current_answers(**owner, item=test)
+    answers = current_answers(learner=learner, item=test)
     if missing := unanswered_questions(test, answers):
         names = ", ".join(question.label for question in missing)
         raise InvalidProgress(f"Answer every question of this test before completing it. Not answered yet: {names}.")
-    if unfinished := unfinished_roleplays(**owner, item=test):
+    if unfinished := unfinished_roleplays(learner=learner, item=test):
         names = ", ".join(roleplay.label for roleplay in unfinished)
         raise InvalidProgress(f"Finish every roleplay of this test before completing it. Not finished yet: {names}.")
 

@@ -6,7 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 
-from progress.identity import Learner, anonymous_token
+from learners import Learner
+from progress.identity import anonymous_token
 from progress.middleware import ROTATED_TOKEN_ATTR
 from progress.services import TokenClaimedElsewhere, claim_progress
 

@@ -128,7 +128,7 @@ def module(request, learner, payload, *, slug: str):
     progress = module_progress(learner=learner, module=item)
     chat = (
         ChatSession.objects.active()
-        .owned_by(user_id=learner.user_id, session_token=learner.session_token)
+        .owned_by(learner)
         .filter(content_id=item.pk)
         .annotate(has_messages=Exists(ChatMessage.objects.filter(session=OuterRef("pk"))))
         .values("pk", "has_messages")

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Q
 
 from chat.models import ANSWER_CONTENT_TYPES, GeneratedText, ReplyState, exactly_one_owner, owner_q, owner_text
+from learners import Learner
 
 
 class RoleplayAttemptQuerySet(models.QuerySet):
@@ -28,17 +29,15 @@ class RoleplayAttemptQuerySet(models.QuerySet):
         """Attempts the learner finished ("Finish conversation")."""
         return self.filter(finished_at__isnull=False)
 
-    def owned_by(self, *, user_id: int | None, session_token: uuid.UUID | None) -> "RoleplayAttemptQuerySet":
+    def owned_by(self, learner: Learner) -> "RoleplayAttemptQuerySet":
         """Attempts of one learner: the account when given, else the anonymous token."""
-        return self.filter(owner_q(user_id=user_id, session_token=session_token))
+        return self.filter(owner_q(learner))
 
-    def for_item_page(
-        self, *, user_id: int | None, session_token: uuid.UUID | None, roleplay_ids: list[uuid.UUID]
-    ) -> "RoleplayAttemptQuerySet":
+    def for_item_page(self, learner: Learner, *, roleplay_ids: list[uuid.UUID]) -> "RoleplayAttemptQuerySet":
         """Every attempt of the learner at the page's roleplays, oldest first, with messages and feedback
         (3 queries for all the roleplays of a page)."""
         return (
-            self.owned_by(user_id=user_id, session_token=session_token)
+            self.owned_by(learner)
             .filter(roleplay_id__in=roleplay_ids)
             .prefetch_related("messages", "feedback_requests")
             .order_by("started_at", "id")

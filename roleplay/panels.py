@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from chat import replies, tutor
 from chat.models import ReplyState
-from chat.panels import learner_of, page_url
+from chat.panels import learner_of, page_url, refuse_unstored_writes
 from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType
+from learners import Learner
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.segments import find_roleplay, roleplay_uuid
 from voice import client as voice
@@ -24,7 +25,7 @@ from voice import client as voice
 
 def roleplay_segment(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> tuple[ContentItem, dict]:
     """The lens or test and its roleplay segment with this `id::`; 404 when either is gone, or is a draft
-    this user may not preview (content_loader.access)."""
+    this user may not preview (content_loader.access); `NotStored` (409) for a POST when it stores nothing."""
     items = ContentItem.objects.filter(content_type__in=[ContentType.LENS, ContentType.TEST])
     if not previews_drafts(getattr(request, "user", None)):
         items = items.filter(is_draft=False)
@@ -32,6 +33,7 @@ def roleplay_segment(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> 
     segment = find_roleplay(item, roleplay_id)
     if segment is None:
         raise Http404("This roleplay is no longer part of the lesson. Reload the page.")
+    refuse_unstored_writes(request, item, dom_id=roleplay_dom_id(roleplay_id))
     return item, segment
 
 
@@ -40,13 +42,9 @@ def roleplay_dom_id(roleplay_id: UUID) -> str:
     return f"roleplay-{roleplay_id}"
 
 
-def load_attempts(
-    *, user_id: int | None, session_token: UUID | None, roleplay_ids: list[UUID]
-) -> list[RoleplayAttempt]:
+def load_attempts(*, learner: Learner, roleplay_ids: list[UUID]) -> list[RoleplayAttempt]:
     """The learner's attempts at these roleplays, with their messages and feedback (3 queries)."""
-    return list(
-        RoleplayAttempt.objects.for_item_page(user_id=user_id, session_token=session_token, roleplay_ids=roleplay_ids)
-    )
+    return list(RoleplayAttempt.objects.for_item_page(learner, roleplay_ids=roleplay_ids))
 
 
 @dataclass
@@ -154,7 +152,7 @@ def build_roleplay_panel(
     attempts: list[RoleplayAttempt] | None = None,
 ) -> RoleplayPanel:
     """The roleplay panel of a learner for one segment (3 queries, none when `attempts` are given)."""
-    user_id, session_token = learner_of(request)
+    learner = learner_of(request)
     roleplay_id = roleplay_uuid(segment)
     dom_id = roleplay_dom_id(roleplay_id)
     panel = RoleplayPanel(
@@ -163,7 +161,7 @@ def build_roleplay_panel(
         roleplay_id=roleplay_id,
         dom_id=dom_id,
         next_url=f"{next_url or page_url(request)}#{dom_id}",
-        has_learner=user_id is not None or session_token is not None,
+        has_learner=learner is not None,
         ai_available=tutor.is_configured(),
         max_chars=settings.CHAT_MAX_MESSAGE_CHARS,
         voice_url=reverse("voice:transcribe") if voice.can_transcribe() else "",
@@ -172,7 +170,7 @@ def build_roleplay_panel(
     )
     if panel.has_learner:
         if attempts is None:
-            attempts = load_attempts(user_id=user_id, session_token=session_token, roleplay_ids=[roleplay_id])
+            attempts = load_attempts(learner=learner, roleplay_ids=[roleplay_id])
         mine = [a for a in attempts if a.roleplay_id == roleplay_id]
         panel.attempt = next((a for a in mine if a.archived_at is None), None)
         panel.past = sorted((a for a in mine if a.archived_at is not None), key=lambda a: a.archived_at, reverse=True)

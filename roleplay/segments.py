@@ -6,6 +6,7 @@ from uuid import UUID
 from django.utils.text import Truncator
 
 from content_loader.models import ContentItem
+from learners import Learner
 from roleplay.models import RoleplayAttempt
 
 
@@ -44,7 +45,7 @@ class Unfinished:
         return f"roleplay {self.number} (“{self.scenario}”)"
 
 
-def unfinished_roleplays(*, user_id: int | None, session_token: UUID | None, item: ContentItem) -> list[Unfinished]:
+def unfinished_roleplays(*, learner: Learner, item: ContentItem) -> list[Unfinished]:
     """The item's required roleplays the learner has not finished in any attempt (1 query; none without roleplays).
 
     A test is submitted only once each is finished, like a required question must have an answer.
@@ -54,7 +55,7 @@ def unfinished_roleplays(*, user_id: int | None, session_token: UUID | None, ite
         return []
     finished = set(
         RoleplayAttempt.objects.finished()
-        .owned_by(user_id=user_id, session_token=session_token)
+        .owned_by(learner)
         .filter(roleplay_id__in=[roleplay_uuid(s) for s in required])
         .values_list("roleplay_id", flat=True)
     )

@@ -1,8 +1,8 @@
 """Writes to roleplay attempts, and what assessment reads of one. Each function is one write path.
 
-Learners are passed as plain `user_id` / `session_token` (exactly one; the account wins), because this app,
-like `chat`, never imports `progress`. Nothing here calls the model: that is `roleplay.character`, run on a
-background thread (`chat.replies`), never inside a transaction. Length and rate limits are the chat's
+Learners are passed as `learner=` (a `learners.Learner`, as on `request.learner`), as in `chat.services`.
+Nothing here calls the model: that is `roleplay.character`, run on a background thread (`chat.replies`),
+never inside a transaction. Length and rate limits are the chat's
 (`chat.services.check_message`, `count_message`, `count_tutor_call`).
 """
 
@@ -10,13 +10,14 @@ from functools import partial
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from chat import replies
 from chat.models import ReplyState
 from chat.services import ChatError, check_message, count_message
 from content_loader.models import ContentItem, ModuleEntry
+from learners import Learner
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.segments import find_roleplay, roleplay_uuid
 from roleplay.signals import roleplay_finished
@@ -34,33 +35,28 @@ class NothingSaid(ChatError):
     pass
 
 
-def _owner_fields(*, user_id: int | None, session_token: UUID | None) -> dict:
-    if user_id is not None:
-        return {"user_id": user_id, "session_token": None}
-    if session_token is not None:
-        return {"user_id": None, "session_token": session_token}
-    raise ValueError("A learner is an account or an anonymous token; neither was given.")
+def _owner_fields(learner: Learner) -> dict:
+    """The owner columns of a row of the learner's (exactly one of the two is set)."""
+    return {"user_id": learner.user_id, "session_token": learner.session_token}
 
 
-def active_attempt(*, user_id: int | None, session_token: UUID | None, roleplay_id: UUID) -> RoleplayAttempt | None:
+def active_attempt(*, learner: Learner, roleplay_id: UUID) -> RoleplayAttempt | None:
     """The learner's active attempt at a roleplay, with its messages (None before the first message)."""
     return (
         RoleplayAttempt.objects.active()
-        .owned_by(user_id=user_id, session_token=session_token)
+        .owned_by(learner)
         .filter(roleplay_id=roleplay_id)
         .prefetch_related("messages", "feedback_requests")
         .first()
     )
 
 
-def get_or_create_attempt(
-    *, user_id: int | None, session_token: UUID | None, item_id: UUID, item_type: str, segment: dict
-) -> RoleplayAttempt:
+def get_or_create_attempt(*, learner: Learner, item_id: UUID, item_type: str, segment: dict) -> RoleplayAttempt:
     """The learner's active attempt at the roleplay, started (with the opening message) if none (race-safe)."""
-    owner = _owner_fields(user_id=user_id, session_token=session_token)
+    owner = _owner_fields(learner)
     roleplay_id = roleplay_uuid(segment)
     for _attempt in range(3):
-        attempt = active_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
+        attempt = active_attempt(learner=learner, roleplay_id=roleplay_id)
         if attempt is not None:
             return attempt
         try:
@@ -83,17 +79,15 @@ def get_or_create_attempt(
 
 
 def send_learner_message(
-    *, user_id: int | None, session_token: UUID | None, item_id: UUID, item_type: str, segment: dict, text: str
+    *, learner: Learner, item_id: UUID, item_type: str, segment: dict, text: str
 ) -> RoleplayMessage:
     """Save the learner's line in their active attempt (started if needed), within the chat's limits.
 
     Committed before the character is asked, so a failing model never loses it. Refused once finished.
     """
     text = check_message(text)
-    count_message(user_id=user_id, session_token=session_token)
-    attempt = get_or_create_attempt(
-        user_id=user_id, session_token=session_token, item_id=item_id, item_type=item_type, segment=segment
-    )
+    count_message(learner=learner)
+    attempt = get_or_create_attempt(learner=learner, item_id=item_id, item_type=item_type, segment=segment)
     with transaction.atomic():
         # Locked, so that a "Finish conversation" committing meanwhile is seen.
         attempt = RoleplayAttempt.objects.select_for_update().get(pk=attempt.pk)
@@ -129,18 +123,14 @@ def touch_attempt(*, attempt_id: int) -> None:
 
 
 @transaction.atomic
-def finish_attempt(*, user_id: int | None, session_token: UUID | None, roleplay_id: UUID) -> RoleplayAttempt:
+def finish_attempt(*, learner: Learner, roleplay_id: UUID) -> RoleplayAttempt:
     """ "Finish conversation": the active attempt takes no more messages; `roleplay_finished` is sent on commit.
 
     Refused before the learner said anything, and while the character is still replying. Finishing a
     finished attempt changes nothing (and sends nothing).
     """
     attempt = (
-        RoleplayAttempt.objects.active()
-        .owned_by(user_id=user_id, session_token=session_token)
-        .filter(roleplay_id=roleplay_id)
-        .select_for_update()
-        .first()
+        RoleplayAttempt.objects.active().owned_by(learner).filter(roleplay_id=roleplay_id).select_for_update().first()
     )
     if attempt is None or not attempt.messages.filter(role=RoleplayMessage.Role.USER).exists():
         raise NothingSaid("Say something to the character before finishing the conversation.")
@@ -156,14 +146,14 @@ def finish_attempt(*, user_id: int | None, session_token: UUID | None, roleplay_
 
 
 @transaction.atomic
-def try_again(*, user_id: int | None, session_token: UUID | None, roleplay_id: UUID) -> int:
+def try_again(*, learner: Learner, roleplay_id: UUID) -> int:
     """ "Try again": archive the active attempt (readable under "Past attempts"); the next one starts afresh.
 
     Returns how many were archived (0 or 1). A reply still being generated goes on into the archived attempt.
     """
     return (
         RoleplayAttempt.objects.active()
-        .owned_by(user_id=user_id, session_token=session_token)
+        .owned_by(learner)
         .filter(roleplay_id=roleplay_id)
         .update(archived_at=timezone.now())
     )
@@ -195,6 +185,15 @@ def claim_roleplay_attempts(*, session_token: UUID, user_id: int) -> int:
         archived_at=timezone.now()
     )
     return RoleplayAttempt.objects.filter(session_token=session_token).update(user_id=user_id, session_token=None)
+
+
+@transaction.atomic(savepoint=False)
+def erase_learner_roleplays(*, owned: Q) -> None:
+    """Delete a learner's roleplay attempts, their messages and feedback with them (data erasure).
+
+    `owned` selects the learner's rows (their account's and their tokens'; progress.learner_data decides).
+    """
+    RoleplayAttempt.objects.filter(owned).delete()
 
 
 # What assessment reads

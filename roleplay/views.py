@@ -22,7 +22,6 @@ from chat import services as chat_services
 from chat.models import ReplyState
 from chat.panels import require_learner
 from chat.views import FALLBACK_URL, refusal
-from content_loader.models import NO_STORED_ID_MESSAGE
 from ops.http import HtmxHttpRequest, ndjson, safe_next, wants_stream
 from roleplay import character, services
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
@@ -49,15 +48,16 @@ def _panel(request: HttpRequest, item, segment, attempts=None) -> RoleplayPanel:
 def send(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """Save the learner's line; htmx gets it back with a reply placeholder that chat.js streams into."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    if not item.stores_progress:
-        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
-    user_id, session_token = require_learner(request)
-    owner = {"user_id": user_id, "session_token": session_token}
+    learner = require_learner(request)
     if not tutor.is_configured():
         return _refuse(request, roleplay_id, character.NOT_CONFIGURED_MESSAGE, 503)
     try:
         message = services.send_learner_message(
-            **owner, item_id=item.pk, item_type=item.content_type, segment=segment, text=request.POST.get("text", "")
+            learner=learner,
+            item_id=item.pk,
+            item_type=item.content_type,
+            segment=segment,
+            text=request.POST.get("text", ""),
         )
     except chat_services.ChatError as error:
         return _refuse(
@@ -65,7 +65,7 @@ def send(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResp
         )
     reply_url = reverse("roleplay:reply", kwargs={"item_id": item.pk, "roleplay_id": roleplay_id})
     try:
-        chat_services.count_tutor_call(**owner)
+        chat_services.count_tutor_call(learner=learner)
     except chat_services.RateLimited as error:
         return _refuse(
             request,
@@ -95,10 +95,8 @@ def reply(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRespons
     character is asked again for the saved line (a new model call, counted), which is not saved twice.
     """
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    if not item.stores_progress:
-        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
-    user_id, session_token = require_learner(request)
-    attempt = services.active_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
+    learner = require_learner(request)
+    attempt = services.active_attempt(learner=learner, roleplay_id=roleplay_id)
     reply_id = request.POST.get("reply_id", "")
     reply = None
     if attempt is not None and reply_id.isdigit() and len(reply_id) < 19:
@@ -112,7 +110,7 @@ def reply(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRespons
             ):
                 raise tutor.NothingToAnswer("There is no message waiting for the character's reply.")
             if character.generating_reply(attempt) is None:
-                chat_services.count_tutor_call(user_id=user_id, session_token=session_token)
+                chat_services.count_tutor_call(learner=learner)
             reply = character.ask_for_reply(attempt=attempt, segment=segment)
     except (tutor.TutorError, chat_services.ChatError) as error:
         return _refuse(
@@ -169,8 +167,8 @@ def _wait_and_redirect(
 def reply_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, message_id: int) -> HttpResponse:
     """A character reply as it stands (polled by htmx while it is generated), and "Try again" once interrupted."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    user_id, session_token = require_learner(request)
-    mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token)
+    learner = require_learner(request)
+    mine = RoleplayAttempt.objects.owned_by(learner)
     message = get_object_or_404(
         RoleplayMessage.objects.filter(attempt__in=mine), pk=message_id, role=RoleplayMessage.Role.ASSISTANT
     )
@@ -192,12 +190,10 @@ def speech(request: HttpRequest, item_id: UUID, roleplay_id: UUID, message_id: i
     being generated or cut off, and when spoken replies are off (SPEECH_VOICE empty).
     """
     roleplay_segment(request, item_id, roleplay_id)
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     if not voice.can_speak():
         raise Http404("Spoken replies are off on this server.")
-    mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token).filter(
-        roleplay_id=roleplay_id
-    )
+    mine = RoleplayAttempt.objects.owned_by(learner).filter(roleplay_id=roleplay_id)
     message = get_object_or_404(
         RoleplayMessage.objects.filter(
             attempt__in=mine, role=RoleplayMessage.Role.ASSISTANT, state=ReplyState.COMPLETE
@@ -207,7 +203,7 @@ def speech(request: HttpRequest, item_id: UUID, roleplay_id: UUID, message_id: i
     if request.method == "HEAD":  # says the line can be heard, without a (paid, counted) speech call
         return HttpResponse(content_type="audio/mpeg", headers={"Cache-Control": "private, no-store"})
     try:
-        chat_services.count_tutor_call(user_id=user_id, session_token=session_token)
+        chat_services.count_tutor_call(learner=learner)
     except chat_services.RateLimited as error:
         return JsonResponse({"error": error.message}, status=429, headers={"Retry-After": str(error.retry_after)})
     try:
@@ -228,11 +224,9 @@ def _back(request: HtmxHttpRequest, item, segment) -> HttpResponse:
 def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Finish conversation": no more messages; the transcript stays readable."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    if not item.stores_progress:
-        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
-    user_id, session_token = require_learner(request)
+    learner = require_learner(request)
     try:
-        services.finish_attempt(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
+        services.finish_attempt(learner=learner, roleplay_id=roleplay_id)
     except chat_services.ChatError as error:
         return _refuse(request, roleplay_id, error.message, error.status)
     return _back(request, item, segment)
@@ -242,10 +236,8 @@ def finish(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpRe
 def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """ "Try again": the attempt goes under "Past attempts" and a fresh one starts with the opening message."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    if not item.stores_progress:
-        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
-    user_id, session_token = require_learner(request)
-    services.try_again(user_id=user_id, session_token=session_token, roleplay_id=roleplay_id)
+    learner = require_learner(request)
+    services.try_again(learner=learner, roleplay_id=roleplay_id)
     return _back(request, item, segment)
 
 
@@ -254,19 +246,16 @@ def restart(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpR
 def feedback(request: HttpRequest, item_id: UUID, roleplay_id: UUID) -> HttpResponse:
     """The tutor's feedback on the finished conversation: streamed to chat.js, else waited for."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    if not item.stores_progress:
-        return _refuse(request, roleplay_id, NO_STORED_ID_MESSAGE, 409)
-    user_id, session_token = require_learner(request)
-    owner = {"user_id": user_id, "session_token": session_token}
+    learner = require_learner(request)
     if not segment.get("feedback"):
         return _refuse(request, roleplay_id, "This roleplay has no tutor feedback.", 404)
     if not tutor.is_configured():
         return _refuse(request, roleplay_id, character.NOT_CONFIGURED_MESSAGE, 503)
-    attempt = services.active_attempt(**owner, roleplay_id=roleplay_id)
+    attempt = services.active_attempt(learner=learner, roleplay_id=roleplay_id)
     if attempt is None or not attempt.is_finished:
         return _refuse(request, roleplay_id, "Finish the conversation first; the tutor gives feedback on it.", 409)
     try:
-        chat_services.count_tutor_call(**owner)
+        chat_services.count_tutor_call(learner=learner)
         generating = character.ask_for_feedback(attempt=attempt, segment=segment)
     except (tutor.TutorError, chat_services.ChatError) as error:
         return _refuse(
@@ -298,8 +287,8 @@ def _feedback_events(request: HttpRequest, *, panel: RoleplayPanel, generating: 
 def feedback_state(request: HtmxHttpRequest, item_id: UUID, roleplay_id: UUID, feedback_id: int) -> HttpResponse:
     """Feedback on a transcript as it stands (polled by htmx while it is generated)."""
     item, segment = roleplay_segment(request, item_id, roleplay_id)
-    user_id, session_token = require_learner(request)
-    mine = RoleplayAttempt.objects.owned_by(user_id=user_id, session_token=session_token)
+    learner = require_learner(request)
+    mine = RoleplayAttempt.objects.owned_by(learner)
     row = get_object_or_404(RoleplayFeedback.objects.filter(attempt__in=mine), pk=feedback_id)
     replies.expire_dead(RoleplayFeedback.objects.filter(pk=row.pk))
     row.refresh_from_db()

@@ -12,7 +12,7 @@ from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, chat_lens_body
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LensFactory, ModuleFactory, make_course
-from progress.identity import Learner
+from learners import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content, record_heartbeat
 
@@ -63,14 +63,14 @@ class Owner:
                     "content_id", "completed_at", "time_to_complete_s", "total_time_spent_s", "last_heartbeat_at"
                 )
             ),
-            "chats": sorted(ChatSession.objects.owned_by(**self.owner).values_list("id", "archived_at", "content_id")),
+            "chats": sorted(ChatSession.objects.owned_by(self.learner).values_list("id", "archived_at", "content_id")),
             "messages": sorted(
-                ChatMessage.objects.filter(session__in=ChatSession.objects.owned_by(**self.owner)).values_list(
+                ChatMessage.objects.filter(session__in=ChatSession.objects.owned_by(self.learner)).values_list(
                     "id", "text"
                 )
             ),
             "answers": sorted(
-                QuestionAnswer.objects.owned_by(**self.owner).values_list(
+                QuestionAnswer.objects.owned_by(self.learner).values_list(
                     "id", "text", "superseded_at", "feedback_requested_at"
                 )
             ),

@@ -19,7 +19,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from delivery.tests.factories import ContentSyncFactory
-from progress.identity import Learner
+from learners import Learner
 from progress.services import complete_content
 from tests.a11y import axe_violations
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from progress.identity import Learner
+from learners import Learner
 from progress.services import complete_content
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

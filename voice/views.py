@@ -33,8 +33,8 @@ def _too_large() -> JsonResponse:
 @transaction.non_atomic_requests  # the speech server is called: never inside a transaction
 def transcribe(request: HttpRequest) -> JsonResponse:
     """The recording in the body as text, counted like a model call (chat.services.count_tutor_call)."""
-    user_id, session_token = learner_of(request)
-    if user_id is None and session_token is None:
+    learner = learner_of(request)
+    if learner is None:
         return _refuse("We could not tell who you are. Reload the page (cookies must be allowed) or log in.", 403)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -65,7 +65,7 @@ def transcribe(request: HttpRequest) -> JsonResponse:
     if not client.can_transcribe():
         return _refuse(client.NOT_CONFIGURED_MESSAGE, 503)
     try:
-        chat_services.count_tutor_call(user_id=user_id, session_token=session_token)
+        chat_services.count_tutor_call(learner=learner)
     except chat_services.RateLimited as refusal:
         return _refuse(refusal.message, 429, **{"Retry-After": str(refusal.retry_after)})
     try:

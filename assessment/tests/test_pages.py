@@ -16,7 +16,7 @@ from chat.tests.factories import QuestionAnswerFactory, question_segment
 from content_loader.models import ContentItem, ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory
 from dashboard.tests.factories import make_cohort
-from progress.identity import Learner
+from learners import Learner
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +110,13 @@ def test_learners_see_their_score_only_when_the_setting_is_on(settings, scored):
     assert template.render(Context({"answer": answers[0]})) == "4/5"
 
 
+def box(request, lens):
+    """The question's answer box as a page's view builds it."""
+    from chat.panels import build_question_box
+
+    return build_question_box(request, item=lens, segment=question_segment(), locked=False, answer_url="/a/")
+
+
 def test_the_question_box_shows_the_score_beside_the_saved_answer(settings, scored, rf):
     _cohort, lens, answers = scored
     settings.ASSESSMENT_SHOW_LEARNERS = True
@@ -118,16 +125,8 @@ def test_the_question_box_shows_the_score_beside_the_saved_answer(settings, scor
     request = rf.get("/")
     request.user = answers[0].user
     request.learner = Learner(user_id=answers[0].user_id)
-    html = render_to_string(
-        "chat/question.html",
-        {"item": lens, "segment": question_segment(), "request": request, "answer_url": "/a/", "locked": False},
-        request=request,
-    )
+    html = render_to_string("chat/question.html", {"box": box(request, lens), "request": request}, request=request)
     assert "data-ai-score" in html and "4/5" in html
     settings.ASSESSMENT_SHOW_LEARNERS = False
-    html = render_to_string(
-        "chat/question.html",
-        {"item": lens, "segment": question_segment(), "request": request, "answer_url": "/a/", "locked": False},
-        request=request,
-    )
+    html = render_to_string("chat/question.html", {"box": box(request, lens), "request": request}, request=request)
     assert "data-ai-score" not in html

@@ -12,6 +12,7 @@ from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory
 from jobs.worker import run_queued_jobs
 from learn.tests.factories import roleplay_segment
+from learners import Learner
 from roleplay import services
 from roleplay.tests.factories import RoleplayAttemptFactory, RoleplayMessageFactory
 
@@ -32,7 +33,7 @@ def finished_attempt(*, rubric: str) -> tuple:
     )
     RoleplayMessageFactory(attempt=attempt, role="user", text="Spacing beats cramming for recall.")
     RoleplayMessageFactory(attempt=attempt, role="assistant", text="But cramming worked for me last year.")
-    services.finish_attempt(user_id=user.pk, session_token=None, roleplay_id=ROLEPLAY_ID)
+    services.finish_attempt(learner=Learner(user_id=user.pk), roleplay_id=ROLEPLAY_ID)
     return attempt, outcome
 
 
@@ -63,12 +64,12 @@ def test_the_course_distribution_counts_each_learners_latest_roleplay_score_once
     attempt, _ = finished_attempt(rubric="Did the learner answer Sam's objections?")
     tutor_server.script.append(Reply(SCORE))
     run_queued_jobs()
-    services.try_again(user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID)
+    services.try_again(learner=Learner(user_id=attempt.user_id), roleplay_id=ROLEPLAY_ID)
     again = RoleplayAttemptFactory(
-        user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID, content_id=attempt.content_id
+        learner=Learner(user_id=attempt.user_id), roleplay_id=ROLEPLAY_ID, content_id=attempt.content_id
     )
     RoleplayMessageFactory(attempt=again, role="user", text="Spaced practice is proven; here is why.")
-    services.finish_attempt(user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID)
+    services.finish_attempt(learner=Learner(user_id=attempt.user_id), roleplay_id=ROLEPLAY_ID)
     tutor_server.script.append(Reply(json.dumps({"score": 5, "reasoning": "Both objections.", "key_observations": []})))
     run_queued_jobs()
     assert Assessment.objects.filter(state="done").count() == 2

@@ -17,7 +17,7 @@ from chat.tests.fake_tutor import Fail, Reply
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory
 from jobs.worker import run_queued_jobs
-from progress.identity import Learner
+from learners import Learner
 from progress.learner_data import erase_learner_data, export_learner_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -43,8 +43,7 @@ def lens():
 
 def save(lens, user, text, question=None):
     return services.save_answer(
-        user_id=user.pk,
-        session_token=None,
+        learner=Learner(user_id=user.pk),
         content_id=lens.pk,
         content_type="lens",
         question=question or lens.body["segments"][0],
@@ -204,8 +203,7 @@ def test_export_and_erase_cover_scores(tutor_server, lens):
 def test_anonymous_answers_are_scored_and_erased_by_token(tutor_server, lens):
     token = uuid.uuid4()
     services.save_answer(
-        user_id=None,
-        session_token=token,
+        learner=Learner(session_token=token),
         content_id=lens.pk,
         content_type="lens",
         question=lens.body["segments"][0],

@@ -11,14 +11,14 @@ from chat import services
 from chat.models import QuestionAnswer
 from chat.tests.factories import QuestionAnswerFactory, question_segment
 from chat.tests.test_sessions import run_in_threads
+from learners import Learner
 
 pytestmark = pytest.mark.django_db
 
 
 def save(*, text: str, user_id=None, session_token=None, content_id=None, question=None, locked=False):
     return services.save_answer(
-        user_id=user_id,
-        session_token=session_token,
+        learner=Learner(user_id=user_id, session_token=session_token),
         content_id=content_id or CONTENT_ID,
         content_type="lens",
         question=question or question_segment(),
@@ -106,7 +106,7 @@ def test_claim_keeps_the_accounts_answer_current_and_the_anonymous_one_retrievab
 
     anonymous.refresh_from_db()
     assert anonymous.user_id == user.pk and anonymous.superseded_at is not None
-    current = QuestionAnswer.objects.current().owned_by(user_id=user.pk, session_token=None)
+    current = QuestionAnswer.objects.current().owned_by(Learner(user_id=user.pk))
     assert list(current.values_list("text", flat=True)) == ["account's answer"]
     assert list(QuestionAnswer.objects.superseded().filter(user=user).values_list("text", flat=True)) == [
         "phone answer"

@@ -1,7 +1,7 @@
 """Answer drafts: what a learner types is kept apart from the saved answer, restored on return, never an answer.
 
-The pages post the answer form with `draft=1` (chat.js, after typing and on leaving the page); the
-answer routes come from the test URLconf `chat.tests.urls`, locked or not.
+The pages post the answer form with `draft=1` (chat.js, after typing and on leaving the page), here the
+lens's standalone page; its answers are locked once the lens is completed there.
 """
 
 import uuid
@@ -16,8 +16,10 @@ from chat.models import AnswerDraft, QuestionAnswer
 from chat.questions import current_answers, unanswered_questions
 from chat.tests.factories import chat_lens_body, question_segment
 from content_loader.tests.factories import LensFactory
+from learn.links import standalone_lens_url
+from learners import Learner
 
-pytestmark = [pytest.mark.urls("chat.tests.urls"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 KEY = "0123456789abcdef"
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -40,13 +42,12 @@ def browser(user=None) -> Client:
     return client
 
 
-def answer_url(lens, *, locked: bool = False) -> str:
-    name = "chat-test:answer-locked" if locked else "chat-test:answer"
-    return reverse(name, kwargs={"item_id": lens.pk, "question_key": KEY})
+def answer_url(lens) -> str:
+    return reverse("learn:standalone-answer", kwargs={"lens_id": lens.pk, "question_key": KEY})
 
 
 def page(client, lens) -> str:
-    return client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    return client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
 
 
 def test_a_draft_is_saved_apart_from_the_answer_and_restored_on_another_device(lens, learner):
@@ -102,15 +103,14 @@ def test_a_draft_never_counts_as_an_answer():
     token = uuid.uuid4()
     question = next(s for s in test.body["segments"] if s["type"] == "question")
     services.save_draft(
-        user_id=None,
-        session_token=token,
+        learner=Learner(session_token=token),
         content_id=test.pk,
         content_type="test",
         question=question,
         text="Only a draft",
         locked=False,
     )
-    answers = current_answers(user_id=None, session_token=token, item=test)
+    answers = current_answers(learner=Learner(session_token=token), item=test)
     assert answers == {}
     assert [missing.key for missing in unanswered_questions(test, answers)] == [question["key"]]
 
@@ -136,7 +136,9 @@ def test_a_draft_with_a_nul_is_refused(lens, learner):
 
 def test_a_completed_lens_takes_no_draft(lens, learner):
     """Once the lens is completed its answers are final: a draft is refused with 409."""
-    response = browser(learner).post(answer_url(lens, locked=True), {"text": "Too late", "draft": "1"}, **HTMX)
+    client = browser(learner)
+    client.post(reverse("learn:standalone-complete", args=[lens.pk]))
+    response = client.post(answer_url(lens), {"text": "Too late", "draft": "1"}, **HTMX)
     assert response.status_code == 409 and "can no longer be changed" in response.content.decode()
     assert not AnswerDraft.objects.exists()
 

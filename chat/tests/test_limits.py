@@ -6,6 +6,7 @@ import pytest
 
 from chat import services
 from chat.models import ChatMessage
+from learners import Learner
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 def send(token, text="Hello?"):
     lens = uuid.uuid4()
     return services.send_learner_message(
-        user_id=None, session_token=token, content_id=lens, content_type="lens", lens_id=lens, text=text
+        learner=Learner(session_token=token), content_id=lens, content_type="lens", lens_id=lens, text=text
     )
 
 
@@ -52,9 +53,9 @@ def test_each_tutor_call_counts_feedback_included(settings):
     settings.CHAT_RATE_LIMIT_MESSAGES = 3
     token = uuid.uuid4()
     for _call in range(3):
-        services.count_tutor_call(user_id=None, session_token=token)
+        services.count_tutor_call(learner=Learner(session_token=token))
     with pytest.raises(services.RateLimited) as refused:
-        services.count_tutor_call(user_id=None, session_token=token)
+        services.count_tutor_call(learner=Learner(session_token=token))
     assert "asked the tutor 3 times" in refused.value.message
 
 
@@ -62,7 +63,7 @@ def test_deleting_the_learners_data_does_not_reset_the_limit(settings):
     """The count is kept apart from messages and answers: deleting them all (and the account) leaves it."""
     from django.contrib.auth import get_user_model
 
-    from progress.identity import Learner
+    from learners import Learner
     from progress.learner_data import erase_learner_data
 
     settings.CHAT_RATE_LIMIT_MESSAGES = 2
@@ -70,17 +71,17 @@ def test_deleting_the_learners_data_does_not_reset_the_limit(settings):
     lens = uuid.uuid4()
     for _ in range(2):
         services.send_learner_message(
-            user_id=user.pk, session_token=None, content_id=lens, content_type="lens", lens_id=lens, text="Hi"
+            learner=Learner(user_id=user.pk), content_id=lens, content_type="lens", lens_id=lens, text="Hi"
         )
     erase_learner_data(learner=Learner(user_id=user.pk))
     assert not ChatMessage.objects.exists()
     with pytest.raises(services.RateLimited):
-        services.count_message(user_id=user.pk, session_token=None)
+        services.count_message(learner=Learner(user_id=user.pk))
 
 
 def test_an_anonymous_learners_count_follows_them_to_their_fresh_token(settings):
     """ "Delete my data" gives an anonymous browser a fresh token: the old token's count goes with it."""
-    from progress.identity import Learner
+    from learners import Learner
     from progress.learner_data import erase_learner_data
 
     settings.CHAT_RATE_LIMIT_MESSAGES = 2
@@ -95,7 +96,7 @@ def test_an_answer_without_max_chars_is_bounded_by_the_site_maximum(settings):
     """An answer to a question without `max-chars` over ANSWER_MAX_CHARS is refused with both numbers."""
     settings.ANSWER_MAX_CHARS = 100
     question = {"key": "k" * 16, "content_text": "Why?"}
-    owner = {"user_id": None, "session_token": uuid.uuid4(), "content_id": uuid.uuid4(), "content_type": "lens"}
+    owner = {"learner": Learner(session_token=uuid.uuid4()), "content_id": uuid.uuid4(), "content_type": "lens"}
     with pytest.raises(services.AnswerTooLong, match="101 characters long; answers can be at most 100"):
         services.save_answer(**owner, question=question, text="x" * 101, locked=False)
     assert services.save_answer(**owner, question=question, text="x" * 100, locked=False).text == "x" * 100
@@ -109,7 +110,7 @@ def test_answer_saves_are_rate_limited(settings):
 
     settings.ANSWER_RATE_LIMIT_SAVES = 3
     question = {"key": "k" * 16, "content_text": "Why?"}
-    owner = {"user_id": None, "session_token": uuid.uuid4(), "content_id": uuid.uuid4(), "content_type": "lens"}
+    owner = {"learner": Learner(session_token=uuid.uuid4()), "content_id": uuid.uuid4(), "content_type": "lens"}
     for number in range(3):
         services.save_answer(**owner, question=question, text=f"draft {number}", locked=False)
     with pytest.raises(services.RateLimited, match="saved answers 3 times"):
@@ -147,7 +148,6 @@ def test_parallel_sends_cannot_pass_the_limit(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.urls("chat.tests.urls")
 def test_try_again_counts_against_the_limit(client, tutor_server, settings):
     """25 "Try again" on replies that fail reach the tutor only up to the limit; the rest are 429."""
     from accounts.tests.factories import UserFactory

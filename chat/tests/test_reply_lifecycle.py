@@ -23,8 +23,9 @@ from chat.models import ChatMessage, FeedbackRequest, QuestionAnswer, ReplyState
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Stream
 from content_loader.tests.factories import LensFactory
+from learn.links import standalone_lens_url
 
-pytestmark = [pytest.mark.urls("chat.tests.urls"), pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/learn/some-lens/"}
 STREAM = {"HTTP_ACCEPT": "application/x-ndjson"}
@@ -53,7 +54,7 @@ def chat_url(name: str, lens, **kwargs) -> str:
 
 
 def page(client, lens) -> str:
-    return client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    return client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
 
 
 def reply_row() -> ChatMessage:
@@ -198,7 +199,7 @@ def test_a_reply_generated_by_another_server_is_followed_from_the_database(clien
 
 
 def feedback_url(lens) -> str:
-    return reverse("chat-test:feedback", kwargs={"item_id": lens.pk, "question_key": KEY})
+    return reverse("learn:standalone-feedback", kwargs={"lens_id": lens.pk, "question_key": KEY})
 
 
 def test_feedback_survives_a_client_that_disconnects_after_the_first_piece(client, lens, tutor_server):

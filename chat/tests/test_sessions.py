@@ -12,6 +12,7 @@ from accounts.tests.factories import UserFactory
 from chat import replies, services
 from chat.models import ChatMessage, ChatSession, ReplyState
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
+from learners import Learner
 
 
 def run_in_threads(count: int, target) -> list:
@@ -42,7 +43,7 @@ def run_in_threads(count: int, target) -> list:
 def test_get_or_create_returns_the_same_active_session():
     """Asking twice for a learner's conversation about a lens gives the same one; other content gets its own."""
     token, lens = uuid.uuid4(), uuid.uuid4()
-    owner = {"user_id": None, "session_token": token}
+    owner = {"learner": Learner(session_token=token)}
     first = services.get_or_create_active_session(**owner, content_id=lens, content_type="lens")
     again = services.get_or_create_active_session(**owner, content_id=lens, content_type="lens")
     other = services.get_or_create_active_session(**owner, content_id=None, content_type=None)
@@ -54,7 +55,7 @@ def test_get_or_create_returns_the_same_active_session():
 def test_a_learner_needs_an_account_or_a_token():
     """Without a user or a token there is nobody to own a conversation."""
     with pytest.raises(ValueError):
-        services.get_or_create_active_session(user_id=None, session_token=None, content_id=None, content_type=None)
+        services.get_or_create_active_session(learner=Learner(), content_id=None, content_type=None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -65,7 +66,7 @@ def test_concurrent_get_or_create_leaves_one_active_session():
 
     def first_message(i: int) -> int:
         message = services.send_learner_message(
-            user_id=user.pk, session_token=None, content_id=lens, content_type="lens", lens_id=lens, text=f"tab {i}"
+            learner=Learner(user_id=user.pk), content_id=lens, content_type="lens", lens_id=lens, text=f"tab {i}"
         )
         return message.session_id
 
@@ -110,12 +111,12 @@ def test_new_conversation_archives_the_active_one_and_starts_empty():
     ChatMessageFactory(session=old, text="keep me")
     other_lens = ChatSessionFactory(session_token=token)
 
-    new = services.start_new_conversation(user_id=None, session_token=token, content_id=lens, content_type="lens")
+    new = services.start_new_conversation(learner=Learner(session_token=token), content_id=lens, content_type="lens")
 
     old.refresh_from_db()
     assert old.archived_at is not None and old.messages.get().text == "keep me"
     assert new.pk != old.pk and new.archived_at is None and not new.messages.exists()
-    assert list(ChatSession.objects.for_past_conversations(user_id=None, session_token=token, content_id=lens)) == [old]
+    assert list(ChatSession.objects.for_past_conversations(Learner(session_token=token), content_id=lens)) == [old]
     other_lens.refresh_from_db()
     assert other_lens.archived_at is None
 
@@ -124,7 +125,7 @@ def test_new_conversation_archives_the_active_one_and_starts_empty():
 def test_new_conversation_without_an_active_one_just_starts_one():
     """Starting a new conversation when there is none creates the active one."""
     user = UserFactory()
-    new = services.start_new_conversation(user_id=user.pk, session_token=None, content_id=None, content_type=None)
+    new = services.start_new_conversation(learner=Learner(user_id=user.pk), content_id=None, content_type=None)
     assert ChatSession.objects.active().get(user=user) == new
 
 

@@ -14,8 +14,10 @@ from chat.models import AnswerDraft, AnswerStart, QuestionAnswer
 from chat.templatetags.chat import clock, duration
 from chat.tests.factories import question_segment
 from content_loader.tests.factories import LensFactory
+from learn.links import standalone_lens_url
+from learners import Learner
 
-pytestmark = [pytest.mark.urls("chat.tests.urls"), pytest.mark.django_db]
+pytestmark = pytest.mark.django_db
 
 KEY = "0123456789abcdef"
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -38,11 +40,11 @@ def logged_in(user) -> Client:
 
 
 def url(name, lens) -> str:
-    return reverse(f"chat-test:{name}", kwargs={"item_id": lens.pk, "question_key": KEY})
+    return reverse(f"learn:standalone-{name}", kwargs={"lens_id": lens.pk, "question_key": KEY})
 
 
 def page(client, lens) -> str:
-    return client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    return client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
 
 
 def age_start(seconds: int) -> None:
@@ -106,9 +108,9 @@ def test_untimed_questions_need_no_start(learner):
 def test_logging_in_keeps_the_earlier_start(lens, learner):
     question = lens.body["segments"][0]
     token = __import__("uuid").uuid4()
-    anonymous = services.start_answer(user_id=None, session_token=token, content_id=lens.pk, question=question)
+    anonymous = services.start_answer(learner=Learner(session_token=token), content_id=lens.pk, question=question)
     AnswerStart.objects.filter(pk=anonymous.pk).update(started_at=timezone.now() - timedelta(seconds=200))
-    services.start_answer(user_id=learner.pk, session_token=None, content_id=lens.pk, question=question)
+    services.start_answer(learner=Learner(user_id=learner.pk), content_id=lens.pk, question=question)
 
     services.claim_answer_starts(session_token=token, user_id=learner.pk)
 

@@ -1,7 +1,7 @@
 """The chat and question views: HTMX fragments, the streamed reply, plain forms, refusals.
 
-Pages and the answer and feedback routes come from the test URLconf `chat.tests.urls` (the learner
-pages route answers themselves, deciding locking; learn/tests test that).
+The page is the lens's standalone page, and answers and feedback are posted to its URLs (the learner pages
+route answers themselves, deciding locking: a lens completed there locks them).
 """
 
 import json
@@ -20,12 +20,11 @@ from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Fail, Hang, Stream
 from content_loader.tests.factories import LensFactory
+from learn.links import standalone_lens_url
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/learn/some-lens/"}
 STREAM = {"HTTP_ACCEPT": "application/x-ndjson"}
 KEY = "0123456789abcdef"
-
-pytestmark = pytest.mark.urls("chat.tests.urls")
 
 
 @pytest.fixture
@@ -46,8 +45,8 @@ def client(learner):
 
 
 def url(name, lens, **kwargs):
-    if name in {"answer", "feedback", "answer-locked", "feedback-locked"}:
-        return reverse(f"chat-test:{name}", kwargs={"item_id": lens.pk, "question_key": kwargs.get("key", KEY)})
+    if name in {"answer", "feedback"}:
+        return reverse(f"learn:standalone-{name}", kwargs={"lens_id": lens.pk, "question_key": kwargs.get("key", KEY)})
     return reverse(f"chat:{name}", kwargs={"lens_id": lens.pk, "segment_index": kwargs.get("segment", 1)})
 
 
@@ -115,7 +114,7 @@ def test_a_failed_reply_shows_try_again_which_answers_the_saved_message(client, 
     assert f'action="{url("reply", lens)}"' in failed[-1]["html"]
     assert failed[-1]["message_html"] == ""  # nothing arrived: only the notice
 
-    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    page = client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
     assert "The tutor server had a problem (HTTP 500). Try again." in page and "Try again</button>" in page
 
     retried = events(client.post(url("reply", lens), **STREAM))
@@ -152,9 +151,17 @@ def test_reply_with_nothing_waiting_is_a_conflict(client, learner, lens, tutor_s
 
 
 @pytest.mark.django_db
-def test_not_configured_shows_the_message_and_disables_the_input(client, lens, no_tutor):
+def test_not_configured_shows_the_message_and_disables_the_input(client, lens, learner, no_tutor, rf):
     """Without a tutor the chat says so, its input is disabled, and sending answers 503."""
-    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    # The lens page shows no empty chat then (one "tutor is turned off" notice): the panel as a view builds it.
+    from django.template.loader import render_to_string
+
+    from chat.panels import build_chat_panel
+
+    request = rf.get("/")
+    request.user, request.learner = learner, SimpleNamespace(user_id=learner.pk, session_token=None)
+    panel = build_chat_panel(request, lens=lens, segment=lens.body["segments"][1])
+    page = render_to_string("chat/lens_chat.html", {"chat": panel}, request=request)
     assert "The tutor is not available on this server" in page
     assert 'name="text" rows="3" required' in page and "disabled" in page.split('name="text" rows="3"')[1][:300]
 
@@ -286,7 +293,7 @@ def test_the_chat_panel_takes_a_fixed_number_of_queries(client, lens, learner, t
 
     def queries_for_page() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(reverse("chat-test:lens", args=[lens.pk])).status_code == 200
+            assert client.get(standalone_lens_url(lens.pk, lens.title)).status_code == 200
         return len(captured)
 
     active = ChatSessionFactory(session_token=None, user=learner, content_id=lens.pk)
@@ -323,7 +330,6 @@ def test_an_answer_over_max_chars_is_refused(client, lens):
 
 
 @pytest.mark.django_db
-@pytest.mark.urls("courseplatform.urls")
 def test_the_chat_app_routes_no_unlocked_answer_or_feedback_url(client, lens, tutor_server):
     """Answers and feedback cannot be posted to the chat app's own URLs (they would bypass locking)."""
     for action in ("answer", "feedback"):
@@ -338,28 +344,29 @@ def test_a_locked_answer_is_refused_and_feedback_uses_the_saved_answer(client, l
     from chat.tests.factories import QuestionAnswerFactory
 
     QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=KEY, text="Final")
-    refused = client.post(url("answer-locked", lens), {"text": "Changed"}, **HTMX)
+    client.post(reverse("learn:standalone-complete", args=[lens.pk]))  # completed: its answers are locked
+    refused = client.post(url("answer", lens), {"text": "Changed"}, **HTMX)
     assert refused.status_code == 409 and "can no longer be changed" in refused.content.decode()
     tutor_server.script.append(Stream(["Fine."]))
-    streamed = events(client.post(url("feedback-locked", lens), {"text": "Changed"}, **STREAM))
+    streamed = events(client.post(url("feedback", lens), {"text": "Changed"}, **STREAM))
     assert streamed[-1]["event"] == "done"
     assert "My answer:\nFinal" in tutor_server.requests[0]["messages"][1]["content"]
     assert list(QuestionAnswer.objects.values_list("text", "feedback")) == [("Final", "Fine.")]
-    page = client.get(reverse("chat-test:lens", args=[lens.pk]) + "?locked=1").content.decode()
+    page = client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
     assert "readonly" in page.split('name="text" rows="5"')[1][:400] and "Save answer" not in page
 
 
 @pytest.mark.django_db
 def test_a_wrapping_view_can_lock_answers(rf, learner, lens):
     """The learner pages can wrap the answer view with `locked=True`: the answer is then refused with 409."""
-    from chat import views
+    from learn.views import questions
 
     request = rf.post("/", {"text": "late"})
     request.user = learner
     request.learner = SimpleNamespace(user_id=learner.pk, session_token=None)  # as the progress middleware sets
     request.htmx = False
     request._dont_enforce_csrf_checks = True
-    response = views.answer(request, item_id=lens.pk, question_key=KEY, locked=True, back_url="/", feedback_url="")
+    response = questions.answer(request, item_id=lens.pk, question_key=KEY, locked=True, back_url="/", feedback_url="")
     assert response.status_code == 409
     assert not QuestionAnswer.objects.exists()
 
@@ -369,14 +376,14 @@ def test_a_learner_object_from_the_progress_middleware_is_used(rf, lens):
     """`request.learner` (duck-typed) decides who is answering when present."""
     from types import SimpleNamespace
 
-    from chat import views
+    from learn.views import questions
 
     token = uuid.uuid4()
     request = rf.post("/", {"text": "mine"})
     request.learner = SimpleNamespace(user_id=None, session_token=token)
     request.htmx = False
     request._dont_enforce_csrf_checks = True
-    views.answer(request, item_id=lens.pk, question_key=KEY, locked=False, back_url="/", feedback_url="")
+    questions.answer(request, item_id=lens.pk, question_key=KEY, locked=False, back_url="/", feedback_url="")
     assert QuestionAnswer.objects.get().session_token == token
 
 
@@ -392,7 +399,7 @@ def test_get_feedback_saves_the_answer_and_streams_feedback(client, lens, tutor_
     assert (answer.text, answer.feedback) == ("It must stay on to reach its goal.", "Nice point.")
     assert "Look for instrumental convergence." in tutor_server.requests[0]["messages"][0]["content"]
 
-    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    page = client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
     assert "Tutor feedback" in page and "Nice point." in page
 
 
@@ -400,7 +407,7 @@ def test_get_feedback_saves_the_answer_and_streams_feedback(client, lens, tutor_
 def test_feedback_needs_an_answer_and_a_tutor(client, lens, settings, no_tutor):
     """Without a tutor, feedback answers 503; the "Get feedback" button is not shown."""
     assert client.post(url("feedback", lens), {"text": "x"}, **STREAM).status_code == 503
-    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    page = client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
     assert "Get feedback" not in page
 
 
@@ -435,6 +442,6 @@ def test_an_answer_superseded_at_login_is_shown_under_the_question(client, lens,
         text="From my phone",
         superseded_at="2026-01-01T00:00Z",
     )
-    page = client.get(reverse("chat-test:lens", args=[lens.pk])).content.decode()
+    page = client.get(standalone_lens_url(lens.pk, lens.title)).content.decode()
     assert ">Kept</textarea>" in page
     assert "from before you logged in" in page and "From my phone" in page

@@ -24,7 +24,7 @@ SCRIPT = textwrap.dedent(
     from dashboard.queries import for_course_dashboard, for_learner_page
     from dashboard.tests.factories import make_cohort
     from progress.doctor import diagnose, run_doctor
-    from progress.identity import Learner
+    from learners import Learner
     from progress.learner_data import erase_learner_data, export_learner_data
     from progress.models import UserContentProgress
 

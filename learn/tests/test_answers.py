@@ -20,7 +20,7 @@ from chat.tests.fake_tutor import Stream
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import AssessmentFactory, LensFactory, ModuleFactory, make_course, make_module
 from learn.tests.factories import body_of, chat_segment, question_segment, text_segment
-from progress.identity import Learner
+from learners import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content, lock_learners
 

@@ -60,7 +60,7 @@ def complete_all_but_the_last_required_step(course, token: str):
     from chat.models import QuestionAnswer
     from chat.questions import questions_of
     from learn.navigation import course_steps, lens_url
-    from progress.identity import Learner
+    from learners import Learner
     from progress.queries import course_progress
     from progress.services import complete_content
 

@@ -1,9 +1,9 @@
 """Answers to questions in the module viewer, and submitting a test.
 
-The chat app saves answers and asks the tutor for feedback, but it cannot know whether a lens or test is
-completed (it never imports progress), so it routes no answer URL of its own. These views, on the lens's
-own URLs, decide `locked` from progress and call `chat.views.answer` and `chat.views.feedback`: an answer
-stops changing once its lens or test is completed. A test's questions get feedback once it is submitted.
+The chat app's services save answers and ask the tutor for feedback, but chat cannot know whether a lens
+or test is completed (it never imports progress). These views decide `locked` from progress and answer
+through learn/views/questions.py: an answer stops changing once its lens or test is completed. A test's
+questions get feedback once it is submitted.
 """
 
 from uuid import UUID
@@ -16,12 +16,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import reswap, retarget
 
-from chat import views as chat_views
 from chat.questions import questions_of
 from content_loader.access import previews_drafts
 from content_loader.models import NO_STORED_ID_MESSAGE, ContentType
 from learn import services
 from learn.navigation import lens_url
+from learn.views import questions
 from learn.views.common import MODULE_DIALOG_KEY, TEST_REFUSAL_KEY, lens_placement, render_page
 from learn.views.viewer import (
     after_completion,
@@ -47,7 +47,7 @@ def answer(
     # committed before (the answer is refused) or waits until the answer is saved.
     with services.completions_held(request.learner):
         locked = services.is_completed(learner=request.learner, item_id=item.pk)
-        return chat_views.answer(
+        return questions.answer(
             request,
             item.pk,
             question_key,
@@ -76,7 +76,7 @@ def start(
         "question_key": question_key,
     }
     locked = services.is_completed(learner=request.learner, item_id=item.pk)
-    return chat_views.start(
+    return questions.start(
         request,
         item.pk,
         question_key,
@@ -101,7 +101,7 @@ def feedback(
     locked = services.is_completed(learner=request.learner, item_id=item.pk)
     if not offers_feedback(item, locked=locked):
         raise PermissionDenied("The tutor gives feedback on a test's answers once the test is submitted.")
-    return chat_views.feedback(
+    return questions.feedback(
         request, item.pk, question_key, locked=locked, back_url=lens_url(course.slug, entry.module.slug, lens_id)
     )
 

@@ -15,12 +15,12 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 
-from chat import views as chat_views
 from content_loader.access import previews_drafts
 from content_loader.models import ContentItem, ContentType, ModuleEntry
 from learn import services
 from learn.links import resolve_segment_links, standalone_lens_url
 from learn.segments import SKIPPED_PARTS, lens_blocks, ship_skipped_text, tutor_turned_off
+from learn.views import questions
 from learn.views.common import prompt_account_after, render_page
 from ops.http import HtmxHttpRequest, safe_next
 from progress.queries import progress_by_item
@@ -146,7 +146,7 @@ def answer(request: HtmxHttpRequest, lens_id: UUID, question_key: str) -> HttpRe
     urls = _urls(lens)
     with services.completions_held(request.learner):
         locked = services.is_completed(learner=request.learner, item_id=lens.pk)
-        return chat_views.answer(
+        return questions.answer(
             request,
             lens.pk,
             question_key,
@@ -162,7 +162,7 @@ def start(request: HtmxHttpRequest, lens_id: UUID, question_key: str) -> HttpRes
     """Start the countdown of a timed question of the lens; refused (409) once the lens is completed."""
     lens = _lens(request, lens_id, with_body=False)
     answer_url, feedback_url = _question_urls(lens)(question_key)
-    return chat_views.start(
+    return questions.start(
         request,
         lens.pk,
         question_key,
@@ -179,7 +179,7 @@ def feedback(request: HtmxHttpRequest, lens_id: UUID, question_key: str) -> Http
     """The tutor's feedback on the learner's answer (saving it first unless the lens is completed)."""
     lens = _lens(request, lens_id, with_body=False)
     locked = services.is_completed(learner=request.learner, item_id=lens.pk)
-    return chat_views.feedback(request, lens.pk, question_key, locked=locked, back_url=_urls(lens)["page_url"])
+    return questions.feedback(request, lens.pk, question_key, locked=locked, back_url=_urls(lens)["page_url"])
 
 
 @require_safe

@@ -7,7 +7,7 @@ import factory
 from accounts.tests.factories import UserFactory
 from content_loader.models import ContentItem, ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory
-from progress.identity import Learner
+from learners import Learner
 from progress.models import UserContentProgress
 
 

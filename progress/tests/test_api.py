@@ -12,7 +12,7 @@ from accounts.tests.factories import UserFactory
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, question_segment
 from content_loader.models import SlugAlias
 from content_loader.tests.factories import AssessmentFactory, LensFactory, make_course, make_module
-from progress.identity import Learner
+from learners import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content
 from progress.tests.factories import lenses_of, make_parent_module

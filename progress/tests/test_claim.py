@@ -10,7 +10,7 @@ from accounts.tests.factories import UserFactory
 from chat.models import AnswerDraft, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory, make_module
-from progress.identity import Learner
+from learners import Learner
 from progress.models import ClaimedToken, UserContentProgress
 from progress.queries import module_progress
 from progress.services import (

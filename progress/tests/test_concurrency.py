@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from content_loader.tests.factories import LensFactory, make_module
-from progress.identity import Learner
+from learners import Learner
 from progress.models import UserContentProgress
 from progress.services import TokenClaimed, claim_progress, complete_content, record_heartbeat
 from progress.tests.factories import ProgressFactory, account, lenses_of, let_time_pass

@@ -9,7 +9,8 @@ from django.test import RequestFactory
 
 from accounts.tests.factories import UserFactory
 from content_loader.tests.factories import LensFactory
-from progress.identity import Learner, learner_from_request
+from learners import Learner
+from progress.identity import learner_from_request
 from progress.middleware import LearnerMiddleware
 from progress.models import UserContentProgress
 

@@ -13,8 +13,8 @@ from accounts.tests.factories import UserFactory
 from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory
+from learners import Learner
 from progress import audit
-from progress.identity import Learner
 from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
 from progress.tests.factories import ProgressFactory

@@ -19,8 +19,8 @@ from chat.tests.factories import ChatSessionFactory
 from content_loader.models import ModuleEntry, SlugAlias
 from content_loader.tests.factories import LensFactory, make_module
 from devtools.pgcluster import ThrowawayPostgres
+from learners import Learner
 from progress.doctor import diagnose
-from progress.identity import Learner
 from progress.learner_data import erase_learner_data
 from progress.legacy import COLUMNS
 from progress.models import LegacyImport, UserContentProgress

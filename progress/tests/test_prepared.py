@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from content_loader.tests.factories import make_module
+from learners import Learner
 from progress import prepared
-from progress.identity import Learner
 from progress.services import complete_content
 
 pytestmark = pytest.mark.django_db

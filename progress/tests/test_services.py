@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from content_loader.models import ReplacedId
 from content_loader.tests.factories import CourseFactory, LensFactory, ModuleFactory, make_module
-from progress.identity import Learner
+from learners import Learner
 from progress.models import LearnerClock, UserContentProgress
 from progress.services import InvalidProgress, UnknownContent, complete_content, record_heartbeat
 from progress.tests.factories import (

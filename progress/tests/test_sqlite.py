@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent(
     from django.test import Client
 
     from content_loader.tests.factories import make_module
-    from progress.identity import Learner
+    from learners import Learner
     from progress.models import LearnerClock, UserContentProgress
     from progress.queries import course_progress, module_progress
     from progress.services import UnknownContent, claim_progress, complete_content, record_heartbeat

@@ -11,7 +11,7 @@ from accounts.tests.factories import UserFactory
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import AssessmentFactory, ModuleFactory, make_course
 from learn.tests.factories import body_of, question_segment, roleplay_segment
-from progress.identity import Learner
+from learners import Learner
 from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.models import UserContentProgress
 from progress.services import InvalidProgress, claim_progress, complete_content
@@ -101,7 +101,7 @@ def test_a_test_cannot_be_submitted_until_its_roleplay_is_finished(client, test_
         session_token=learner.session_token, roleplay_id=test_page.roleplay_id, content_id=test_page.test.pk
     )
     RoleplayMessageFactory(attempt=attempt)
-    finish_attempt(user_id=None, session_token=learner.session_token, roleplay_id=test_page.roleplay_id)
+    finish_attempt(learner=Learner(session_token=learner.session_token), roleplay_id=test_page.roleplay_id)
 
     response = client.post(test_page.submit, headers=HTMX)
 
