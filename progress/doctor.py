@@ -411,12 +411,14 @@ def _merge_replaced(findings: list[Finding], actor_username: str) -> tuple[int, 
     records = []
     merged = 0
     for owner, row_ids in sorted(by_owner.items(), key=lambda item: _owner_order(item[0])):
-        old_rows = list(UserContentProgress.objects.select_for_update().filter(**_stored_under(owner), id__in=row_ids))
+        old_rows = list(
+            UserContentProgress.objects.select_for_update()
+            .filter(**_stored_under(owner), id__in=row_ids, content_id__in=ReplacedId.objects.values("old_id"))
+            .with_current_id()
+        )
         if not old_rows:
             continue
-        replaced = dict(
-            ReplacedId.objects.filter(old_id__in=[r.content_id for r in old_rows]).values_list("old_id", "item_id")
-        )
+        replaced = {row.content_id: row.current_id for row in old_rows}
         targets_before = {
             row.content_id: row
             for row in UserContentProgress.objects.select_for_update().filter(
