@@ -47,10 +47,11 @@ serve: $(VENV)/.runtime-installed
 test: system-packages $(VENV)/.dev-installed
 	$(BIN)/pytest
 
-## make check: lint, formatting and migrations that are missing
+## make check: lint, formatting, types (mypy over the modules listed in mypy.ini) and missing migrations
 check: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 system-packages:

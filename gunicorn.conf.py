@@ -13,8 +13,6 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
-wsgi_app = "courseplatform.wsgi:application"
-
 # BIND (one address or several, comma-separated) wins; else PORT on every interface (what container
 # platforms expect); else the loopback, for a reverse proxy on the same host.
 if os.environ.get("BIND"):
@@ -32,6 +30,8 @@ else:
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 8)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# An ASGI worker class (uvicorn_worker.UvicornWorker) serves the ASGI application; the others the WSGI one.
+wsgi_app = "courseplatform.asgi:application" if "uvicorn" in worker_class.lower() else "courseplatform.wsgi:application"
 # A gthread worker accepts connections while it holds fewer than this, and queues them for its threads
 # even when every thread is busy streaming. With as many connections as threads, a worker whose threads
 # are all busy stops accepting and the other workers take the new requests; the price is no keep-alive

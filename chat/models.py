@@ -21,10 +21,9 @@ from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from content_loader.models import ContentType
+from content_loader.models import LEARNER_CONTENT_TYPES, ContentType
 
 NIL_UUID = uuid.UUID(int=0)
-CHAT_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
 ANSWER_CONTENT_TYPES = [ContentType.LENS, ContentType.TEST]
 
 
@@ -107,7 +106,7 @@ class ChatSession(models.Model):
     session_token = models.UUIDField(null=True, blank=True)
     content_id = models.UUIDField(null=True, blank=True)
     content_type = models.CharField(
-        max_length=10, null=True, blank=True, choices=[(t.value, t.label) for t in CHAT_CONTENT_TYPES]
+        max_length=10, null=True, blank=True, choices=[(t.value, t.label) for t in LEARNER_CONTENT_TYPES]
     )
     started_at = models.DateTimeField(auto_now_add=True)
     last_active_at = models.DateTimeField(auto_now_add=True)
@@ -120,7 +119,7 @@ class ChatSession(models.Model):
         constraints = [
             exactly_one_owner("chat_session_one_owner"),
             models.CheckConstraint(
-                condition=Q(content_type__isnull=True) | Q(content_type__in=[t.value for t in CHAT_CONTENT_TYPES]),
+                condition=Q(content_type__isnull=True) | Q(content_type__in=[t.value for t in LEARNER_CONTENT_TYPES]),
                 name="chat_session_valid_content_type",
             ),
             models.CheckConstraint(

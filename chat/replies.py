@@ -21,15 +21,18 @@ conversation), call `start(row=..., stream=..., on_complete=...)` with a callabl
 raises with a `message` attribute (a `TutorError`) is what the learner is told; any other is logged.
 """
 
+import asyncio
+import contextlib
 import logging
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 from django.db.models import Q, QuerySet
@@ -48,9 +51,27 @@ LEASE_SLACK_SECONDS = 10
 DEAD_GENERATOR_PROBLEM = "The reply was cut off: the server writing it stopped. Try again."
 EMPTY_REPLY_PROBLEM = "The tutor sent an empty reply. Try again."
 
-_changed = threading.Condition()
-_versions: dict[tuple[str, int], int] = {}
+_changed = threading.Condition()  # the set of generating threads changed (running(), wait_for_all())
 _threads: set[threading.Thread] = set()
+
+
+@dataclass
+class _Watch:
+    """The followers of one row in this process: a write wakes these only, not every follower.
+
+    With one condition for all rows, each write (up to 10 a second per reply) woke every thread tailing
+    any reply, and 100 followers per process spent the cores waking up (bench/tutor_bench.py).
+    """
+
+    followers: int = 0
+    version: int = 0
+    changed: threading.Condition = field(default_factory=lambda: threading.Condition(_watch_lock))
+    # The events of followers on an event loop (afollow), set from the generator's thread.
+    awaiting: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=list)
+
+
+_watch_lock = threading.Lock()
+_watches: dict[tuple[str, int], _Watch] = {}
 
 
 def generator_name() -> str:
@@ -85,10 +106,27 @@ def _key(row_or_model, pk: int) -> tuple[str, int]:
 
 
 def _notify(model, pk: int) -> None:
-    with _changed:
-        key = _key(model, pk)
-        _versions[key] = _versions.get(key, 0) + 1
-        _changed.notify_all()
+    with _watch_lock:
+        watch = _watches.get(_key(model, pk))
+        if watch is not None:
+            watch.version += 1
+            watch.changed.notify_all()
+            for loop, event in watch.awaiting:
+                loop.call_soon_threadsafe(event.set)
+
+
+@contextlib.contextmanager
+def _watching(key: tuple[str, int]) -> Iterator[_Watch]:
+    with _watch_lock:
+        watch = _watches.setdefault(key, _Watch())
+        watch.followers += 1
+    try:
+        yield watch
+    finally:
+        with _watch_lock:
+            watch.followers -= 1
+            if not watch.followers:
+                del _watches[key]
 
 
 @dataclass
@@ -210,31 +248,68 @@ def follow(*, model: type[GeneratedText], pk: int, timeout: float | None = None)
     whose generator died is marked interrupted here. Ends with `interrupted` when the row is gone, and
     stops (no final event) after `timeout` seconds, when given.
     """
-    key = _key(model, pk)
     sent = 0
     deadline = None if timeout is None else time.monotonic() + timeout
     rows = model._default_manager.filter(pk=pk)
-    while True:
-        with _changed:
-            version = _versions.get(key, 0)
-        row = rows.first()
-        if row is None:
-            yield Event("interrupted")
-            return
-        if row.state == ReplyState.GENERATING and not row.is_generating:
-            expire_dead(rows)
-            continue
-        if len(row.text) > sent:
-            yield Event("delta", row.text[sent:])
-            sent = len(row.text)
-        if row.state != ReplyState.GENERATING:
-            yield Event(row.state, row=row)
-            return
-        if deadline is not None and time.monotonic() > deadline:
-            return
-        with _changed:
-            if _versions.get(key, 0) == version:
-                _changed.wait(POLL_SECONDS)
+    with _watching(_key(model, pk)) as watch:
+        while True:
+            with _watch_lock:
+                version = watch.version
+            row = rows.first()
+            if row is None:
+                yield Event("interrupted")
+                return
+            if row.state == ReplyState.GENERATING and not row.is_generating:
+                expire_dead(rows)
+                continue
+            if len(row.text) > sent:
+                yield Event("delta", row.text[sent:])
+                sent = len(row.text)
+            if row.state != ReplyState.GENERATING:
+                yield Event(row.state, row=row)
+                return
+            if deadline is not None and time.monotonic() > deadline:
+                return
+            with _watch_lock:
+                if watch.version == version:
+                    watch.changed.wait(POLL_SECONDS)
+
+
+async def afollow(*, model: type[GeneratedText], pk: int) -> AsyncIterator[Event]:
+    """`follow()` for an ASGI server: the same events, awaited on the event loop instead of holding a thread.
+
+    Under ASGI Django consumes a synchronous streaming iterator whole, in the one thread its synchronous
+    views share, before sending any of it: a reply followed that way would arrive at its end and stop
+    every other request of the process meanwhile (bench/tutor_bench.py). Each read is one short query.
+    """
+    sent = 0
+    rows = model._default_manager.filter(pk=pk)
+    woken = asyncio.Event()
+    me = (asyncio.get_running_loop(), woken)
+    with _watching(_key(model, pk)) as watch:
+        with _watch_lock:
+            watch.awaiting.append(me)
+        try:
+            while True:
+                woken.clear()  # before the read: a write after it wakes the wait below
+                row = await rows.afirst()
+                if row is None:
+                    yield Event("interrupted")
+                    return
+                if row.state == ReplyState.GENERATING and not row.is_generating:
+                    await sync_to_async(expire_dead)(rows)
+                    continue
+                if len(row.text) > sent:
+                    yield Event("delta", row.text[sent:])
+                    sent = len(row.text)
+                if row.state != ReplyState.GENERATING:
+                    yield Event(row.state, row=row)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+        finally:
+            with _watch_lock:
+                watch.awaiting.remove(me)
 
 
 def wait_for(*, model: type[GeneratedText], pk: int) -> GeneratedText | None:

@@ -13,9 +13,11 @@ The learner pages call them from views on their own URLs with `locked` decided (
 """
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from uuid import UUID
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -101,12 +103,25 @@ def refusal(
     return response
 
 
-def ndjson(events: Iterator[dict]) -> StreamingHttpResponse:
-    """A streamed response of JSON lines, sent as they are produced (no proxy buffering)."""
-    response = StreamingHttpResponse((json.dumps(event) + "\n" for event in events), content_type=STREAM_CONTENT_TYPE)
+def ndjson(events: Iterator[dict] | AsyncIterator[dict]) -> StreamingHttpResponse:
+    """A streamed response of JSON lines, sent as they are produced (no proxy buffering).
+
+    Asynchronous events (an ASGI server) are sent as they come too; a synchronous iterator would be
+    consumed whole before anything is sent there (Django's StreamingHttpResponse under ASGI).
+    """
+    if isinstance(events, AsyncIterator):
+        lines = _async_lines(events)
+    else:
+        lines = (json.dumps(event) + "\n" for event in events)
+    response = StreamingHttpResponse(lines, content_type=STREAM_CONTENT_TYPE)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+async def _async_lines(events: AsyncIterator[dict]) -> AsyncIterator[str]:
+    async for event in events:
+        yield json.dumps(event) + "\n"
 
 
 # Chat
@@ -216,6 +231,8 @@ def reply(request: HttpRequest, lens_id: UUID, segment_index: int) -> HttpRespon
     panel = build_chat_panel(
         request, lens=lens, segment=segment, next_url=back_url.split("#")[0], conversation=Conversation()
     )
+    if isinstance(request, ASGIRequest):
+        return ndjson(areply_events(request, panel=panel, reply=reply))
     return ndjson(reply_events(request, panel=panel, reply=reply))
 
 
@@ -224,22 +241,40 @@ def reply_events(request: HttpRequest, *, panel, reply: ChatMessage) -> Iterator
 
     The browser going away only stops this tail; the reply goes on being generated and saved.
     """
-    kwargs = {**panel.url_kwargs, "message_id": reply.pk}
-    yield {"event": "started", "poll": reverse("chat:reply-state", kwargs=kwargs)}
+    yield reply_started(panel, reply)
     for event in replies.follow(model=ChatMessage, pk=reply.pk):
+        yield reply_event(request, panel, event)
+
+
+async def areply_events(request: HttpRequest, *, panel, reply: ChatMessage) -> AsyncIterator[dict]:
+    """`reply_events` under ASGI: tailed on the event loop, so a streamed reply holds no thread."""
+    yield reply_started(panel, reply)
+    async for event in replies.afollow(model=ChatMessage, pk=reply.pk):
         if event.kind == "delta":
-            yield {"event": "delta", "text": event.text}
-        elif event.kind == ReplyState.COMPLETE:
-            html = render_to_string("chat/lens_chat.html#message", {"message": event.row, "chat": panel}, request)
-            yield {"event": "done", "html": html}
-        else:
-            row = event.row
-            message = row.problem if row is not None and row.problem else replies.DEAD_GENERATOR_PROBLEM
-            html = render_to_string("chat/lens_chat.html#failed", {"message": message, "chat": panel}, request)
-            kept = ""
-            if row is not None and row.text:
-                kept = render_to_string("chat/lens_chat.html#message", {"message": row, "chat": panel}, request)
-            yield {"event": "error", "message": message, "html": html, "message_html": kept}
+            yield reply_event(request, panel, event)
+        else:  # rendering templates (and their queries) is synchronous
+            yield await sync_to_async(reply_event)(request, panel, event)
+
+
+def reply_started(panel, reply: ChatMessage) -> dict:
+    kwargs = {**panel.url_kwargs, "message_id": reply.pk}
+    return {"event": "started", "poll": reverse("chat:reply-state", kwargs=kwargs)}
+
+
+def reply_event(request: HttpRequest, panel, event: replies.Event) -> dict:
+    """One line of the stream: a `delta` piece, or how the reply ended (`done`, `error`) with its HTML."""
+    if event.kind == "delta":
+        return {"event": "delta", "text": event.text}
+    if event.kind == ReplyState.COMPLETE:
+        html = render_to_string("chat/lens_chat.html#message", {"message": event.row, "chat": panel}, request)
+        return {"event": "done", "html": html}
+    row = event.row
+    message = row.problem if row is not None and row.problem else replies.DEAD_GENERATOR_PROBLEM
+    html = render_to_string("chat/lens_chat.html#failed", {"message": message, "chat": panel}, request)
+    kept = ""
+    if row is not None and row.text:
+        kept = render_to_string("chat/lens_chat.html#message", {"message": row, "chat": panel}, request)
+    return {"event": "error", "message": message, "html": html, "message_html": kept}
 
 
 def wait_and_redirect(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractUser, AnonymousUser
 
 
-def previews_drafts(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+def previews_drafts(user: AbstractUser | AnonymousUser | None) -> bool:
     """Whether this user sees drafts at their learner URLs (and may use everything under them: chat,
     answers, feedback): active staff with the `content_loader.preview_drafts` permission, which superusers
     have. Everyone else (and a request nobody authenticated: `None`) gets a 404 for a draft."""

@@ -103,7 +103,7 @@ class ContentItemAdmin(ReadOnlyAdmin):
     def structure(self, obj: ContentItem) -> str:
         if obj.content_type == "course":
             entries = obj.course_entries.select_related("module")
-            rows = [
+            rows: list[tuple[int | str, str]] = [
                 (e.position, _link(e.module) if e.module else format_html("<strong>Meeting: {}</strong>", e.title))
                 for e in entries
             ]

@@ -26,6 +26,10 @@ class ContentType(models.TextChoices):
     TEST = "test", "Test"
 
 
+# What a learner works through, and so what progress rows and chats may be about (a course only holds them).
+LEARNER_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
+
+
 class ContentItemQuerySet(models.QuerySet):
     def active(self) -> "ContentItemQuerySet":
         """Items present in the vault at the last sync."""

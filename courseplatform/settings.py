@@ -102,7 +102,7 @@ MIDDLEWARE = [
     "progress.middleware.LearnerMiddleware",
     # Pages and API answers depend on the learner: never cached for others, never shown stale on Back.
     "progress.middleware.LearnerCacheMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "ops.middleware.LazyMessageMiddleware",  # Django's, building the storage only when used
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes requires: turns a refused login into its lockout answer.
@@ -140,11 +140,11 @@ DATABASES = {
         disable_server_side_cursors=env_bool("DB_DISABLE_SERVER_SIDE_CURSORS", False),
     )
 }
-# Opt-in: the heartbeat's and the completion's statements prepared once per connection (progress/prepared.py).
-# Off by default: after five runs PostgreSQL may keep a generic plan chosen while the tables were small,
-# and in the suite such a plan made each completion take about a second once the tables had grown. Turn
-# it on only where the tables' sizes are stable, and never behind PgBouncer before 1.21 in transaction mode.
-DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", False)
+# The heartbeat's and the completion's statements are prepared once per connection (progress/prepared.py),
+# parsed once and planned per execution (courseplatform/postgresql sets plan_cache_mode=force_custom_plan:
+# a generic plan kept from small tables made completions slow). Off behind PgBouncer before 1.21 in
+# transaction pooling mode, whose server connections change under a client.
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with a health check that sends no `SELECT 1` while the socket is quiet
     # (courseplatform/postgresql/base.py): a heartbeat is then one round trip, not two.

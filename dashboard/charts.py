@@ -80,30 +80,51 @@ def _percent(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "0%"
 
 
+def _bar(index: int, parts: list[tuple[int, str, str]], whole: int, **labels: str) -> Bar:
+    """The bar of row `index`: a segment per (count, fill, label) part with a count, as its share of `whole`."""
+    y = TOP + index * ROW
+    x = float(LABEL_WIDTH)
+    segments = []
+    for count, fill, label in parts:
+        width = PLOT_WIDTH * count / whole if whole else 0
+        if width:
+            segments.append(Segment(round(x, 2), round(width, 2), fill, label))
+        x += width
+    return Bar(y=y, text_y=y + BAR / 2 + 4, segments=segments, **labels)
+
+
+def _stacked_bars(bars: list[Bar], legend: list[LegendItem], description: str) -> StackedBars:
+    return StackedBars(
+        width=WIDTH,
+        height=TOP + max(len(bars), 1) * ROW,
+        bar_height=BAR,
+        plot_x=LABEL_WIDTH,
+        plot_width=PLOT_WIDTH,
+        bars=bars,
+        legend=legend,
+        description=description,
+    )
+
+
 def stacked_bars(modules: list[ModuleStats], cohort: int) -> StackedBars:
     """One bar per module, split into completed, in progress and not started shares of the cohort."""
     bars = []
     for index, module in enumerate(modules):
-        y = TOP + index * ROW
-        x = float(LABEL_WIDTH)
-        segments = []
-        for count, fill, name in (
-            (module.completed, COMPLETED, "completed"),
-            (module.in_progress, IN_PROGRESS, "in progress"),
-            (module.not_started, NOT_STARTED, "not started"),
-        ):
-            width = PLOT_WIDTH * count / cohort if cohort else 0
-            if width:
-                label = f"{module.title}: {count} {name} ({_percent(count, cohort)})"
-                segments.append(Segment(round(x, 2), round(width, 2), fill, label))
-            x += width
+        parts = [
+            (count, fill, f"{module.title}: {count} {name} ({_percent(count, cohort)})")
+            for count, fill, name in (
+                (module.completed, COMPLETED, "completed"),
+                (module.in_progress, IN_PROGRESS, "in progress"),
+                (module.not_started, NOT_STARTED, "not started"),
+            )
+        ]
         bars.append(
-            Bar(
-                y=y,
-                text_y=y + BAR / 2 + 4,
+            _bar(
+                index,
+                parts,
+                cohort,
                 label=shorten(module.title),
                 full_label=module.title,
-                segments=segments,
                 numbers=f"{module.completed} · {module.in_progress} · {module.not_started}",
             )
         )
@@ -120,16 +141,7 @@ def stacked_bars(modules: list[ModuleStats], cohort: int) -> StackedBars:
         description = f"Of {cohort} learners active in the course: {described}."
     else:
         description = "No learner has progress in this course yet."
-    return StackedBars(
-        width=WIDTH,
-        height=TOP + max(len(modules), 1) * ROW,
-        bar_height=BAR,
-        plot_x=LABEL_WIDTH,
-        plot_width=PLOT_WIDTH,
-        bars=bars,
-        legend=legend,
-        description=description,
-    )
+    return _stacked_bars(bars, legend, description)
 
 
 @dataclass(frozen=True)
@@ -274,22 +286,17 @@ def score_bars(rows) -> StackedBars:
     """One bar per learning outcome or question (`assessment.reports.ScoreRow`): its answers by score 1 to 5."""
     bars = []
     for index, row in enumerate(rows):
-        y = TOP + index * ROW
-        x = float(LABEL_WIDTH)
-        segments = []
-        for score, count in row.counts.items():
-            width = PLOT_WIDTH * count / row.total if row.total else 0
-            if width:
-                label = f"{row.title}: {count} scored {score}/5 ({_percent(count, row.total)})"
-                segments.append(Segment(round(x, 2), round(width, 2), SCORE_FILLS[score], label))
-            x += width
+        parts = [
+            (count, SCORE_FILLS[score], f"{row.title}: {count} scored {score}/5 ({_percent(count, row.total)})")
+            for score, count in row.counts.items()
+        ]
         bars.append(
-            Bar(
-                y=y,
-                text_y=y + BAR / 2 + 4,
+            _bar(
+                index,
+                parts,
+                row.total,
                 label=shorten(row.title, 32),
                 full_label=f"{row.kind}: {row.title}",
-                segments=segments,
                 numbers=" · ".join(str(count) for count in row.in_order),
             )
         )
@@ -301,13 +308,4 @@ def score_bars(rows) -> StackedBars:
         description = f"Answers by AI score from 1 to 5: {described}."
     else:
         description = "No answer in this course has been scored yet."
-    return StackedBars(
-        width=WIDTH,
-        height=TOP + max(len(rows), 1) * ROW,
-        bar_height=BAR,
-        plot_x=LABEL_WIDTH,
-        plot_width=PLOT_WIDTH,
-        bars=bars,
-        legend=legend,
-        description=description,
-    )
+    return _stacked_bars(bars, legend, description)

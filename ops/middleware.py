@@ -23,12 +23,15 @@ from csp.constants import HEADER as CSP_HEADER
 from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject, empty
 
 from progress.api import MAX_BODY_BYTES as MAX_API_BODY_BYTES
 from progress.identity import TOKEN_HEADER, parse_token, session_user_id
@@ -273,5 +276,23 @@ class CompressionMiddleware(GZipMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if response.streaming:
+            return response
+        return super().process_response(request, response)
+
+
+class LazyMessageMiddleware(MessageMiddleware):
+    """Django's messages, with the storage built only when the request uses it.
+
+    Building it (a cookie storage with its signer and a session storage) costs about a tenth of a
+    heartbeat, which neither the API nor most pages need. A storage that was never built was never read
+    or written, so it has nothing to save on the response: Django's `update` would do nothing.
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
             return response
         return super().process_response(request, response)

@@ -44,6 +44,7 @@ class Learner:
         """Two 32-bit integers naming this learner for PostgreSQL advisory locks."""
         if self.user_id is not None:
             return 0x50524F55, self.user_id & 0x7FFFFFFF  # "PROU"
+        assert self.session_token is not None  # exactly one is set (__post_init__)
         return 0x50524F54, int.from_bytes(self.session_token.bytes[:4], "big", signed=True)  # "PROT"
 
 

@@ -16,10 +16,8 @@ from django.db.models import BigIntegerField, Case, OuterRef, Q, Subquery, UUIDF
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from content_loader.models import ContentType, ReplacedId
+from content_loader.models import LEARNER_CONTENT_TYPES, ReplacedId
 from progress.identity import Learner
-
-PROGRESS_CONTENT_TYPES = [ContentType.MODULE, ContentType.LEARNING_OUTCOME, ContentType.LENS, ContentType.TEST]
 
 
 def belongs_to(learner: Learner) -> Q:
@@ -72,7 +70,7 @@ class UserContentProgress(models.Model):
     )
     session_token = models.UUIDField(null=True, blank=True, help_text="The anonymous learner's token.")
     content_id = models.UUIDField(help_text="The content's permanent UUID (not a foreign key).")
-    content_type = models.CharField(max_length=10, choices=[(t.value, t.label) for t in PROGRESS_CONTENT_TYPES])
+    content_type = models.CharField(max_length=10, choices=[(t.value, t.label) for t in LEARNER_CONTENT_TYPES])
     content_title = models.CharField(max_length=500, blank=True, help_text="Title when the row was written.")
     started_at = models.DateTimeField(default=timezone.now)
     time_to_complete_s = models.IntegerField(
@@ -111,7 +109,7 @@ class UserContentProgress(models.Model):
                 name="progress_one_owner",
             ),
             models.CheckConstraint(
-                condition=Q(content_type__in=[t.value for t in PROGRESS_CONTENT_TYPES]),
+                condition=Q(content_type__in=[t.value for t in LEARNER_CONTENT_TYPES]),
                 name="progress_valid_content_type",
             ),
             models.CheckConstraint(

@@ -9,8 +9,8 @@ import functools
 
 from django.conf import settings
 
+from content_loader.models import LEARNER_CONTENT_TYPES
 from progress.api import MAX_BODY_BYTES, MAX_CLIENT_SECONDS, MAX_TIME_DELTA_S, MAX_TITLE_LENGTH
-from progress.models import PROGRESS_CONTENT_TYPES
 from progress.queries import Status
 
 UUID = {"type": "string", "format": "uuid"}
@@ -103,7 +103,7 @@ def spec() -> dict:
                                 "schema": _object(
                                     {
                                         "content_id": UUID,
-                                        "content_type": {"type": "string", "enum": list(PROGRESS_CONTENT_TYPES)},
+                                        "content_type": {"type": "string", "enum": list(LEARNER_CONTENT_TYPES)},
                                         "content_title": {"type": ["string", "null"], "maxLength": MAX_TITLE_LENGTH},
                                         "time_spent_s": {
                                             "type": ["integer", "null"],

@@ -184,6 +184,21 @@ def courses_progress(*, learner: Learner | None, courses: Sequence[ContentItem])
     """`course_progress` of each course, in the same 3 queries (2 without a learner) however many."""
     if not courses:
         return []
+    return courses_progress_from(course_structures(courses), learner=learner, courses=courses)
+
+
+@dataclass(frozen=True)
+class CourseStructures:
+    """What the registry says about some courses' modules and steps: no learner in it (see `course_structures`)."""
+
+    entries_by_course: dict[UUID, list[CourseEntry]]
+    steps_by_module: dict[UUID, list[ModuleEntry]]  # ModuleEntry.objects.steps_by_module
+
+
+def course_structures(courses: Sequence[ContentItem]) -> CourseStructures:
+    """The courses' entries (modules and parents loaded, bodies deferred) and their modules' steps (2 queries).
+
+    The same for every learner until the next sync, so a page may keep it (learn.fragments)."""
     entries_by_course: dict[UUID, list[CourseEntry]] = defaultdict(list)
     for entry in (
         CourseEntry.objects.filter(course__in=courses)
@@ -193,11 +208,21 @@ def courses_progress(*, learner: Learner | None, courses: Sequence[ContentItem])
     ):
         entries_by_course[entry.course_id].append(entry)
     module_ids = {entry.module_id for entries in entries_by_course.values() for entry in entries if entry.module_id}
-    steps_by_module = ModuleEntry.objects.steps_by_module(module_ids)
-    progress = progress_by_item(learner, ModuleEntry.objects.filter(module_id__in=module_ids).values("item_id"))
+    return CourseStructures(dict(entries_by_course), ModuleEntry.objects.steps_by_module(module_ids))
+
+
+def courses_progress_from(
+    structures: CourseStructures, *, learner: Learner | None, courses: Sequence[ContentItem]
+) -> list[CourseProgress]:
+    """`courses_progress` over structures already read: the learner's rows only (1 query; none without one)."""
+    steps_by_module = structures.steps_by_module
+    progress = progress_by_item(learner, {step.item_id for steps in steps_by_module.values() for step in steps})
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
     return [
-        CourseProgress(course=course, units=_units(entries_by_course[course.pk], steps_by_module, progress, done))
+        CourseProgress(
+            course=course,
+            units=_units(structures.entries_by_course.get(course.pk, []), steps_by_module, progress, done),
+        )
         for course in courses
     ]
 

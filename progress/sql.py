@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from progress.models import PROGRESS_CONTENT_TYPES, LearnerClock, UserContentProgress
+from content_loader.models import LEARNER_CONTENT_TYPES
+from progress.models import LearnerClock, UserContentProgress
 
 # The registry types progress is kept for, as an SQL list (constants of the model, never user input).
-_PROGRESS_TYPES = "(" + ", ".join(f"'{content_type.value}'" for content_type in PROGRESS_CONTENT_TYPES) + ")"
+_PROGRESS_TYPES = "(" + ", ".join(f"'{content_type.value}'" for content_type in LEARNER_CONTENT_TYPES) + ")"
 
 TABLE = UserContentProgress._meta.db_table
 COLUMNS = (

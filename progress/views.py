@@ -8,7 +8,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chat.models import ChatMessage, ChatSession
-from content_loader.models import ContentType
+from content_loader.models import LEARNER_CONTENT_TYPES, ContentType
 from progress import openapi
 from progress.api import (
     MAX_CLIENT_SECONDS,
@@ -22,7 +22,6 @@ from progress.api import (
 from progress.api import api_view as api
 from progress.identity import TOKEN_HEADER, parse_token
 from progress.middleware import ROTATED_TOKEN_ATTR
-from progress.models import PROGRESS_CONTENT_TYPES
 from progress.queries import completed_content_ids, course_progress, find_by_slug, module_progress
 from progress.services import TokenClaimedElsewhere, claim_progress, complete_content, record_heartbeat
 
@@ -34,8 +33,8 @@ def complete(request, learner, payload):
     The claimed-token check is the service's, under the learner's lock (TokenClaimed: 401).
     """
     content_type = payload.get("content_type")
-    if content_type not in PROGRESS_CONTENT_TYPES:
-        raise ApiError(400, f"content_type must be one of: {', '.join(PROGRESS_CONTENT_TYPES)}.")
+    if content_type not in LEARNER_CONTENT_TYPES:
+        raise ApiError(400, f"content_type must be one of: {', '.join(LEARNER_CONTENT_TYPES)}.")
     result = complete_content(
         learner=learner,
         content_id=uuid_field(payload, "content_id"),

@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, chat_lens_body
 from content_loader.models import ModuleEntry
@@ -14,7 +15,6 @@ from content_loader.tests.factories import LensFactory, ModuleFactory, make_cour
 from progress.identity import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content, record_heartbeat
-from progress.tests.factories import UserFactory
 
 QUESTION_KEY = "0123456789abcdef"
 

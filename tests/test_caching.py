@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.utils.cache import cc_delim_re
 
-from progress.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory
 from tests.conftest import csrf_client, csrf_header
 from tests.test_csrf_and_auth import body_for, post_paths
 

@@ -7,10 +7,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat.tests.factories import chat_lens_body
 from chat.tests.fake_tutor import Stream
 from content_loader.tests.factories import LensFactory
-from progress.tests.factories import UserFactory
 
 GZIP = {"HTTP_ACCEPT_ENCODING": "gzip, deflate, br"}
 

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from progress.models import UserContentProgress
-from progress.tests.factories import UserFactory
 from tests.conftest import QUESTION_KEY, csrf_client, csrf_header
 from tests.live import PASSWORD
 from tests.routes import routes

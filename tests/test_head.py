@@ -6,7 +6,7 @@ The test walks the URL resolver (tests/routes.py), so a page added later is cove
 import pytest
 from django.test import Client
 
-from progress.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory
 from tests.routes import routes
 
 pytestmark = pytest.mark.django_db

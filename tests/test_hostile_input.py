@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from accounts.tests.factories import UserFactory
 from chat import replies
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
 from progress.api import MAX_BODY_BYTES
 from progress.models import ClaimedToken, UserContentProgress
-from progress.tests.factories import UserFactory
 from tests.conftest import QUESTION_KEY, csrf_client, csrf_header
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

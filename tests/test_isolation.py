@@ -17,9 +17,9 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession
 from chat.tests.fake_tutor import Stream
-from progress.tests.factories import UserFactory
 from tests.conftest import QUESTION_KEY, csrf_client, csrf_header
 from tests.routes import routes
 

@@ -8,11 +8,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatSession
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import ModuleFactory
 from progress.models import LearnerDataAudit, UserContentProgress
-from progress.tests.factories import ProgressFactory, UserFactory
+from progress.tests.factories import ProgressFactory
 
 pytestmark = pytest.mark.django_db
 

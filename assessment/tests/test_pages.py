@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from assessment.models import Assessment, AssessmentState
-from chat.tests.factories import QuestionAnswerFactory, UserFactory, question_segment
+from chat.tests.factories import QuestionAnswerFactory, question_segment
 from content_loader.models import ContentItem, ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory
 from dashboard.tests.factories import make_cohort

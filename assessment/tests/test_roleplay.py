@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from assessment.models import Assessment
-from chat.tests.factories import UserFactory
 from chat.tests.fake_tutor import Reply
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory

@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from accounts.tests.factories import UserFactory
 from assessment.models import Assessment, AssessmentState
 from chat import services
-from chat.tests.factories import UserFactory, question_segment
+from chat.tests.factories import question_segment
 from chat.tests.fake_tutor import Fail, Reply
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory

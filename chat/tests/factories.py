@@ -3,19 +3,9 @@
 import uuid
 
 import factory
-from django.contrib.auth import get_user_model
 
+from accounts.tests.factories import UserFactory  # noqa: F401  (re-exported: tests written before it moved)
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"learner{n}")
-    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password = factory.django.Password("correct horse battery staple")
 
 
 class ChatSessionFactory(factory.django.DjangoModelFactory):

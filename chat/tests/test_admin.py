@@ -4,8 +4,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatSession
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, UserFactory
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory
 
 pytestmark = pytest.mark.django_db

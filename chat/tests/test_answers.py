@@ -4,10 +4,12 @@ import uuid
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import QuestionAnswer
-from chat.tests.factories import QuestionAnswerFactory, UserFactory, question_segment
+from chat.tests.factories import QuestionAnswerFactory, question_segment
 from chat.tests.test_sessions import run_in_threads
 
 pytestmark = pytest.mark.django_db
@@ -32,12 +34,13 @@ def test_saving_twice_edits_one_answer_and_keeps_a_snapshot_of_the_question():
     """An answer is one row per learner and question; editing it updates the text and the time."""
     token = uuid.uuid4()
     first = save(session_token=token, text="Because of goals.")
+    edited_at = timezone.now()
     second = save(session_token=token, text="Because being off stops it reaching its goal.")
     assert first.pk == second.pk
     answer = QuestionAnswer.objects.get()
     assert answer.text == "Because being off stops it reaching its goal."
     assert answer.question_text == "Why might an AI resist being switched off?"
-    assert answer.updated_at >= first.updated_at
+    assert answer.updated_at >= edited_at > first.updated_at
 
 
 def test_max_chars_is_enforced():

@@ -5,9 +5,10 @@ import uuid
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatSession
 from chat.services import claim_chat_sessions
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, UserFactory
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
 
 pytestmark = pytest.mark.django_db
 

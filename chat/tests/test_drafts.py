@@ -10,10 +10,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import AnswerDraft, QuestionAnswer
 from chat.questions import current_answers, unanswered_questions
-from chat.tests.factories import UserFactory, chat_lens_body, question_segment
+from chat.tests.factories import chat_lens_body, question_segment
 from content_loader.tests.factories import LensFactory
 
 pytestmark = [pytest.mark.urls("chat.tests.urls"), pytest.mark.django_db]

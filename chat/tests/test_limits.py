@@ -150,7 +150,8 @@ def test_parallel_sends_cannot_pass_the_limit(settings):
 @pytest.mark.urls("chat.tests.urls")
 def test_try_again_counts_against_the_limit(client, tutor_server, settings):
     """25 "Try again" on replies that fail reach the tutor only up to the limit; the rest are 429."""
-    from chat.tests.factories import UserFactory, chat_lens_body
+    from accounts.tests.factories import UserFactory
+    from chat.tests.factories import chat_lens_body
     from chat.tests.fake_tutor import Fail
     from content_loader.tests.factories import LensFactory
 

@@ -11,14 +11,16 @@ import time
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.db import connections
-from django.test import Client
+from django.test import AsyncClient, Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from chat import replies
 from chat.models import ChatMessage, FeedbackRequest, QuestionAnswer, ReplyState
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, UserFactory, chat_lens_body
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Stream
 from content_loader.tests.factories import LensFactory
 
@@ -285,3 +287,33 @@ def _generating() -> dict:
     fields = replies.lease_fields()
     fields.pop("text")
     return fields
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_under_asgi_the_reply_streams_while_the_model_is_still_answering(learner, lens, tutor_server):
+    """Under an ASGI server the reply is tailed on the event loop: its first piece arrives while the reply
+    is still being generated (Django would consume a synchronous stream whole before sending any of it),
+    and the whole reply is saved and ends the stream."""
+    tutor_server.script.append(Stream(["First ", "piece, ", "then ", "the ", "rest."], delay=0.3))
+    client = AsyncClient()
+    await client.aforce_login(learner)
+    sent = await client.post(chat_url("send", lens), {"text": "Stream it?"}, headers={"HX-Request": "true"})
+    assert sent.status_code == 200
+
+    response = await client.post(chat_url("reply", lens), headers={"Accept": "application/x-ndjson"})
+    assert response.is_async
+    lines = aiter(response.streaming_content)
+    assert json.loads(await anext(lines))["event"] == "started"
+    assert json.loads(await anext(lines))["event"] == "delta"
+    assert (await ChatMessage.objects.aget(role=ChatMessage.Role.ASSISTANT)).state == ReplyState.GENERATING
+    rest = [json.loads(line) async for line in lines]
+    assert rest[-1]["event"] == "done" and "First piece, then the rest." in rest[-1]["html"]
+    assert await sync_to_async(replies.wait_for_all)(timeout=10)
+    saved = await ChatMessage.objects.aget(role=ChatMessage.Role.ASSISTANT)
+    assert (saved.state, saved.text) == (ReplyState.COMPLETE, "First piece, then the rest.")
+    await sync_to_async(connections.close_all)()  # the connection of the thread the async ORM used

@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from chat import replies, services
 from chat.models import ChatMessage, ChatSession, ReplyState
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, UserFactory
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory
 
 
 def run_in_threads(count: int, target) -> list:

@@ -8,10 +8,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import AnswerDraft, AnswerStart, QuestionAnswer
 from chat.templatetags.chat import clock, duration
-from chat.tests.factories import UserFactory, question_segment
+from chat.tests.factories import question_segment
 from content_loader.tests.factories import LensFactory
 
 pytestmark = [pytest.mark.urls("chat.tests.urls"), pytest.mark.django_db]

@@ -15,8 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, UserFactory, chat_lens_body
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Fail, Hang, Stream
 from content_loader.tests.factories import LensFactory
 

@@ -128,7 +128,11 @@ def build_catalog(vault: Vault, *, workers: int | None = None) -> Catalog:
     """
     catalog = Catalog(vault)
     compiled = compile_lenses(vault, workers=workers)
-    leaves = {path: layout_module(vault, doc) for path, doc in vault.of_kind("module") if not doc.ignored}
+    leaves = {
+        path: layout_module(vault, doc)
+        for path, doc in vault.of_kind("module")
+        if isinstance(doc, ModuleDoc) and not doc.ignored  # every "module" document is a ModuleDoc
+    }
     _check_slugs(vault, leaves)
     loadable: dict[str, bool] = {}
     for path in vault.documents:
@@ -231,7 +235,7 @@ def _records(catalog: Catalog, doc: Document, compiled: dict[int, CompiledLens],
     elif isinstance(doc, ModuleDoc):
         _module_records(catalog, doc, compiled, leaves[doc.path])
     elif isinstance(doc, CourseDoc):
-        entries = []
+        entries: list[CourseEntryRecord] = []
         for step in doc.steps:
             if step.kind == "meeting":
                 entries.append(CourseEntryRecord(len(entries), "meeting", None, step.title, False))

@@ -51,8 +51,8 @@ def check_directives(lines: list[Line], report: FileReport) -> None:
             continue
         if fenced:
             continue
-        if _CLOSE.match(text):
-            attribute = _CLOSE.match(text).group(1)
+        if close := _CLOSE.match(text):
+            attribute = close.group(1)
             if attribute:
                 report.warning(line.number, f"attribute `{attribute}` on a closing `:::` has no effect", "remove it")
             if not stack:

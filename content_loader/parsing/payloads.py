@@ -515,6 +515,7 @@ def _compile_tasks(vault: Vault, tasks: list[tuple[str, int]]) -> list:
         report = vault.documents[path].report
         start = len(report.diagnostics)
         lens = compiler.compile(lenses_of(vault.documents[path])[index], vault.documents[path])
+        assert lens.body is not None  # a freshly compiled lens has its body
         encoded = body_json(lens.body)
         digest = hashlib.sha256(encoded.encode()).hexdigest()
         results.append(

@@ -48,7 +48,7 @@ def group_sections(blocks: list[Block], is_section) -> list[tuple[Block, list[Bl
     for block in blocks:
         heading = block.heading
         assert heading is not None
-        if result and not is_section(heading) and heading.level > result[-1][0].heading.level:
+        if result and not is_section(heading) and heading.level > result[-1][0].heading.level:  # type: ignore[union-attr]  # asserted as it was added
             result[-1][1].append(block)
         else:
             result.append((block, []))

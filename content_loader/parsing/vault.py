@@ -161,6 +161,7 @@ def read_vault(root: Path | str, *, progress: ProgressCallback | None = None, ca
             digest = content_hash(data + path_set_marker(kind, path, path_set))
             parsed = cache.file(path, digest) if cache is not None else None
             if parsed is None:
+                assert kind is not None  # files outside the content folders were skipped above
                 parsed = _parse(kind, path, data.decode("utf-8"), path_set)
                 if cache is not None:
                     cache.put_file(path, digest, parsed)
@@ -171,8 +172,10 @@ def read_vault(root: Path | str, *, progress: ProgressCallback | None = None, ca
             continue
         vault.hashes[path] = digest
         if timestamps:
+            assert isinstance(parsed, FileReport)  # a timestamps file is only checked
             vault.reports[path] = parsed
             continue
+        assert isinstance(parsed, Document) and kind is not None
         vault.documents[path] = parsed
         vault.kinds[path] = kind
         vault.reports[path] = parsed.report

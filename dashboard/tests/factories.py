@@ -4,11 +4,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession
 from content_loader.models import ContentItem, ReplacedId
 from content_loader.tests.factories import make_course, make_module
 from progress.models import ClaimedToken, UserContentProgress
-from progress.tests.factories import UserFactory, lenses_of
+from progress.tests.factories import lenses_of
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession
 from content_loader.models import ContentItem
 from content_loader.tests.factories import make_course, make_module
@@ -18,7 +19,7 @@ from dashboard.queries import for_course_dashboard
 from dashboard.tests.factories import make_cohort, row
 from progress.identity import Learner
 from progress.models import LearnerDataAudit, UserContentProgress
-from progress.tests.factories import ProgressFactory, UserFactory, lenses_of
+from progress.tests.factories import ProgressFactory, lenses_of
 
 pytestmark = pytest.mark.django_db
 

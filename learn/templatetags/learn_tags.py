@@ -4,17 +4,16 @@ import math
 
 from django import template
 
-from learn import navigation
+from learn import fragments, navigation
+from progress.queries import Status
 
 register = template.Library()
-
-STATUS_LABELS = {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed"}
 
 
 @register.filter
 def status_label(status: str) -> str:
     """The badge text for a module status: "Not started", "In progress" or "Completed"."""
-    return STATUS_LABELS.get(status, status)
+    return Status(status).label if status in Status.values else status
 
 
 @register.filter
@@ -65,3 +64,20 @@ def minutes(seconds: int | float | None) -> str:
     if not hours:
         return f"{total_minutes} min"
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+@register.simple_tag(takes_context=True)
+def module_row(context, summary) -> str:
+    """A module's row of the course overview, rendered once per content version, status, count and action."""
+    course = context["course"]
+    action = navigation.module_action(summary)
+    state = (course.pk, summary.entry.pk, summary.status, summary.completed, action)
+    return fragments.rendered(course, "learn/course.html#module-row", state, {"course": course, "summary": summary})
+
+
+@register.simple_tag(takes_context=True)
+def lens_link(context, link, partial: str) -> str:
+    """A lens of the module viewer's stage bar or drawer (`partial`), rendered once per content version and
+    the learner's state of it (completed, current)."""
+    state = (partial, link.url, link.number, link.current, link.completed)
+    return fragments.rendered(context["course"], f"learn/module.html#{partial}", state, {"link": link})

@@ -22,11 +22,10 @@ from accounts.views import safe_next_url
 from chat import tutor
 from content_loader import access
 from content_loader.models import NO_STORED_ID_MESSAGE, ContentItem, ContentType, CourseEntry, ModuleEntry, SlugAlias
-from learn import navigation
-from learn.links import resolve_segment_links
+from learn import fragments, navigation
 from learn.models import MeetingDate
-from learn.segments import lens_blocks, ship_skipped_text, tutor_turned_off
-from progress.queries import ModuleProgress, course_progress, courses_progress, module_progress
+from learn.segments import lens_blocks, tutor_turned_off
+from progress.queries import ModuleProgress, Status, course_progress, courses_progress, module_progress
 from progress.services import complete_content
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -95,7 +94,7 @@ def _course_or_alias(slug: str, *, drafts: bool = False) -> ContentItem | str:
     """The active course with this slug, or the canonical slug it was renamed to (raise Http404).
 
     Drafts count only when `drafts` (the reader previews them)."""
-    courses = ContentItem.objects.courses(drafts=drafts)
+    courses = fragments.with_content_version(ContentItem.objects.courses(drafts=drafts))
     course = courses.filter(slug=slug).first()
     if course is not None:
         return course
@@ -158,7 +157,7 @@ def lens_placement(
 
 
 def _lens_url(course: ContentItem, module: ContentItem, lens_id: UUID) -> str:
-    return reverse("learn:lens", kwargs={"course_slug": course.slug, "module_slug": module.slug, "lens_id": lens_id})
+    return fragments.lens_url(course.slug, module.slug, lens_id)
 
 
 def _lens_links(course: ContentItem, module: ContentItem, steps: list, current_id: UUID | None) -> list[LensLink]:
@@ -217,7 +216,7 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
         cards.append(
             CourseCard(
                 course=progress.course,
-                modules_completed=sum(summary.status == "completed" for summary in required),
+                modules_completed=sum(summary.status == Status.COMPLETED for summary in required),
                 modules_total=len(required),
                 lenses_completed=sum(summary.completed for summary in required),
                 lenses_total=sum(summary.total for summary in required),
@@ -241,7 +240,7 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     course = _course_or_alias(course_slug, drafts=previews_drafts(request))
     if isinstance(course, str):
         return redirect("learn:course", course_slug=course, permanent=True)
-    progress = course_progress(learner=request.learner, course=course)
+    progress = fragments.course_progress(request, course)
     meetings = MeetingDate.objects.for_course_overview(course_id=course.pk, today=timezone.localdate())
     resume = navigation.course_resume(progress)
     return _render(
@@ -368,15 +367,10 @@ def lens_page_context(
     """The module viewer's context for one lens or test: stage bar, drawer, segments and the end block."""
     context = _module_context(course, entry, progress, lens_id, **extra)
     lens = context["current"].entry.item  # its body deferred: loaded here without the rest
-    body = ContentItem.objects.filter(pk=lens_id).values_list("body", flat=True).first() or {}
-    lens.body = body  # the deferred field, filled: `lens.stores_progress` reads it without a query of its own
-    segments = [segment for segment in body.get("segments", []) if isinstance(segment, dict)]
-    segments = resolve_segment_links(
-        ship_skipped_text(segments, lens_id=lens_id),
-        course=course,
-        module=entry.module,
-        drafts=previews_drafts(request),
+    body, segments = fragments.lens_segments(
+        request, lens_id=lens_id, course=course, module=entry.module, drafts=previews_drafts(request)
     )
+    lens.body = body  # the deferred field, filled: `lens.stores_progress` reads it without a query of its own
     is_test = lens.content_type == ContentType.TEST
     locked = context["current_completed"]
     kwargs = {"course_slug": course.slug, "module_slug": entry.module.slug, "lens_id": lens_id}
@@ -450,7 +444,7 @@ def module_viewer(request: HtmxHttpRequest, course_slug: str, module_slug: str, 
     entry = _placement_or_alias(course, module_slug, drafts=drafts)
     if isinstance(entry, str):
         return redirect("learn:lens", course_slug=course.slug, module_slug=entry, lens_id=lens_id, permanent=True)
-    progress = module_progress(learner=request.learner, module=entry.module)
+    progress = fragments.module_progress(request, course, entry.module)
     step = next((step for step in progress.steps if step.entry.item_id == lens_id), None)
     if step is None or (step.entry.item.is_draft and not drafts):
         raise Http404("This module has no such lens.")
@@ -541,7 +535,7 @@ def my_progress(request: HtmxHttpRequest) -> HttpResponse:
         course = progress.course
         summaries = [summary for unit in progress.units for summary in unit.modules]
         total_time = sum(summary.time_spent_s for summary in summaries)
-        if total_time or any(summary.completed or summary.status != "not_started" for summary in summaries):
+        if total_time or any(summary.completed or summary.status != Status.NOT_STARTED for summary in summaries):
             rows.append({"course": course, "modules": summaries, "time_spent_s": total_time})
     return _render(
         request,

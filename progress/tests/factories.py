@@ -3,22 +3,12 @@
 import uuid
 
 import factory
-from django.contrib.auth import get_user_model
 
+from accounts.tests.factories import UserFactory
 from content_loader.models import ContentItem, ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory
 from progress.identity import Learner
 from progress.models import UserContentProgress
-
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ("username",)
-
-    username = factory.Sequence(lambda n: f"progress-learner{n}")
-    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
-    password = factory.django.Password("correct horse battery staple")
 
 
 class ProgressFactory(factory.django.DjangoModelFactory):

@@ -6,10 +6,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from content_loader.tests.factories import LensFactory
 from progress import audit
 from progress.models import ProgressAudit, UserContentProgress
-from progress.tests.factories import ProgressFactory, UserFactory
+from progress.tests.factories import ProgressFactory
 
 pytestmark = pytest.mark.django_db
 

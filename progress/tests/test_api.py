@@ -8,13 +8,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.tests.factories import UserFactory
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, question_segment
 from content_loader.models import SlugAlias
 from content_loader.tests.factories import AssessmentFactory, LensFactory, make_course, make_module
 from progress.identity import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content
-from progress.tests.factories import UserFactory, lenses_of, make_parent_module
+from progress.tests.factories import lenses_of, make_parent_module
 
 pytestmark = pytest.mark.django_db
 
@@ -586,3 +587,51 @@ def test_completing_a_course_is_a_400(client):
     assert response.status_code == 400
     assert "not completed directly" in response.json()["error"]
     assert not UserContentProgress.objects.exists()
+
+
+def test_every_endpoint_runs_a_fixed_number_of_queries(client, logged_in):
+    """Each API endpoint's whole request, middleware included, issues a fixed number of SQL statements for
+    an anonymous learner (header token) and for an account (session cookie, whose session and user are
+    read once), whatever the course's size."""
+    counts = {}
+    for size in (3, 30):  # the completion finishes no module either time: a finished one adds its row's upsert
+        module = make_module(lenses=size)
+        course = make_course(units=[[module]])
+        lenses = lenses_of(module)
+        token = uuid.uuid4()
+        complete_content(learner=Learner(session_token=token), content_id=lenses[0].pk, content_type="lens")
+        complete = lens_body(lenses[1].pk, module_slug=module.slug)
+        beat = {"content_id": str(lenses[1].pk), "time_delta_s": 30}
+        as_token, as_account = {"token": token}, csrf(logged_in)
+        requests = [
+            ("complete", post, client, "/api/progress/complete", complete, as_token),
+            ("complete again", post, client, "/api/progress/complete", complete, as_token),
+            ("time", post, client, "/api/progress/time", beat, as_token),
+            ("completed", get, client, "/api/progress/completed", None, as_token),
+            ("module", get, client, f"/api/modules/{module.slug}/progress", None, as_token),
+            ("course", get, client, f"/api/courses/{course.slug}/progress", None, as_token),
+            ("openapi", get, client, "/api/openapi.json", None, {}),
+            ("account complete", post, logged_in, "/api/progress/complete", complete, as_account),
+            ("account time", post, logged_in, "/api/progress/time", beat, as_account),
+            ("claim", post, logged_in, "/api/progress/claim", {"session_token": str(token)}, as_account),
+        ]
+        for name, send, sender, path, body, extra in requests:
+            with CaptureQueriesContext(connection) as queries:
+                response = send(sender, path, body, **extra) if body is not None else send(sender, path, **extra)
+            assert response.status_code in (200, 204), (name, response.content)
+            counts.setdefault(name, []).append(len(queries))
+    # Anonymous, header token: a completion is the savepoint, the lookup (lock, claimed token, item, module),
+    # the upsert (with the steps of the modules holding the item) and the release; a repeat costs the same.
+    # An account adds its session and user (2). The claim moves this token's two rows and its clock.
+    assert counts == {
+        "complete": [4, 4],
+        "complete again": [4, 4],
+        "time": [1, 1],
+        "completed": [2, 2],
+        "module": [5, 5],
+        "course": [5, 5],
+        "openapi": [0, 0],
+        "account complete": [6, 6],
+        "account time": [3, 3],
+        "claim": [36, 36],
+    }

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.messages import get_messages
 
+from accounts.tests.factories import UserFactory
 from chat.models import AnswerDraft, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory, make_module
@@ -20,7 +21,7 @@ from progress.services import (
     record_heartbeat,
 )
 from progress.signals import RECEIPT_TAG
-from progress.tests.factories import ProgressFactory, UserFactory, account, lenses_of, let_time_pass
+from progress.tests.factories import ProgressFactory, account, lenses_of, let_time_pass
 
 pytestmark = pytest.mark.django_db
 

@@ -15,11 +15,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from content_loader.tests.factories import LensFactory, make_module
 from progress.identity import Learner
 from progress.models import UserContentProgress
 from progress.services import TokenClaimed, claim_progress, complete_content, record_heartbeat
-from progress.tests.factories import ProgressFactory, UserFactory, account, lenses_of, let_time_pass
+from progress.tests.factories import ProgressFactory, account, lenses_of, let_time_pass
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.tests.factories import UserFactory
 from content_loader.models import ReplacedId
 from content_loader.tests.factories import LensFactory, make_module
 from progress import audit
@@ -17,7 +18,6 @@ from progress.doctor import diagnose, run_doctor
 from progress.models import ClaimedToken, ProgressAudit, UserContentProgress
 from progress.tests.factories import (
     ProgressFactory,
-    UserFactory,
     lenses_of,
     make_outcome_module,
     make_parent_module,

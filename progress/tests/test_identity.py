@@ -7,11 +7,11 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from django.test import RequestFactory
 
+from accounts.tests.factories import UserFactory
 from content_loader.tests.factories import LensFactory
 from progress.identity import Learner, learner_from_request
 from progress.middleware import LearnerMiddleware
 from progress.models import UserContentProgress
-from progress.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("progress.tests.urls")]
 

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.tests.factories import UserFactory
 from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory
@@ -16,7 +17,7 @@ from progress import audit
 from progress.identity import Learner
 from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
-from progress.tests.factories import ProgressFactory, UserFactory
+from progress.tests.factories import ProgressFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from psycopg.types.json import Json
 
+from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession
 from chat.tests.factories import ChatSessionFactory
 from content_loader.models import ModuleEntry, SlugAlias
@@ -24,7 +25,7 @@ from progress.learner_data import erase_learner_data
 from progress.legacy import COLUMNS
 from progress.models import LegacyImport, UserContentProgress
 from progress.queries import module_progress
-from progress.tests.factories import UserFactory, lenses_of
+from progress.tests.factories import lenses_of
 
 pytestmark = pytest.mark.django_db
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from content_loader.models import CourseEntry, ModuleEntry, ReplacedId
 from content_loader.tests.factories import AssessmentFactory, LensFactory, make_course, make_module
 from progress.models import ClaimedToken, UserContentProgress
@@ -19,7 +20,6 @@ from progress.queries import (
 from progress.services import complete_content, record_heartbeat
 from progress.tests.factories import (
     ProgressFactory,
-    UserFactory,
     account,
     anonymous,
     lenses_of,

@@ -8,6 +8,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tests.factories import UserFactory
 from content_loader.models import ReplacedId
 from content_loader.tests.factories import CourseFactory, LensFactory, ModuleFactory, make_module
 from progress.identity import Learner
@@ -15,7 +16,6 @@ from progress.models import LearnerClock, UserContentProgress
 from progress.services import InvalidProgress, UnknownContent, complete_content, record_heartbeat
 from progress.tests.factories import (
     ProgressFactory,
-    UserFactory,
     account,
     anonymous,
     lenses_of,

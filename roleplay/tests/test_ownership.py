@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.urls import reverse
 
-from chat.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import AssessmentFactory, ModuleFactory, make_course
 from learn.tests.factories import body_of, question_segment, roleplay_segment

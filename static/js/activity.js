@@ -35,14 +35,6 @@
   var lastActivity = Date.now();
   var videoFocus = null; // {since, limitMs} while focus is inside a video iframe
 
-  function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (error) {
-      return "";
-    }
-  }
-
   function readConfig() {
     var el = document.querySelector("[data-activity]");
     if (!el || !el.dataset.contentId) {
@@ -108,7 +100,7 @@
       method: "POST",
       credentials: "same-origin",
       keepalive: true,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      headers: { "Content-Type": "application/json", "X-CSRFToken": window.courseplatform.csrfToken() },
       body: JSON.stringify({ content_id: sent.contentId, time_delta_s: seconds }),
     }).then(
       function (response) {
@@ -132,7 +124,7 @@
       return;
     }
     var body = new URLSearchParams();
-    body.append("csrfmiddlewaretoken", csrfToken());
+    body.append("csrfmiddlewaretoken", window.courseplatform.csrfToken());
     body.append("content_id", config.contentId);
     body.append("time_delta_s", String(seconds));
     var queued = navigator.sendBeacon && navigator.sendBeacon(config.url, body);

@@ -26,10 +26,12 @@
  *   learner types, when they send, and while a reply streams, so static/js/activity.js counts the time.
  * - After a message is sent it dispatches `courseplatform:chat-sent` (bubbling) from the chat, so the page
  *   can react to a conversation starting (the module viewer folds away what a chat hides).
- * - A roleplay (roleplay/roleplay.html) is a chat widget too, marked `data-roleplay`: `data-chat-who` names
- *   who replies ("Character") and `data-chat-still` what a reply being generated says; its "Finish
- *   conversation" is revealed after the first send like "Start a new conversation" (`data-chat-new`).
- * - The CSRF token is read from each form's hidden `csrfmiddlewaretoken` field.
+ * - A roleplay (roleplay/roleplay.html) is a chat widget too, marked `data-roleplay`: `data-chat-still`
+ *   says what a reply being generated says; its "Finish conversation" is revealed after the first send
+ *   like "Start a new conversation" (`data-chat-new`).
+ * - It builds no markup: what it inserts is the server's, either a response or a clone of the widget's
+ *   `<template data-chat-template>` elements (chat/_script_templates.html) with their text filled in.
+ * - The CSRF token is the page's (`courseplatform.csrfToken()`, static/js/site.js).
  */
 (function () {
   "use strict";
@@ -55,6 +57,18 @@
     return widget ? document.getElementById(widget.id + "-status") : null;
   }
 
+  // A clone of the widget's `<template data-chat-template="name">` element, its text set when given.
+  function fromTemplate(widget, name, text) {
+    var selector = 'template[data-chat-template="' + name + '"]';
+    var template = (widget && widget.querySelector(selector)) || document.querySelector(selector);
+    var element = template.content.firstElementChild.cloneNode(true);
+    if (text !== undefined) {
+      element.textContent = text;
+    }
+    return element;
+  }
+
+  // The server's html (a refusal, "Try again") in the widget's status line.
   function showStatus(widget, html) {
     var status = statusOf(widget);
     if (status) {
@@ -62,14 +76,16 @@
     }
   }
 
-  function showText(widget, text) {
-    var p = document.createElement("p");
-    p.className = "chat__notice chat__notice--error";
-    p.textContent = text;
+  // One of the widget's notices (`name`: error, saved, draft-saved) in its status line, saying `text`.
+  function showNotice(widget, name, text) {
     var status = statusOf(widget);
     if (status) {
-      status.replaceChildren(p);
+      status.replaceChildren(fromTemplate(widget, name, text));
     }
+  }
+
+  function showText(widget, text) {
+    showNotice(widget, "error", text);
   }
 
   function setBusy(widget, busy) {
@@ -86,14 +102,9 @@
     });
   }
 
-  function csrfFrom(form) {
-    var input = form && form.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
-  }
-
   // POST `body` to `url` and call on.delta / on.done / on.error for each streamed line; on.refused gets
   // (status, html-or-null) when the server refused before streaming.
-  function stream(url, body, csrf, on) {
+  function stream(url, body, on) {
     var waiting = setInterval(function () {
       activity(on.element, true);
     }, 5000);
@@ -104,7 +115,7 @@
       method: "POST",
       body: body,
       credentials: "same-origin",
-      headers: { Accept: STREAM_TYPE, "X-CSRFToken": csrf },
+      headers: { Accept: STREAM_TYPE, "X-CSRFToken": window.courseplatform.csrfToken() },
     })
       .then(function (response) {
         var type = response.headers.get("Content-Type") || "";
@@ -183,9 +194,9 @@
         showText(widget, "The connection was lost before the reply finished. The tutor's reply is still being saved: reload the page to see it.");
         return;
       }
-      pollInstead(placeholder, poll, widget.getAttribute("data-chat-still") || "The tutor is still replying…");
+      pollInstead(placeholder, poll, widget, widget.getAttribute("data-chat-still") || "The tutor is still replying…");
     }
-    stream(placeholder.getAttribute("data-chat-reply"), body, csrfFrom(form), {
+    stream(placeholder.getAttribute("data-chat-reply"), body, {
       element: placeholder,
       started: function (url) {
         poll = url || poll;
@@ -233,7 +244,7 @@
 
   // Turn `element` into one that htmx refreshes from `url` every second (the server's view of a reply
   // being generated), replacing itself with the finished reply.
-  function pollInstead(element, url, notice) {
+  function pollInstead(element, url, widget, notice) {
     element.setAttribute("hx-get", url);
     element.setAttribute("hx-trigger", "every 1s");
     element.setAttribute("hx-target", "this");
@@ -242,11 +253,7 @@
     element.querySelectorAll("form").forEach(function (f) {
       f.remove();
     });
-    var p = document.createElement("p");
-    p.className = "chat__notice";
-    p.setAttribute("data-chat-still-replying", "");
-    p.textContent = notice;
-    element.appendChild(p);
+    element.appendChild(fromTemplate(widget, "still", notice));
     window.htmx.process(element);
   }
 
@@ -258,15 +265,8 @@
       form.submit();
       return;
     }
-    var placeholder = document.createElement("li");
-    placeholder.className = "chat-msg chat-msg--assistant chat-msg--streaming";
+    var placeholder = fromTemplate(widget, "reply");
     placeholder.setAttribute("data-chat-reply", form.getAttribute("action"));
-    placeholder.setAttribute("aria-busy", "true");
-    placeholder.innerHTML = '<span class="chat-msg__who"></span><div class="chat-msg__text" data-chat-reply-text></div>';
-    placeholder.querySelector(".chat-msg__who").textContent = widget.getAttribute("data-chat-who") || "Tutor";
-    if (widget.hasAttribute("data-roleplay")) {
-      placeholder.className = "chat-msg chat-msg--character chat-msg--streaming";
-    }
     var fallback = form.cloneNode(true);
     fallback.removeAttribute("data-chat-retry");
     fallback.setAttribute("data-chat-reply-fallback", "");
@@ -285,15 +285,9 @@
     if (!target) {
       return null;
     }
-    var live = document.createElement("div");
-    live.className = "question-feedback question-feedback--streaming";
-    live.setAttribute("aria-busy", "true");
-    var title = document.createElement("p");
-    title.className = "question-feedback__title";
-    title.textContent = "Tutor feedback";
-    var text = document.createElement("div");
-    text.className = "chat-msg__text";
-    live.append(title, text);
+    var live = fromTemplate(widget, "feedback");
+    live.querySelector(".question-feedback__title").textContent = "Tutor feedback";
+    var text = live.querySelector("[data-chat-feedback-text]");
     target.replaceChildren(live);
     showStatus(widget, "");
     setBusy(widget, true);
@@ -303,7 +297,7 @@
       setBusy(widget, false);
     }
     var poll = null;
-    return stream(button.formAction, new FormData(form), csrfFrom(form), {
+    return stream(button.formAction, new FormData(form), {
       element: widget,
       started: function (url) {
         poll = url;
@@ -319,7 +313,7 @@
             showStatus(widget, "");
             button.remove();
           } else {
-            showStatus(widget, '<p class="question-box__saved">Saved.</p>');
+            showNotice(widget, "saved", "Saved.");
           }
         });
       },
@@ -341,7 +335,7 @@
       lost: function () {
         end(function () {
           if (poll && window.htmx) {
-            pollInstead(live, poll, "The tutor is still writing its feedback…");
+            pollInstead(live, poll, widget, "The tutor is still writing its feedback…");
           } else {
             target.replaceChildren();
             showText(widget, "The connection was lost. Your answer is saved; the feedback is still being written: reload the page to see it.");
@@ -403,7 +397,7 @@
       body: draftBody(textarea),
       credentials: "same-origin",
       keepalive: true,
-      headers: { "HX-Request": "true", "X-CSRFToken": csrfFrom(textarea.form) },
+      headers: { "HX-Request": "true", "X-CSRFToken": window.courseplatform.csrfToken() },
     })
       .then(function (response) {
         if (response.status === 409) {
@@ -413,7 +407,7 @@
           if (textarea.value === sent) {
             textarea.removeAttribute("data-draft-dirty");
           }
-          showStatus(widget, '<p class="question-box__saved" data-draft-status>Draft saved.</p>');
+          showNotice(widget, "draft-saved", "Draft saved.");
         } else {
           return response.text().then(function (html) {
             if (response.headers.has("X-Chat-Refusal")) {

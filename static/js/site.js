@@ -12,7 +12,18 @@
  *   folded behind a "…" button that opens it.
  * - An image of an article that cannot be loaded (offline, moved, refused) is replaced by its
  *   description and a link to it, so the learner never sees a broken-image icon.
+ * - `courseplatform.csrfToken()`: the page's CSRF token, for the other scripts' own requests. It is read
+ *   where htmx reads it, the `X-CSRFToken` of `<body hx-headers>` (set once, by the page layout).
  */
+window.courseplatform = window.courseplatform || {};
+window.courseplatform.csrfToken = function () {
+  try {
+    return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+  } catch (error) {
+    return "";
+  }
+};
+
 (function () {
   "use strict";
 

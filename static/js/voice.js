@@ -1,7 +1,7 @@
 /*
  * Spoken answers: any `<textarea data-voice-input data-voice-url=… data-voice-max-seconds=…>` gets a
  * "Record" button. The recording (MediaRecorder, in memory) is posted as the request body to the URL
- * (POST /voice/transcribe?seconds=…, CSRF token from the form in X-CSRFToken) and the transcript fills the box for the learner to check, correct and save.
+ * (POST /voice/transcribe?seconds=…, the page's CSRF token in X-CSRFToken) and the transcript fills the box for the learner to check, correct and save.
  * `data-voice-done` is what to say once the transcript is in (default: check it and save your answer).
  * Nothing is kept in the browser after the upload. With `data-voice-enforced` the box is not for typing
  * until a transcript has filled it (then it stays editable, to correct words the recognizer got wrong);
@@ -11,11 +11,6 @@
   "use strict";
 
   var active = null; // the recording in progress: {recorder, stream, timer, stop}
-
-  function csrfToken(textarea) {
-    var field = textarea.form && textarea.form.querySelector("input[name=csrfmiddlewaretoken]");
-    return field ? field.value : "";
-  }
 
   function say(widget, message, isError) {
     widget.status.textContent = message;
@@ -53,7 +48,7 @@
       method: "POST",
       body: blob,
       credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken(widget.textarea), "Content-Type": blob.type || "audio/webm" },
+      headers: { "X-CSRFToken": window.courseplatform.csrfToken(), "Content-Type": blob.type || "audio/webm" },
     })
       .then(function (response) {
         return response

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from chat.tests.factories import UserFactory
+from accounts.tests.factories import UserFactory
 from chat.tests.fake_tutor import Fail, Transcript
 from voice import client as speech
 
