@@ -10,8 +10,12 @@ submodule (`parent` set, slug `parent-slug/sub-slug`). Courses list the submodul
 modules; lenses and tests are placed in the submodules (leaf modules) only.
 """
 
+from collections import defaultdict
+from collections.abc import Iterable
+from uuid import UUID
+
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class ContentType(models.TextChoices):
@@ -225,6 +229,31 @@ class CourseEntry(models.Model):
         return following.module if following else None
 
 
+class ModuleEntryQuerySet(models.QuerySet):
+    def of_modules(self, module_ids=None) -> "ModuleEntryQuerySet":
+        """The steps (lenses and tests) of these active modules, a parent module's being its submodules', in
+        learner order: submodules in the file's order, then position. `module_ids`: ids or a query of them;
+        None: every active module. Each entry carries `module_parent_id`."""
+        entries = self.filter(module__retired_at__isnull=True)
+        if module_ids is not None:
+            entries = entries.filter(Q(module_id__in=module_ids) | Q(module__parent_id__in=module_ids))
+        return entries.annotate(module_parent_id=F("module__parent_id")).order_by(
+            "module__source_line", "module__slug", "position"
+        )
+
+    def steps_by_module(self, module_ids: Iterable[UUID] | None = None) -> dict[UUID, list["ModuleEntry"]]:
+        """{module id: its steps} by `of_modules`, each entry with `.item` (its body deferred): the one reading
+        of a module's steps, `optional` and `hide` on each (1 query). Only the given modules (every active
+        one when None) are keys; a module without steps is none."""
+        wanted = set(module_ids) if module_ids is not None else None
+        steps: dict[UUID, list[ModuleEntry]] = defaultdict(list)
+        for entry in self.of_modules(wanted).select_related("item").defer("item__body"):
+            for module_id in (entry.module_id, entry.module_parent_id):
+                if module_id is not None and (wanted is None or module_id in wanted):
+                    steps[module_id].append(entry)
+        return dict(steps)
+
+
 class ModuleEntry(models.Model):
     """A lens or test placed in a leaf module, in learner order."""
 
@@ -248,6 +277,8 @@ class ModuleEntry(models.Model):
     )
     optional = models.BooleanField(default=False)
     hide = models.BooleanField(default=False, help_text="Optional and hidden from the progress bar.")
+
+    objects = ModuleEntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["module", "position"]

@@ -14,41 +14,57 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Subquery, UUIDField
-from django.db.models.functions import Coalesce
+from django.db.models import F, QuerySet
 
 from chat.models import ChatSession, QuestionAnswer
-from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, ReplacedId
+from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry
 from learners import Learner
 from progress import sql
 from progress.models import LearnerDataAudit, UserContentProgress
 from progress.queries import Status, derive_status
 
-# Every progress row of the given steps' items, under its current item id and its learner (uid, tok).
-LEARNER_ROWS = """
-    SELECT COALESCE(p.user_id, ct.user_id) AS uid,
-           CASE WHEN p.user_id IS NULL AND ct.user_id IS NULL THEN p.session_token END AS tok,
-           COALESCE(r.item_id, p.content_id) AS item_id,
-           p.completed_at, p.time_to_complete_s, p.started_at
-    FROM progress_usercontentprogress p
-    LEFT JOIN progress_claimedtoken ct ON ct.token = p.session_token
-    LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
-    WHERE COALESCE(r.item_id, p.content_id) IN (SELECT item_id FROM steps)
-"""
 
-COURSE_STEPS = """
-    SELECT DISTINCT e.module_id, e.item_id, e.optional
-    FROM content_loader_moduleentry e
-    JOIN content_loader_courseentry c ON c.module_id = e.module_id
-    WHERE c.course_id = %(course_id)s
-"""
+def _compiled(query: QuerySet) -> tuple[str, tuple]:
+    """The SQL and parameters of an ORM query, to stand in a CTE of the aggregates below."""
+    return query.query.get_compiler(using=query.db).as_sql()
 
 
-def _status_counts_sql() -> str:
+def _course_steps(course_id: UUID) -> QuerySet:
+    """(module_id, item_id, optional) of the course's modules' steps, each once."""
+    modules = CourseEntry.objects.filter(course_id=course_id, module__isnull=False).values("module_id")
+    return ModuleEntry.objects.of_modules(modules).order_by().values("module_id", "item_id", "optional").distinct()
+
+
+def _learner_rows(item_ids: QuerySet) -> QuerySet:
+    """Every progress row counting for these items: (uid, tok) its learner, item_id its current item."""
+    return (
+        UserContentProgress.objects.for_items(item_ids)
+        .with_learner()
+        .with_current_id()
+        .filter(current_id__in=item_ids)
+        .values(
+            "completed_at",
+            "time_to_complete_s",
+            "started_at",
+            uid=F("learner_user_id"),
+            tok=F("learner_token"),
+            item_id=F("current_id"),
+        )
+    )
+
+
+def _course_ctes(course_id: UUID) -> tuple[str, tuple]:
+    """`WITH steps AS (...), rows AS (...)` of one course, and their parameters."""
+    steps = _course_steps(course_id)
+    steps_sql, steps_params = _compiled(steps)
+    rows_sql, rows_params = _compiled(_learner_rows(steps.values("item_id")))
+    return f"WITH steps AS ({steps_sql}), rows AS ({rows_sql})", steps_params + rows_params
+
+
+def _status_counts_sql(ctes: str) -> str:
     """Per module: learners completed and in progress; plus one row (module NULL) with the cohort size."""
     return f"""
-        WITH steps AS ({COURSE_STEPS}),
-        rows AS ({LEARNER_ROWS}),
+        {ctes},
         done AS (SELECT DISTINCT uid, tok, item_id FROM rows WHERE completed_at IS NOT NULL),
         learner_module AS (
             SELECT d.uid, d.tok, s.module_id,
@@ -72,7 +88,7 @@ def _status_counts_sql() -> str:
     """
 
 
-def _lens_times_sql() -> str:
+def _lens_times_sql(ctes: str) -> str:
     """Per item: learners who completed it, how many with tracked time, and the median of that time.
 
     A learner's time to complete an item is summed over their rows of it (a replaced UUID's and the
@@ -85,8 +101,7 @@ def _lens_times_sql() -> str:
     span = sql.dialect().seconds_since.format(now="MIN(completed_at)", col="MIN(started_at)")
     allowance = int(settings.PROGRESS_MAX_HEARTBEAT_SECONDS) + sql.HEARTBEAT_SLACK_SECONDS
     per_learner = f"""
-        WITH steps AS ({COURSE_STEPS}),
-        rows AS ({LEARNER_ROWS}),
+        {ctes},
         per_learner AS (
             SELECT item_id,
                    CASE WHEN SUM(time_to_complete_s) <= {span} + {allowance} THEN SUM(time_to_complete_s) ELSE 0 END
@@ -166,40 +181,32 @@ def for_course_dashboard(course: ContentItem) -> CourseStats:
         .defer("module__body", "module__parent__body")
         .order_by("position")
     )
-    steps = list(
-        ModuleEntry.objects.filter(module__in=[entry.module_id for entry in entries])
-        .order_by("module_id", "position")
-        .values_list(
-            "module_id", "item_id", "title", "item__title", "item__content_type", "optional", "item__estimated_seconds"
-        )
-    )
-    params = {"course_id": sql.prep_uuid(course.pk)}
+    steps_of = ModuleEntry.objects.steps_by_module(entry.module_id for entry in entries)
+    ctes, params = _course_ctes(course.pk)
     with connection.cursor() as cursor:
-        cursor.execute(_status_counts_sql(), params)
+        cursor.execute(_status_counts_sql(ctes), params)
         counts = cursor.fetchall()
-        cursor.execute(_lens_times_sql(), params)
+        cursor.execute(_lens_times_sql(ctes), params)
         times = cursor.fetchall()
 
     cohort = next((int(row[1]) for row in counts if row[0] is None), 0)
     by_module = {sql.from_db_uuid(row[0]): (int(row[1]), int(row[2])) for row in counts if row[0] is not None}
-    steps_of: dict[UUID, list[tuple]] = defaultdict(list)
-    for step in steps:
-        steps_of[step[0]].append(step)
 
     modules, lenses = [], []
     for entry in entries:
         title = _module_title(entry)
-        own_steps = steps_of[entry.module_id]
-        required = {step[1] for step in own_steps if not step[5]}
+        own_steps = steps_of.get(entry.module_id, [])
+        required = {step.item_id for step in own_steps if not step.optional}
         stats = ModuleStats(entry.position, entry.module, title, entry.optional, len(required), cohort)
         stats.completed, stats.in_progress = by_module.get(entry.module_id, (0, 0))
         modules.append(stats)
         seen = set()
-        for _module_id, item_id, step_title, item_title, content_type, optional, estimate in own_steps:
-            if optional or item_id in seen:
+        for step in own_steps:
+            if step.optional or step.item_id in seen:
                 continue
-            seen.add(item_id)
-            lenses.append(LensStats(title, item_id, step_title or item_title, content_type, estimate))
+            seen.add(step.item_id)
+            item = step.item
+            lenses.append(LensStats(title, step.item_id, step.display_title, item.content_type, item.estimated_seconds))
     _add_times(lenses, times)
     return CourseStats(course=course, cohort=cohort, modules=modules, lenses=lenses)
 
@@ -222,18 +229,23 @@ def _add_times(lenses: list[LensStats], rows: list[tuple]) -> None:
 
 def cohort_sizes() -> dict[UUID, int]:
     """Learners with progress on each course's lenses and tests, by course (1 query)."""
+    steps = (
+        ModuleEntry.objects.of_modules()
+        .filter(module__course_placements__isnull=False)
+        .order_by()
+        .values("item_id", course_id=F("module__course_placements__course_id"))
+        .distinct()
+    )
+    steps_sql, steps_params = _compiled(steps)
+    rows_sql, rows_params = _compiled(_learner_rows(ModuleEntry.objects.of_modules().order_by().values("item_id")))
     query = f"""
-        WITH steps AS (
-            SELECT DISTINCT c.course_id, e.item_id
-            FROM content_loader_moduleentry e JOIN content_loader_courseentry c ON c.module_id = e.module_id
-        ),
-        rows AS ({LEARNER_ROWS})
+        WITH steps AS ({steps_sql}), rows AS ({rows_sql})
         SELECT course_id, COUNT(*) FROM (
             SELECT DISTINCT s.course_id, r.uid, r.tok FROM rows r JOIN steps s ON s.item_id = r.item_id
         ) learners GROUP BY course_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(query)
+        cursor.execute(query, steps_params + rows_params)
         return {sql.from_db_uuid(course_id): count for course_id, count in cursor.fetchall()}
 
 
@@ -309,12 +321,7 @@ def _last(row: UserContentProgress) -> datetime:
 
 def for_learner_page(learner: Learner) -> LearnerActivity:
     """Every course the learner has progress in, module by module and lens by lens, with chats (8 queries)."""
-    replaced = ReplacedId.objects.filter(old_id=OuterRef("content_id")).values("item_id")[:1]
-    rows = list(
-        UserContentProgress.objects.owned_by(learner)
-        .annotate(current_id=Coalesce(Subquery(replaced), "content_id", output_field=UUIDField()))
-        .order_by("started_at", "id")
-    )
+    rows = list(UserContentProgress.objects.owned_by(learner).with_current_id().order_by("started_at", "id"))
     merged: dict[UUID, LensActivity] = {}
     for row in rows:
         activity = merged.setdefault(row.current_id, LensActivity(row.current_id, "", row.content_type, False, 0))
@@ -335,20 +342,13 @@ def for_learner_page(learner: Learner) -> LearnerActivity:
         .defer("course__body", "module__body", "module__parent__body")
         .order_by("course__title", "course_id", "position")
     )
-    steps_of: dict[UUID, list[ModuleEntry]] = defaultdict(list)
-    for step in (
-        ModuleEntry.objects.filter(module_id__in=[entry.module_id for entry in entries])
-        .select_related("item")
-        .defer("item__body")
-        .order_by("position")
-    ):
-        steps_of[step.module_id].append(step)
+    steps_of = ModuleEntry.objects.steps_by_module(entry.module_id for entry in entries)
 
     courses: dict[UUID, CourseActivity] = {}
     placed: set[UUID] = set()
     done = {item_id for item_id, activity in merged.items() if activity.completed_at}
     for entry in entries:
-        steps = steps_of[entry.module_id]
+        steps = steps_of.get(entry.module_id, [])
         status, k, n = derive_status(
             required={s.item_id for s in steps if not s.optional}, steps={s.item_id for s in steps}, done=done
         )

@@ -25,13 +25,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from content_loader.models import ContentItem
+from content_loader.models import ContentItem, ModuleEntry
 from learn.links import resolve_segment_links
 from learn.segments import ship_skipped_text
 from learners import Learner
@@ -109,7 +109,7 @@ def module_progress(request: HttpRequest, course: ContentItem, module: ContentIt
     """`progress.queries.module_progress` with the module's steps kept per content version."""
     entries = memo.get_or_build(
         ("module-entries", content_version(course), module.pk),
-        lambda: queries.module_entries(Q(module_id=module.pk) | Q(module__parent_id=module.pk)),
+        lambda: ModuleEntry.objects.steps_by_module([module.pk]).get(module.pk, []),
     )
     learner: Learner | None = request.learner
     return queries.build_module_progress(

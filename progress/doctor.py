@@ -22,13 +22,13 @@ from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Count, Exists, F, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, OuterRef, Sum
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 
 from content_loader.models import ContentItem, ContentType, ModuleEntry, ReplacedId
 from learners import Learner
 from progress import sql
-from progress.models import ClaimedToken, LegacyImport, ProgressAudit, UserContentProgress
+from progress.models import LegacyImport, ProgressAudit, UserContentProgress
 from progress.queries import Status, derive_status
 from progress.services import lock_learners
 
@@ -51,14 +51,11 @@ AUDITED_FIELDS = (
     "last_heartbeat_at",
 )
 
-# A learner as the pages see one: an account (with the tokens it claimed), or an anonymous token.
-Owner = tuple[int | None, UUID | None]
-
 
 @dataclass(frozen=True)
 class CompletionRepair:
     row_id: int | None  # None: create the row
-    owner: Owner  # the row's own owner (a claimed token stays a token)
+    owner: Learner  # the row's own owner (a claimed token stays a token)
     content_id: UUID
     content_type: str
     completed_at: datetime | None  # what completed_at must become
@@ -68,7 +65,8 @@ class CompletionRepair:
 @dataclass(frozen=True)
 class Finding:
     kind: str
-    owner: Owner | None  # None for findings about an item (unknown UUIDs)
+    # The learner as pages see one (`with_learner`), for `replaced` the row's own owner; None: an item (unknown UUIDs)
+    owner: Learner | None
     message: str
     repair: CompletionRepair | None = field(default=None, compare=False)
     row_ids: tuple[int, ...] = ()  # rows a merge takes
@@ -116,14 +114,13 @@ class DoctorReport:
         return text + (" (reported only)." if remaining and not any(f.fixable for f in self.remaining) else ".")
 
 
-def subject(owner: Owner | None, names: dict[int, str]) -> str:
+def subject(owner: Learner | None, names: dict[int, str]) -> str:
     if owner is None:
         return "registry"
-    user_id, token = owner
-    if user_id is not None:
-        name = names.get(user_id)
-        return f"user {user_id} ({name})" if name else f"user {user_id}"
-    return f"token {token}"
+    if owner.user_id is not None:
+        name = names.get(owner.user_id)
+        return f"{owner.label} ({name})" if name else owner.label
+    return owner.label
 
 
 @dataclass
@@ -131,7 +128,6 @@ class _Structure:
     steps: dict[UUID, list[tuple[UUID, bool]]]  # active module (leaf or parent) -> (item, optional)
     outcome_placements: dict[UUID, list[list[tuple[UUID, bool]]]]  # placed outcome -> steps per leaf module
     titles: dict[UUID, str]
-    replaced: dict[UUID, UUID]  # old UUID -> the item that replaces it
     containers: dict[UUID, set[UUID]]  # item -> modules and outcomes it is a step of
 
     def derivable(self, item_id: UUID) -> bool:
@@ -140,34 +136,33 @@ class _Structure:
 
 
 def _structure() -> _Structure:
-    """The active modules' and learning outcomes' steps, and the replaced UUIDs (3 queries)."""
+    """The active modules' and learning outcomes' steps (2 queries)."""
     items = (
         ContentItem.objects.active()
         .filter(content_type__in=[ContentType.MODULE, ContentType.LEARNING_OUTCOME])
         .values_list("id", "content_type", "title")
     )
     titles = {item_id: title for item_id, _, title in items}
+    by_module = ModuleEntry.objects.steps_by_module()
     steps: dict[UUID, list[tuple[UUID, bool]]] = {
-        item_id: [] for item_id, kind, _ in items if kind == ContentType.MODULE
+        item_id: [(e.item_id, e.optional) for e in by_module.get(item_id, [])]
+        for item_id, kind, _ in items
+        if kind == ContentType.MODULE
     }
     per_placement: dict[tuple[UUID, UUID], list[tuple[UUID, bool]]] = defaultdict(list)
     containers: dict[UUID, set[UUID]] = defaultdict(set)
-    entries = ModuleEntry.objects.filter(module__retired_at__isnull=True).values_list(
-        "module_id", "module__parent_id", "item_id", "optional", "learning_outcome_id"
-    )
-    for module_id, parent_id, item_id, optional, outcome_id in entries:
-        for container in (module_id, parent_id):
-            if container in steps:
-                steps[container].append((item_id, optional))
-                containers[item_id].add(container)
-        if outcome_id in titles:
-            per_placement[(outcome_id, module_id)].append((item_id, optional))
-            containers[item_id].add(outcome_id)
+    for module_id, entries in by_module.items():
+        if module_id not in steps:
+            continue
+        for entry in entries:
+            containers[entry.item_id].add(module_id)
+            if entry.module_id == module_id and entry.learning_outcome_id in titles:
+                per_placement[(entry.learning_outcome_id, module_id)].append((entry.item_id, entry.optional))
+                containers[entry.item_id].add(entry.learning_outcome_id)
     placements: dict[UUID, list[list[tuple[UUID, bool]]]] = defaultdict(list)
     for (outcome_id, _module_id), outcome_steps in per_placement.items():
         placements[outcome_id].append(outcome_steps)
-    replaced = dict(ReplacedId.objects.values_list("old_id", "item_id"))
-    return _Structure(steps, dict(placements), titles, replaced, containers)
+    return _Structure(steps, dict(placements), titles, containers)
 
 
 def _status(steps: list[tuple[UUID, bool]], done: dict[UUID, datetime]) -> tuple[Status, int, int, datetime | None]:
@@ -181,36 +176,30 @@ def _status(steps: list[tuple[UUID, bool]], done: dict[UUID, datetime]) -> tuple
     return status, k, n, when
 
 
-def _completion_findings(structure: _Structure, claimed: dict[UUID, int]) -> list[Finding]:
+def _completion_findings(structure: _Structure) -> list[Finding]:
     """Module and learning-outcome rows whose completion disagrees with the derived status (3 queries).
 
     A module completion imported from the old platform (`LegacyImport`) is kept even when the module's
     required steps changed since: the old platform tracked modules, not lenses.
     """
-
-    def owner_of(user_id: int | None, token: UUID | None) -> Owner:
-        if user_id is None and token in claimed:
-            return claimed[token], None
-        return user_id, token
-
-    done: dict[Owner, dict[UUID, datetime]] = defaultdict(dict)
-    completed_steps = UserContentProgress.objects.filter(
+    rows = UserContentProgress.objects.with_learner().with_current_id()
+    done: dict[Learner, dict[UUID, datetime]] = defaultdict(dict)
+    completed_steps = rows.filter(
         completed_at__isnull=False, content_type__in=[ContentType.LENS, ContentType.TEST]
-    ).values_list("user_id", "session_token", "content_id", "completed_at")
-    for user_id, token, content_id, completed_at in completed_steps:
-        item_id = structure.replaced.get(content_id, content_id)
-        items = done[owner_of(user_id, token)]
+    ).values_list("learner_user_id", "learner_token", "current_id", "completed_at")
+    for user_id, token, item_id, completed_at in completed_steps:
+        items = done[Learner(user_id, token)]
         if item_id not in items or completed_at < items[item_id]:
             items[item_id] = completed_at
 
-    stored: dict[Owner, dict[UUID, list[tuple]]] = defaultdict(lambda: defaultdict(list))
-    rows = UserContentProgress.objects.filter(
-        content_type__in=[ContentType.MODULE, ContentType.LEARNING_OUTCOME]
-    ).values_list("id", "user_id", "session_token", "content_id", "completed_at")
-    for row_id, user_id, token, content_id, completed_at in rows:
-        item_id = structure.replaced.get(content_id, content_id)
+    stored: dict[Learner, dict[UUID, list[tuple]]] = defaultdict(lambda: defaultdict(list))
+    containers = rows.filter(content_type__in=[ContentType.MODULE, ContentType.LEARNING_OUTCOME]).values_list(
+        "id", "user_id", "session_token", "learner_user_id", "learner_token", "current_id", "completed_at"
+    )
+    for row_id, user_id, token, learner_user_id, learner_token, item_id, completed_at in containers:
         if structure.derivable(item_id):
-            stored[owner_of(user_id, token)][item_id].append((row_id, (user_id, token), completed_at))
+            row = (row_id, Learner(user_id, token), completed_at)
+            stored[Learner(learner_user_id, learner_token)][item_id].append(row)
 
     legacy = set(
         LegacyImport.objects.filter(completion_progress_id__isnull=False).values_list(
@@ -230,7 +219,7 @@ def _completion_findings(structure: _Structure, claimed: dict[UUID, int]) -> lis
 
 
 def _compare(
-    owner: Owner,
+    owner: Learner,
     container: UUID,
     structure: _Structure,
     done: dict[UUID, datetime],
@@ -251,7 +240,7 @@ def _compare(
     if status == Status.COMPLETED:
         if any(completed_at is not None for _, _, completed_at in rows):
             return []
-        open_rows = sorted(rows, key=lambda row: (row[1][0] is None, row[0]))  # the account's own row first
+        open_rows = sorted(rows, key=lambda row: (row[1].user_id is None, row[0]))  # the account's own row first
         target = open_rows[0] if open_rows else None
         repair = CompletionRepair(
             row_id=target[0] if target else None,
@@ -277,26 +266,26 @@ def _compare(
     return findings
 
 
-def _owner_order(owner: Owner) -> tuple:
-    return (owner[0] is None, owner[0] or 0, str(owner[1]))
+def _owner_order(owner: Learner) -> tuple:
+    return (owner.user_id is None, owner.user_id or 0, str(owner.session_token))
 
 
-def _replaced_findings(structure: _Structure) -> list[Finding]:
-    """Rows stored under an old UUID that a newer item replaces, one finding per row (1 query)."""
+def _replaced_findings() -> list[Finding]:
+    """Rows stored under an old UUID that a newer item replaces, one finding per row (2 queries)."""
     rows = (
         UserContentProgress.objects.filter(content_id__in=ReplacedId.objects.values("old_id"))
+        .with_current_id()
         .order_by("user_id", "session_token", "content_id", "id")
-        .values_list("id", "user_id", "session_token", "content_id", "content_type")
+        .values_list("id", "user_id", "session_token", "content_id", "current_id", "content_type")
     )
     titles = dict(ContentItem.objects.filter(pk__in=ReplacedId.objects.values("item_id")).values_list("id", "title"))
     findings = []
-    for row_id, user_id, token, content_id, content_type in rows:
-        new_id = structure.replaced[content_id]
+    for row_id, user_id, token, content_id, new_id, content_type in rows:
         message = (
             f'{content_type} row {row_id} is stored under {content_id}, which "{titles.get(new_id, new_id)}" '
             f"({new_id}) replaces"
         )
-        findings.append(Finding("replaced", (user_id, token), message, row_ids=(row_id,)))
+        findings.append(Finding("replaced", Learner(user_id, token), message, row_ids=(row_id,)))
     return findings
 
 
@@ -329,9 +318,7 @@ def _implausible_findings() -> list[Finding]:
     last heard from the learner on the same day; a row spanning several days counts on its own, against
     the days it spans.
     """
-    claimed_user = ClaimedToken.objects.filter(token=OuterRef("session_token")).values("user_id")[:1]
-    rows = UserContentProgress.objects.annotate(
-        owner_user=Coalesce("user_id", Subquery(claimed_user), output_field=BigIntegerField()),
+    rows = UserContentProgress.objects.with_learner().annotate(
         first_day=TruncDate("started_at", tzinfo=UTC),
         last_day=TruncDate(
             Greatest(
@@ -344,60 +331,42 @@ def _implausible_findings() -> list[Finding]:
     findings = []
     days = (
         rows.filter(first_day=F("last_day"))
-        .values("owner_user", "session_token", "first_day")
+        .values("learner_user_id", "learner_token", "first_day")
         .annotate(seconds=Sum("total_time_spent_s"))
         .filter(seconds__gt=DAY_SECONDS)
-        .order_by("owner_user", "session_token", "first_day")
+        .order_by("learner_user_id", "learner_token", "first_day")
     )
-    per_owner: dict[Owner, list] = defaultdict(list)
     for day in days:
-        owner = (day["owner_user"], None if day["owner_user"] is not None else day["session_token"])
-        per_owner[owner].append(day)
-    for owner, owner_days in per_owner.items():
-        for day in _merge_days(owner_days):
-            message = (
-                f"{day['seconds']:,} s of active time on {day['first_day']} (UTC), "
-                f"more than the {DAY_SECONDS:,} s a day has"
-            )
-            findings.append(Finding("implausible", owner, message))
+        message = (
+            f"{day['seconds']:,} s of active time on {day['first_day']} (UTC), "
+            f"more than the {DAY_SECONDS:,} s a day has"
+        )
+        findings.append(Finding("implausible", Learner(day["learner_user_id"], day["learner_token"]), message))
     long_rows = (
         rows.filter(total_time_spent_s__gt=DAY_SECONDS)
         .exclude(first_day=F("last_day"))
         .order_by("id")
         .values_list(
-            "id", "owner_user", "session_token", "content_title", "first_day", "last_day", "total_time_spent_s"
+            "id", "learner_user_id", "learner_token", "content_title", "first_day", "last_day", "total_time_spent_s"
         )
     )
     for row_id, user_id, token, title, first_day, last_day, seconds in long_rows:
         spanned = (last_day - first_day).days + 1
         if seconds > spanned * DAY_SECONDS:
-            owner = (user_id, None if user_id is not None else token)
             message = (
                 f'row {row_id} ("{title}") holds {seconds:,} s of active time between {first_day} and {last_day}, '
                 f"more than those {spanned} days have"
             )
-            findings.append(Finding("implausible", owner, message))
+            findings.append(Finding("implausible", Learner(user_id, token), message))
     return findings
-
-
-def _merge_days(days: list[dict]) -> list[dict]:
-    """A claimed token's rows come back grouped apart from the account's: add the same days together."""
-    merged: dict = {}
-    for day in days:
-        if day["first_day"] in merged:
-            merged[day["first_day"]]["seconds"] += day["seconds"]
-        else:
-            merged[day["first_day"]] = dict(day)
-    return list(merged.values())
 
 
 def diagnose() -> list[Finding]:
     """Every finding, in a fixed number of queries."""
     structure = _structure()
-    claimed = dict(ClaimedToken.objects.values_list("token", "user_id"))
     return [
-        *_completion_findings(structure, claimed),
-        *_replaced_findings(structure),
+        *_completion_findings(structure),
+        *_replaced_findings(),
         *_unknown_findings(),
         *_implausible_findings(),
     ]
@@ -415,10 +384,10 @@ def _snapshot(row: UserContentProgress | None) -> dict:
     return {} if row is None else {name: _json(getattr(row, name)) for name in AUDITED_FIELDS}
 
 
-def _audit(*, row_id: int, owner: Owner, content_id: UUID, action: str, reason: str, before, after, actor_username):
+def _audit(*, row_id: int, owner: Learner, content_id: UUID, action: str, reason: str, before, after, actor_username):
     return ProgressAudit(
         progress_id=row_id,
-        learner=Learner(*owner).label,
+        learner=owner.label,
         content_id=content_id,
         actor=None,
         actor_username=actor_username,
@@ -429,42 +398,42 @@ def _audit(*, row_id: int, owner: Owner, content_id: UUID, action: str, reason: 
     )
 
 
-def _owner_filter(owner: Owner) -> Q:
-    user_id, token = owner
-    return Q(user_id=user_id) if user_id is not None else Q(session_token=token)
+def _stored_under(owner: Learner) -> dict:
+    """The filter of the rows stored under exactly this account or token (a claimed token's stay its own)."""
+    return {"user_id": owner.user_id, "session_token": owner.session_token}
 
 
 def _merge_replaced(findings: list[Finding], actor_username: str) -> tuple[int, list[ProgressAudit]]:
     """Merge every row on a replaced UUID into its owner's row of the newer item (claiming rules)."""
-    by_owner: dict[Owner, list[int]] = defaultdict(list)
+    by_owner: dict[Learner, list[int]] = defaultdict(list)
     for finding in findings:
         by_owner[finding.owner].extend(finding.row_ids)
     records = []
     merged = 0
     for owner, row_ids in sorted(by_owner.items(), key=lambda item: _owner_order(item[0])):
-        old_rows = list(UserContentProgress.objects.select_for_update().filter(_owner_filter(owner), id__in=row_ids))
+        old_rows = list(
+            UserContentProgress.objects.select_for_update()
+            .filter(**_stored_under(owner), id__in=row_ids, content_id__in=ReplacedId.objects.values("old_id"))
+            .with_current_id()
+        )
         if not old_rows:
             continue
-        replaced = dict(
-            ReplacedId.objects.filter(old_id__in=[r.content_id for r in old_rows]).values_list("old_id", "item_id")
-        )
+        replaced = {row.content_id: row.current_id for row in old_rows}
         targets_before = {
             row.content_id: row
             for row in UserContentProgress.objects.select_for_update().filter(
-                _owner_filter(owner), content_id__in=set(replaced.values())
+                **_stored_under(owner), content_id__in=set(replaced.values())
             )
         }
-        params = sql.owner_params(Learner(user_id=owner[0], session_token=owner[1])) | {
-            f"row{i}": row.pk for i, row in enumerate(old_rows)
-        }
+        params = sql.owner_params(owner) | {f"row{i}": row.pk for i, row in enumerate(old_rows)}
         with connection.cursor() as cursor:
             cursor.execute(
-                sql.merge_rows_sql(row_ids=len(old_rows), by_user=owner[0] is not None, follow_replaced=True), params
+                sql.merge_rows_sql(row_ids=len(old_rows), by_user=owner.is_authenticated, follow_replaced=True), params
             )
         UserContentProgress.objects.filter(id__in=[row.pk for row in old_rows]).delete()
         targets_after = {
             row.content_id: row
-            for row in UserContentProgress.objects.filter(_owner_filter(owner), content_id__in=set(replaced.values()))
+            for row in UserContentProgress.objects.filter(**_stored_under(owner), content_id__in=set(replaced.values()))
         }
         for row in old_rows:
             new_id = replaced[row.content_id]
@@ -506,15 +475,15 @@ def _merge_replaced(findings: list[Finding], actor_username: str) -> tuple[int, 
 def _repair_completion(finding: Finding, actor_username: str) -> ProgressAudit | None:
     """Set or clear one module or outcome row's completion; None when the row changed meanwhile."""
     repair = finding.repair
-    rows = UserContentProgress.objects.filter(_owner_filter(repair.owner))
+    rows = UserContentProgress.objects.filter(**_stored_under(repair.owner))
     if repair.row_id is None:
-        params = sql.owner_params(Learner(user_id=repair.owner[0], session_token=repair.owner[1])) | {
+        params = sql.owner_params(repair.owner) | {
             "now": sql.prep_datetime(repair.completed_at),
             "id0": sql.prep_uuid(repair.content_id),
             "type0": repair.content_type,
         }
         with connection.cursor() as cursor:
-            cursor.execute(sql.complete_many_sql(by_user=repair.owner[0] is not None, rows=1), params)
+            cursor.execute(sql.complete_many_sql(by_user=repair.owner.is_authenticated, rows=1), params)
             if cursor.fetchone() is None:
                 return None
         row_id = rows.filter(content_id=repair.content_id).values_list("id", flat=True).get()
@@ -546,8 +515,7 @@ def _learners(findings: list[Finding]) -> set[Learner]:
     for finding in findings:
         if not finding.fixable:
             continue
-        owners = {finding.owner} | ({finding.repair.owner} if finding.repair else set())
-        learners |= {Learner(user_id=user_id, session_token=token) for user_id, token in owners}
+        learners |= {finding.owner} | ({finding.repair.owner} if finding.repair else set())
     return learners
 
 
@@ -579,7 +547,7 @@ def repair(*, actor_username: str) -> tuple[int, int]:
 
 def usernames(findings: list[Finding]) -> dict[int, str]:
     """Usernames of the accounts the findings name (1 query)."""
-    ids = {finding.owner[0] for finding in findings if finding.owner and finding.owner[0] is not None}
+    ids = {finding.owner.user_id for finding in findings if finding.owner and finding.owner.user_id is not None}
     if not ids:
         return {}
     return dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", get_user_model().USERNAME_FIELD))

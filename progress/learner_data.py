@@ -13,14 +13,13 @@ after an erasure, as is a `LearnerDataAudit` record of the erasure itself (who, 
 many rows); neither holds a name or an email address.
 """
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from assessment.models import Assessment
@@ -29,7 +28,7 @@ from chat.services import erase_learner_chats
 from content_loader.models import ContentItem
 from learners import Learner
 from ops import ratelimit
-from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
+from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress, belongs_to
 from progress.services import lock_learners
 from roleplay.models import RoleplayAttempt, RoleplayFeedback, RoleplayMessage
 from roleplay.services import erase_learner_roleplays
@@ -37,25 +36,12 @@ from roleplay.services import erase_learner_roleplays
 EXPORT_FORMAT = "courseplatform-learner-data/1"
 
 
-@dataclass(frozen=True)
-class Holdings:
-    """Where a learner's data lives: the account (if any) and every token whose rows are theirs."""
-
-    user_id: int | None
-    tokens: tuple[UUID, ...]
-
-    def owned(self) -> Q:
-        """Rows of chat and progress models that belong to the learner."""
-        q = Q(session_token__in=self.tokens) if self.tokens else Q(pk__in=[])
-        return q | Q(user_id=self.user_id) if self.user_id is not None else q
-
-
-def holdings(learner: Learner) -> Holdings:
-    """The account and tokens of a learner (1 query for an account, none for a token)."""
+def claimed_tokens(learner: Learner) -> list[UUID]:
+    """The tokens an account claimed, oldest first (1 query; none for a token)."""
     if learner.user_id is None:
-        return Holdings(None, (learner.session_token,))
-    tokens = ClaimedToken.objects.filter(user_id=learner.user_id).order_by("claimed_at").values_list("token", flat=True)
-    return Holdings(learner.user_id, tuple(tokens))
+        return []
+    tokens = ClaimedToken.objects.filter(user_id=learner.user_id).order_by("claimed_at")
+    return list(tokens.values_list("token", flat=True))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -68,11 +54,11 @@ def _stored_under(row) -> str:
 
 def export_learner_data(*, learner: Learner) -> dict[str, Any]:
     """Everything stored about the learner, as one JSON-ready document (12 queries at most)."""
-    data = holdings(learner)
+    owned, tokens = belongs_to(learner), claimed_tokens(learner)
     document: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now().isoformat(),
-        "learner": _learner_part(learner, data),
+        "learner": _learner_part(learner, tokens),
     }
     registry_title = ContentItem.objects.filter(pk=OuterRef("content_id")).values("title")[:1]
     document["progress"] = [
@@ -87,11 +73,11 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "last_activity_at": _iso(row.last_heartbeat_at),
             "stored_under": _stored_under(row),
         }
-        for row in UserContentProgress.objects.filter(data.owned())
+        for row in UserContentProgress.objects.filter(owned)
         .annotate(current_title=Subquery(registry_title))
         .order_by("started_at", "id")
     ]
-    sessions = ChatSession.objects.filter(data.owned()).prefetch_related("messages").order_by("started_at", "id")
+    sessions = ChatSession.objects.filter(owned).prefetch_related("messages").order_by("started_at", "id")
     document["chat_sessions"] = [
         {
             "content_id": str(session.content_id) if session.content_id else None,
@@ -127,7 +113,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "superseded_at": _iso(answer.superseded_at),
             "stored_under": _stored_under(answer),
         }
-        for answer in QuestionAnswer.objects.filter(data.owned()).order_by("created_at", "id")
+        for answer in QuestionAnswer.objects.filter(owned).order_by("created_at", "id")
     ]
     document["answer_drafts"] = [
         {
@@ -138,7 +124,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "updated_at": _iso(draft.updated_at),
             "stored_under": _stored_under(draft),
         }
-        for draft in AnswerDraft.objects.filter(data.owned()).order_by("updated_at", "id")
+        for draft in AnswerDraft.objects.filter(owned).order_by("updated_at", "id")
     ]
     document["answer_starts"] = [
         {
@@ -147,7 +133,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "started_at": _iso(start.started_at),
             "stored_under": _stored_under(start),
         }
-        for start in AnswerStart.objects.filter(data.owned()).order_by("started_at", "id")
+        for start in AnswerStart.objects.filter(owned).order_by("started_at", "id")
     ]
     document["assessments"] = [
         {
@@ -164,10 +150,10 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
             "assessed_at": _iso(row.assessed_at),
             "stored_under": _stored_under(row),
         }
-        for row in Assessment.objects.filter(data.owned()).order_by("created_at", "id")
+        for row in Assessment.objects.filter(owned).order_by("created_at", "id")
     ]
     attempts = (
-        RoleplayAttempt.objects.filter(data.owned())
+        RoleplayAttempt.objects.filter(owned)
         .prefetch_related("messages", "feedback_requests")
         .order_by("started_at", "id")
     )
@@ -197,7 +183,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
         }
         for attempt in attempts
     ]
-    labels = [learner.label] + [Learner(session_token=t).label for t in data.tokens if t != learner.session_token]
+    labels = [learner.label] + [Learner(session_token=token).label for token in tokens]
     document["corrections"] = [
         {
             "content_id": str(record.content_id),
@@ -212,7 +198,7 @@ def export_learner_data(*, learner: Learner) -> dict[str, Any]:
     return document
 
 
-def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
+def _learner_part(learner: Learner, tokens: list[UUID]) -> dict[str, Any]:
     if learner.user_id is None:
         return {"kind": "anonymous", "token": str(learner.session_token)}
     user = get_user_model().objects.get(pk=learner.user_id)
@@ -224,28 +210,24 @@ def _learner_part(learner: Learner, data: Holdings) -> dict[str, Any]:
         "last_name": getattr(user, "last_name", ""),
         "date_joined": _iso(getattr(user, "date_joined", None)),
         "last_login": _iso(user.last_login),
-        "claimed_tokens": [str(token) for token in data.tokens],
+        "claimed_tokens": [str(token) for token in tokens],
     }
 
 
 def learner_data_counts(*, learner: Learner) -> dict[str, int]:
-    """How many rows of each kind the learner has: what an erasure would remove (10 queries at most)."""
-    data = holdings(learner)
+    """How many rows of each kind the learner has: what an erasure would remove (10 queries)."""
+    owned = belongs_to(learner)
     return {
-        "progress_rows": UserContentProgress.objects.filter(data.owned()).count(),
-        "chat_sessions": ChatSession.objects.filter(data.owned()).count(),
-        "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(data.owned())).count(),
-        "question_answers": QuestionAnswer.objects.filter(data.owned()).count(),
-        "answer_drafts": AnswerDraft.objects.filter(data.owned()).count(),
-        "answer_starts": AnswerStart.objects.filter(data.owned()).count(),
-        "assessments": Assessment.objects.filter(data.owned()).count(),
-        "roleplay_attempts": RoleplayAttempt.objects.filter(data.owned()).count(),
-        "roleplay_messages": RoleplayMessage.objects.filter(
-            attempt__in=RoleplayAttempt.objects.filter(data.owned())
-        ).count(),
-        "roleplay_feedback": RoleplayFeedback.objects.filter(
-            attempt__in=RoleplayAttempt.objects.filter(data.owned())
-        ).count(),
+        "progress_rows": UserContentProgress.objects.filter(owned).count(),
+        "chat_sessions": ChatSession.objects.filter(owned).count(),
+        "chat_messages": ChatMessage.objects.filter(session__in=ChatSession.objects.filter(owned)).count(),
+        "question_answers": QuestionAnswer.objects.filter(owned).count(),
+        "answer_drafts": AnswerDraft.objects.filter(owned).count(),
+        "answer_starts": AnswerStart.objects.filter(owned).count(),
+        "assessments": Assessment.objects.filter(owned).count(),
+        "roleplay_attempts": RoleplayAttempt.objects.filter(owned).count(),
+        "roleplay_messages": RoleplayMessage.objects.filter(attempt__in=RoleplayAttempt.objects.filter(owned)).count(),
+        "roleplay_feedback": RoleplayFeedback.objects.filter(attempt__in=RoleplayAttempt.objects.filter(owned)).count(),
         "accounts": int(learner.user_id is not None),
     }
 
@@ -259,13 +241,14 @@ def erase_learner_data(*, learner: Learner, actor=None, fresh_token: UUID | None
     counts are not the learner's data and stay; with `fresh_token` (the browser's next identity) they
     move to it, so that deleting one's data never resets a limit.
     """
-    lock_learners(learner, *[Learner(session_token=token) for token in holdings(learner).tokens])
-    data = holdings(learner)  # again, under the lock: a claim may have added a token
+    lock_learners(learner, *[Learner(session_token=token) for token in claimed_tokens(learner)])
+    # Each statement reads the claimed tokens afresh (`belongs_to`), so a claim committed meanwhile is seen.
+    owned = belongs_to(learner)
     counts = learner_data_counts(learner=learner)
-    UserContentProgress.objects.filter(data.owned()).delete()
-    erase_learner_chats(owned=data.owned())
-    Assessment.objects.filter(data.owned()).delete()
-    erase_learner_roleplays(owned=data.owned())
+    UserContentProgress.objects.filter(owned).delete()
+    erase_learner_chats(owned=owned)
+    Assessment.objects.filter(owned).delete()
+    erase_learner_roleplays(owned=owned)
     if learner.user_id is not None:
         user_model = get_user_model()
         counts["accounts"] = user_model.objects.filter(pk=learner.user_id).delete()[1].get(user_model._meta.label, 0)

@@ -377,19 +377,13 @@ def module_lookup() -> dict[str, tuple[UUID, str]]:
 
 
 def required_steps_by_module() -> dict[UUID, tuple[tuple[UUID, str, str], ...]]:
-    """The required lenses and tests of every module, a parent module's through its active submodules, as
-    `progress.queries.module_entries` counts them (1 query)."""
-    steps: dict[UUID, dict[UUID, tuple[UUID, str, str]]] = {}
-    entries = ModuleEntry.objects.filter(optional=False, module__retired_at__isnull=True).order_by(
-        "module_id", "position"
-    )
-    for module_id, parent_id, item_id, item_type, item_title in entries.values_list(
-        "module_id", "module__parent_id", "item_id", "item__content_type", "item__title"
-    ):
-        for owner in (module_id, parent_id):
-            if owner is not None:
-                steps.setdefault(owner, {})[item_id] = (item_id, item_type, item_title)
-    return {module_id: tuple(found.values()) for module_id, found in steps.items()}
+    """The required lenses and tests (id, type, title) of every active module, each once (1 query)."""
+    return {
+        module_id: tuple(
+            {e.item_id: (e.item_id, e.item.content_type, e.item.title) for e in steps if not e.optional}.values()
+        )
+        for module_id, steps in ModuleEntry.objects.steps_by_module().items()
+    }
 
 
 def plan(rows: Iterable[tuple[str, Any]], user_map: UserMap, report: ImportReport) -> list[Planned]:

@@ -12,26 +12,52 @@ completed; their status on a page is always derived from the lens rows.
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BigIntegerField, Case, OuterRef, Q, Subquery, UUIDField, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from content_loader.models import LEARNER_CONTENT_TYPES
+from content_loader.models import LEARNER_CONTENT_TYPES, ReplacedId
 from learners import Learner
 
 
+def belongs_to(learner: Learner) -> Q:
+    """The rows of a learner in any table owned by `user` or `session_token` (progress, chats, answers, ...):
+    an account's own rows and those that late requests wrote under the tokens it claimed (`ClaimedToken`);
+    a token's rows. The one statement of that rule; raw SQL spells it once more in `progress.sql._owned`."""
+    if learner.user_id is not None:
+        claimed = ClaimedToken.objects.filter(user_id=learner.user_id).values("token")
+        return Q(user_id=learner.user_id) | Q(session_token__in=claimed)
+    return Q(session_token=learner.session_token)
+
+
 class UserContentProgressQuerySet(models.QuerySet):
-    def owned_by(self, learner) -> "UserContentProgressQuerySet":
+    def owned_by(self, learner: Learner) -> "UserContentProgressQuerySet":
         """Rows of one learner; an account also sees rows of the tokens it claimed (late arrivals)."""
-        if learner.user_id is not None:
-            return self.filter(
-                Q(user_id=learner.user_id)
-                | Q(session_token__in=ClaimedToken.objects.filter(user_id=learner.user_id).values("token"))
-            )
-        return self.filter(session_token=learner.session_token)
+        return self.filter(belongs_to(learner))
 
     def completed(self) -> "UserContentProgressQuerySet":
         """Rows whose item is completed."""
         return self.filter(completed_at__isnull=False)
+
+    def with_current_id(self) -> "UserContentProgressQuerySet":
+        """Annotate `current_id`: the item the row counts for, the newer item when one `replaces:` its UUID."""
+        replacing = ReplacedId.objects.filter(old_id=OuterRef("content_id")).values("item_id")[:1]
+        return self.annotate(current_id=Coalesce(Subquery(replacing), "content_id", output_field=UUIDField()))
+
+    def for_items(self, item_ids) -> "UserContentProgressQuerySet":
+        """Rows that count for these current items: under their UUIDs or under UUIDs they replace."""
+        replaced = ReplacedId.objects.filter(item_id__in=item_ids).values("old_id")
+        return self.filter(Q(content_id__in=item_ids) | Q(content_id__in=replaced))
+
+    def with_learner(self) -> "UserContentProgressQuerySet":
+        """Annotate the learner each row belongs to (`belongs_to` read the other way): `learner_user_id`, the
+        account (its own, or the one that claimed its token), else `learner_token`, the row's token."""
+        claimer = ClaimedToken.objects.filter(token=OuterRef("session_token")).values("user_id")[:1]
+        return self.annotate(
+            learner_user_id=Coalesce("user_id", Subquery(claimer), output_field=BigIntegerField())
+        ).annotate(
+            learner_token=Case(When(learner_user_id__isnull=True, then="session_token"), output_field=UUIDField())
+        )
 
 
 class UserContentProgress(models.Model):

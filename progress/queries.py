@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from django.db import connection
-from django.db.models import F, OuterRef, Q, Subquery, TextChoices
+from django.db.models import QuerySet, TextChoices
+from django.db.models.functions import Coalesce, Greatest
 
-from content_loader.models import ContentItem, CourseEntry, ModuleEntry, ReplacedId
+from content_loader.models import ContentItem, CourseEntry, ModuleEntry
 from learners import Learner
-from progress import sql
 from progress.models import UserContentProgress
 
 
@@ -117,19 +116,28 @@ def derive_status(*, required: set[UUID], steps: set[UUID], done: set[UUID]) -> 
     return (Status.IN_PROGRESS if completed else Status.NOT_STARTED), completed, total
 
 
-def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID]) -> dict[UUID, ItemProgress]:
-    """The learner's progress on the given current items, in one query (replaced UUIDs included)."""
-    item_ids = list(item_ids)
-    if not learner or not item_ids:
+def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID] | QuerySet) -> dict[UUID, ItemProgress]:
+    """The learner's progress on the given current items, in one query (replaced UUIDs included).
+
+    `item_ids` may be a query of ids (`values("item_id")`), which the database reads as a subquery."""
+    if not isinstance(item_ids, QuerySet):
+        item_ids = list(item_ids)
+    if not learner or (isinstance(item_ids, list) and not item_ids):
         return {}
-    with connection.cursor() as cursor:
-        cursor.execute(*sql.progress_rows(learner, item_ids))
-        rows = cursor.fetchall()
+    # "Last seen": the row's latest timestamp, when the learner last had the item open ("Continue" resumes there).
+    rows = (
+        UserContentProgress.objects.owned_by(learner)
+        .for_items(item_ids)
+        .with_current_id()
+        .annotate(
+            last_seen_at=Greatest(
+                "started_at", Coalesce("last_heartbeat_at", "started_at"), Coalesce("completed_at", "started_at")
+            )
+        )
+        .values_list("current_id", "completed_at", "total_time_spent_s", "last_seen_at")
+    )
     merged: dict[UUID, ItemProgress] = {}
     for current_id, completed_at, seconds, last_seen_at in rows:
-        current_id = sql.from_db_uuid(current_id)
-        completed_at = sql.from_db_datetime(completed_at)
-        last_seen_at = sql.from_db_datetime(last_seen_at)
         before = merged.get(current_id, ItemProgress())
         if before.completed_at is not None and (completed_at is None or before.completed_at < completed_at):
             completed_at = before.completed_at
@@ -139,31 +147,10 @@ def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID]) -> dict[
     return merged
 
 
-def module_entries(condition: Q) -> list[ModuleEntry]:
-    """Steps of active modules matching `condition`, in learner order, each with `.item` (body deferred).
-
-    Each entry also carries `module_parent_id`, so that a parent module's steps (its submodules') can be
-    told apart without loading the modules.
-    """
-    return list(
-        ModuleEntry.objects.filter(condition, module__retired_at__isnull=True)
-        .select_related("item")
-        .defer("item__body")
-        .annotate(module_parent_id=F("module__parent_id"))
-        .order_by("module__source_line", "module__slug", "position")
-    )
-
-
-def steps_of(module_id: UUID, entries: list[ModuleEntry]) -> list[ModuleEntry]:
-    """The entries belonging to a module: its own, or its submodules' for a parent module."""
-    return [e for e in entries if e.module_id == module_id or e.module_parent_id == module_id]
-
-
 def build_module_progress(
     module: ContentItem, entries: list[ModuleEntry], progress: dict[UUID, ItemProgress]
 ) -> ModuleProgress:
-    """Progress of `module` from its entries (all of them belonging to it or its submodules)."""
-    entries = steps_of(module.pk, entries)
+    """Progress of `module` from its steps (`ModuleEntry.objects.steps_by_module`)."""
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
     status, completed, total = derive_status(
         required={e.item_id for e in entries if not e.optional}, steps={e.item_id for e in entries}, done=done
@@ -184,7 +171,7 @@ def build_module_progress(
 
 def module_progress(*, learner: Learner | None, module: ContentItem) -> ModuleProgress:
     """A module's steps with the learner's completion and time (2 queries; 1 without a learner)."""
-    entries = module_entries(Q(module_id=module.pk) | Q(module__parent_id=module.pk))
+    entries = ModuleEntry.objects.steps_by_module([module.pk]).get(module.pk, [])
     return build_module_progress(module, entries, progress_by_item(learner, {e.item_id for e in entries}))
 
 
@@ -205,7 +192,7 @@ class CourseStructures:
     """What the registry says about some courses' modules and steps: no learner in it (see `course_structures`)."""
 
     entries_by_course: dict[UUID, list[CourseEntry]]
-    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int, bool]]]  # item, optional, position, seconds, hide
+    steps_by_module: dict[UUID, list[ModuleEntry]]  # ModuleEntry.objects.steps_by_module
 
 
 def course_structures(courses: Sequence[ContentItem]) -> CourseStructures:
@@ -220,14 +207,8 @@ def course_structures(courses: Sequence[ContentItem]) -> CourseStructures:
         .order_by("course_id", "position")
     ):
         entries_by_course[entry.course_id].append(entry)
-    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int, bool]]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(*sql.course_steps([course.pk for course in courses]))
-        for module_id, item_id, optional, position, seconds, hide in cursor.fetchall():
-            steps_by_module[sql.from_db_uuid(module_id)].append(
-                (sql.from_db_uuid(item_id), bool(optional), position, seconds, bool(hide))
-            )
-    return CourseStructures(dict(entries_by_course), dict(steps_by_module))
+    module_ids = {entry.module_id for entries in entries_by_course.values() for entry in entries if entry.module_id}
+    return CourseStructures(dict(entries_by_course), ModuleEntry.objects.steps_by_module(module_ids))
 
 
 def courses_progress_from(
@@ -235,7 +216,7 @@ def courses_progress_from(
 ) -> list[CourseProgress]:
     """`courses_progress` over structures already read: the learner's rows only (1 query; none without one)."""
     steps_by_module = structures.steps_by_module
-    progress = progress_by_item(learner, {s[0] for steps in steps_by_module.values() for s in steps})
+    progress = progress_by_item(learner, {step.item_id for steps in steps_by_module.values() for step in steps})
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
     return [
         CourseProgress(
@@ -248,7 +229,7 @@ def courses_progress_from(
 
 def _units(
     course_entries: list[CourseEntry],
-    steps_by_module: dict[UUID, list[tuple[UUID, bool, int, int, bool]]],
+    steps_by_module: dict[UUID, list[ModuleEntry]],
     progress: dict[UUID, ItemProgress],
     done: set[UUID],
 ) -> list[Unit]:
@@ -261,21 +242,20 @@ def _units(
             modules = []
             continue
         steps = steps_by_module.get(entry.module_id, [])
-        required = {item_id for item_id, optional, *_ in steps if not optional}
-        status, completed, total = derive_status(required=required, steps={s[0] for s in steps}, done=done)
-        seconds = {item_id: secs for item_id, optional, _, secs, _ in steps if not optional}
-        next_position = next(
-            (position for item_id, optional, position, *_ in steps if not optional and item_id not in done), None
-        )
+        step_ids = {step.item_id for step in steps}
+        required = {step.item_id for step in steps if not step.optional}
+        status, completed, total = derive_status(required=required, steps=step_ids, done=done)
+        seconds = {step.item_id: step.item.estimated_seconds for step in steps if not step.optional}
+        next_position = next((step.position for step in steps if not step.optional and step.item_id not in done), None)
         states = [
             StepState(
-                item_id=item_id,
-                optional=optional,
-                hide=hide,
-                completed_at=progress.get(item_id, ItemProgress()).completed_at,
-                last_seen_at=progress.get(item_id, ItemProgress()).last_seen_at,
+                item_id=step.item_id,
+                optional=step.optional,
+                hide=step.hide,
+                completed_at=progress.get(step.item_id, ItemProgress()).completed_at,
+                last_seen_at=progress.get(step.item_id, ItemProgress()).last_seen_at,
             )
-            for item_id, optional, _, _, hide in steps
+            for step in steps
         ]
         finished = [state.completed_at for state in states if not state.optional and state.completed_at]
         modules.append(
@@ -287,7 +267,7 @@ def _units(
                 completed=completed,
                 total=total,
                 estimated_seconds=sum(seconds.values()),
-                time_spent_s=sum(progress[i].time_spent_s for i in {s[0] for s in steps} if i in progress),
+                time_spent_s=sum(progress[i].time_spent_s for i in step_ids if i in progress),
                 next_step_position=next_position,
                 steps=states,
                 completed_at=max(finished) if status == Status.COMPLETED and finished else None,
@@ -300,17 +280,10 @@ def _units(
 
 def completed_content_ids(learner: Learner) -> list[UUID]:
     """Every UUID the learner completed, and the current UUID of each replaced one (1 query)."""
-    replaced = ReplacedId.objects.filter(old_id=OuterRef("content_id")).values("item_id")[:1]
     ids: set[UUID] = set()
-    for content_id, current_id in (
-        UserContentProgress.objects.owned_by(learner)
-        .completed()
-        .annotate(current_id=Subquery(replaced))
-        .values_list("content_id", "current_id")
-    ):
-        ids.add(content_id)
-        if current_id is not None:
-            ids.add(current_id)
+    rows = UserContentProgress.objects.owned_by(learner).completed().with_current_id()
+    for content_id, current_id in rows.values_list("content_id", "current_id"):
+        ids.update((content_id, current_id))
     return sorted(ids)
 
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
@@ -434,11 +434,11 @@ def claim_progress(*, user, session_token: UUID) -> ClaimReceipt:
     ratelimit.move(old_identity=token_learner.label, new_identity=Learner(user_id=user.pk).label)
     # Locking the rows makes a concurrent heartbeat on them wait, then write a fresh row under the token,
     # which the account still sees (ClaimedToken). Only the locked rows are merged and deleted.
+    # The account's rows under tokens: this one's (claimed above) and late ones under tokens it claimed before.
     rows = list(
         UserContentProgress.objects.select_for_update()
-        .filter(
-            Q(session_token=session_token) | Q(session_token__in=ClaimedToken.objects.filter(user=user).values("token"))
-        )
+        .owned_by(Learner(user_id=user.pk))
+        .filter(session_token__isnull=False)
         .values_list("id", "content_id", "content_type", "completed_at", "total_time_spent_s")
     )
     kept = 0

@@ -7,7 +7,6 @@ names of the two-argument min and max, which `Dialect` supplies. Parameters are 
 prepared with the model fields, so UUIDs and datetimes are stored as Django stores them on each backend.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -350,60 +349,13 @@ def import_completion_sql() -> str:
     """
 
 
-def progress_rows(learner, item_ids: list[UUID]) -> tuple[str, dict]:
-    """A query for the learner's (current id, completed_at, total seconds, last seen) rows on the given items.
-
-    "Last seen" is the row's latest timestamp (started, last heartbeat or completion): when the learner last
-    had the item open, which is where "Continue" resumes.
-
-    Rows stored under an old UUID that a current item replaces come back under the current UUID. An
-    account also owns the rows of the tokens it claimed (see ClaimedToken). On PostgreSQL the ids travel
-    as one array parameter, which is much cheaper to send than a hundred placeholders.
-    """
-    if connection.vendor == "postgresql":
-        ids, params = "SELECT unnest(%(ids)s::uuid[])", {"ids": list(item_ids)}
-    else:
-        ids = ", ".join(f"%(id{i})s" for i in range(len(item_ids)))
-        params = {f"id{i}": prep_uuid(item_id) for i, item_id in enumerate(item_ids)}
-    if learner.user_id is not None:
-        claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
-        owner = f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
-    else:
-        owner = "p.session_token = %(token)s"
-    query = f"""
-        SELECT COALESCE(r.item_id, p.content_id), p.completed_at, p.total_time_spent_s,
-            {dialect().greatest}(
-                p.started_at, COALESCE(p.last_heartbeat_at, p.started_at), COALESCE(p.completed_at, p.started_at)
-            )
-        FROM {TABLE} p LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
-        WHERE {owner} AND (p.content_id IN ({ids}) OR r.item_id IN ({ids}))
-    """
-    return query, owner_params(learner) | params
-
-
-def course_steps(course_ids: Sequence[UUID]) -> tuple[str, dict]:
-    """A query for (module id, item id, optional, position, estimated seconds, hide) of the steps of the
-    courses' modules, each module once however many of the courses hold it."""
-    names = [f"course_{number}" for number in range(len(course_ids))]
-    query = f"""
-        SELECT e.module_id, e.item_id, e.optional, e.position, i.estimated_seconds, e.hide
-        FROM content_loader_moduleentry e JOIN content_loader_contentitem i ON i.id = e.item_id
-        WHERE e.module_id IN (
-            SELECT c.module_id FROM content_loader_courseentry c
-            WHERE c.course_id IN ({", ".join(f"%({name})s" for name in names)}) AND c.module_id IS NOT NULL
-        )
-        ORDER BY e.module_id, e.position
-    """
-    return query, {name: prep_uuid(course_id) for name, course_id in zip(names, course_ids, strict=True)}
-
-
 def _claimed(*, by_user: bool) -> str:
     """SQL for whether the learner is a token an account claimed (an account never is)."""
     return "FALSE" if by_user else "EXISTS (SELECT 1 FROM progress_claimedtoken t WHERE t.token = %(token)s)"
 
 
 def _owned(*, by_user: bool) -> str:
-    """SQL for "row p belongs to the learner": an account also owns the rows of the tokens it claimed."""
+    """SQL for "row p belongs to the learner" (`progress.models.belongs_to`), for the completion's statements."""
     if by_user:
         claimed = "SELECT token FROM progress_claimedtoken WHERE user_id = %(user_id)s"
         return f"(p.user_id = %(user_id)s OR p.session_token IN ({claimed}))"
@@ -480,7 +432,8 @@ def containing_steps_sql(learner) -> tuple[str, dict]:
     """A query for the steps of every active leaf module placing `%(item)s` and of their sibling
     submodules: (module id, its parent's id, learning outcome id, item id, optional, whether the learner
     completed it). Completions under an old UUID count for the item replacing it, as everywhere
-    (`progress_rows`). Plain rows of a 4-table join: cheaper to plan than counting in SQL, and few.
+    (`UserContentProgressQuerySet.with_current_id`). Plain rows of a 4-table join: cheaper to plan than
+    counting in SQL, and few.
     """
     return _containing_steps(by_user=learner.user_id is not None), owner_params(learner)
 

@@ -17,6 +17,7 @@ from content_loader.models import ContentItem
 from content_loader.tests.factories import make_course, make_module
 from dashboard.queries import for_course_dashboard
 from dashboard.tests.factories import make_cohort, row
+from learners import Learner
 from progress.models import LearnerDataAudit, UserContentProgress
 from progress.tests.factories import ProgressFactory, lenses_of
 
@@ -72,7 +73,7 @@ def test_implausible_times_do_not_poison_the_median_and_the_doctor_still_reports
     assert (lenses["first lens 1"].median_seconds, lenses["first lens 1"].timed) == (90, 2)
     assert lenses["first lens 1"].completed == 4
     report = run_doctor(fix=False)
-    assert any(f.kind == "implausible" and f.owner == (forged.pk, None) for f in report.found), report.found
+    assert any(f.kind == "implausible" and f.owner == Learner(user_id=forged.pk) for f in report.found), report.found
 
 
 def test_the_course_page_draws_accessible_charts_and_tables(staff):
