@@ -209,9 +209,9 @@ def complete_content(
     item came through. The registry's type and title win over the caller's when it knows the item. A
     test the registry knows is completed only once every required question of it has an answer.
 
-    `time_spent_s` (the client's own count, accepted as the plan's API has it) is never credited: time
+    `time_spent_s` (the client's own count, accepted because the API's clients send it) is never credited: time
     comes from heartbeats, which the server measures. An item the registry does not know (not synced
-    yet) is stored as the plan allows, at most PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS per learner and
+    yet) is stored as the API allows, at most PROGRESS_RATE_LIMIT_UNKNOWN_COMPLETIONS per learner and
     window (ops.ratelimit.RateLimited past it). A claimed token raises TokenClaimed, checked under the
     learner's lock so that a claim committing meanwhile is seen.
 

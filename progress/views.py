@@ -40,7 +40,7 @@ def complete(request, learner, payload):
         content_id=uuid_field(payload, "content_id"),
         content_type=content_type,
         content_title=str_field(payload, "content_title", max_length=MAX_TITLE_LENGTH) or "",
-        # Accepted as the plan's client sends it, never credited: time comes from heartbeats.
+        # Accepted because the API's clients send it, never credited: time comes from heartbeats.
         time_spent_s=int_field(payload, "time_spent_s", low=0, high=MAX_CLIENT_SECONDS, required=False),
         module_slug=str_field(payload, "module_slug", max_length=300),
     )
@@ -74,11 +74,11 @@ def heartbeat(request, learner, payload):
 def claim(request, learner, payload):
     """POST /api/progress/claim: move an anonymous token's progress, chats and answers to the caller's account.
 
-    The token comes from the body's `session_token` (the plan's `claimSessionRecords`, which sends only the
-    session cookie), else the one the request carries (X-Session-Token header or learner cookie). The token
-    is a bearer secret: whoever holds it can already act as that learner, so naming it proves as much as
-    carrying it; the request itself is authenticated by the session and CSRF-checked, and it merges into the
-    caller's own account only. A token another account already claimed moves nothing: 409.
+    The token comes from the body's `session_token` (the original client's `claimSessionRecords`, which
+    sends only the session cookie), else the one the request carries (X-Session-Token header or learner
+    cookie). The token is a bearer secret: whoever holds it can already act as that learner, so naming it
+    proves as much as carrying it; the request itself is authenticated by the session and CSRF-checked, and
+    it merges into the caller's own account only. A token another account already claimed moves nothing: 409.
     """
     held = {
         token

@@ -29,7 +29,6 @@ SHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots" / "a11y"
 PASSWORD = "a-long-password-1"
 COURSE = "learning-that-sticks"
 WIDTHS = {"1280": {"width": 1280, "height": 900}, "390": {"width": 390, "height": 844}}
-REAL_VAULT = Path("/work/shared/corpora/lens-edu-relay")
 
 
 @pytest.fixture

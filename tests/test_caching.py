@@ -59,7 +59,7 @@ def test_every_learner_page_and_api_answer_is_private_and_never_reused(learner_c
 
 
 def test_the_api_json_reads_of_a_learner_are_private(course, victims):
-    """The progress reads (issue 17's point): private, no-cache, Vary: Cookie, X-Session-Token."""
+    """The progress reads: private, no-cache, Vary: Cookie, X-Session-Token."""
     token = {"HTTP_X_SESSION_TOKEN": str(victims[0].learner.session_token)}
     for path in (
         "/api/progress/completed",

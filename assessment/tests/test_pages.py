@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from assessment.models import Assessment, AssessmentState
-from chat.tests.factories import QuestionAnswerFactory, question_segment
+from chat.tests.factories import QuestionAnswerFactory, shared_question
 from content_loader.models import ContentItem, ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory
 from dashboard.tests.factories import make_cohort
@@ -114,7 +114,7 @@ def box(request, lens):
     """The question's answer box as a page's view builds it."""
     from chat.panels import build_question_box
 
-    return build_question_box(request, item=lens, segment=question_segment(), locked=False, answer_url="/a/")
+    return build_question_box(request, item=lens, segment=shared_question(), locked=False, answer_url="/a/")
 
 
 def test_the_question_box_shows_the_score_beside_the_saved_answer(settings, scored, rf):

@@ -66,7 +66,7 @@ def test_the_course_distribution_counts_each_learners_latest_roleplay_score_once
     run_queued_jobs()
     services.try_again(learner=Learner(user_id=attempt.user_id), roleplay_id=ROLEPLAY_ID)
     again = RoleplayAttemptFactory(
-        learner=Learner(user_id=attempt.user_id), roleplay_id=ROLEPLAY_ID, content_id=attempt.content_id
+        user_id=attempt.user_id, session_token=None, roleplay_id=ROLEPLAY_ID, content_id=attempt.content_id
     )
     RoleplayMessageFactory(attempt=again, role="user", text="Spaced practice is proven; here is why.")
     services.finish_attempt(learner=Learner(user_id=attempt.user_id), roleplay_id=ROLEPLAY_ID)

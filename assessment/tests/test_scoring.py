@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.tests.factories import UserFactory
 from assessment.models import Assessment, AssessmentState
 from chat import services
-from chat.tests.factories import question_segment
+from chat.tests.factories import shared_question
 from chat.tests.fake_tutor import Fail, Reply
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory
@@ -34,7 +34,7 @@ GOOD = json.dumps(
 
 @pytest.fixture
 def lens():
-    question = question_segment()
+    question = shared_question()
     lens = LensFactory(body={"segments": [question]})
     outcome = LearningOutcomeFactory(body={"statement": "Explain why agents resist shutdown."})
     ModuleEntry.objects.create(module=ModuleFactory(), position=0, item=lens, learning_outcome=outcome)
@@ -88,7 +88,7 @@ def test_assessment_model_setting_overrides_the_tutor_model(tutor_server, lens, 
 
 
 def test_a_question_without_a_rubric_is_not_scored(tutor_server):
-    question = question_segment()
+    question = shared_question()
     question["assessment_instructions"] = ""
     lens = LensFactory(body={"segments": [question]})
     save(lens, UserFactory(), "An answer.", question=question)

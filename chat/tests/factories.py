@@ -1,11 +1,13 @@
 """Factories for conversations, answers and lenses with chat and question segments."""
 
+import functools
 import uuid
 
 import factory
 
 from accounts.tests.factories import UserFactory  # noqa: F401  (re-exported: tests written before it moved)
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
+from content_loader.parsing.payloads import question_key
 
 
 class ChatSessionFactory(factory.django.DjangoModelFactory):
@@ -43,29 +45,32 @@ def chat_lens_body(
                 "hide_previous_content_from_user": flags.get("hide_from_user", False),
                 "hide_previous_content_from_tutor": flags.get("hide_from_tutor", False),
             },
-            question_segment(index=2),
+            shared_question(index=2),
         ],
     }
 
 
 def question_segment(
-    *,
     index: int = 0,
-    key: str = "0123456789abcdef",
-    max_chars: int | None = 200,
-    feedback: bool = True,
+    prompt: str = "Why might an AI resist being switched off?",
+    *,
+    key: str | None = None,
+    feedback: bool = False,
+    max_chars: int | None = None,
+    optional: bool = False,
     max_time_seconds: int | None = None,
     enforce_voice: bool = False,
 ) -> dict:
-    """A `#### Question` segment as the loader stores it."""
+    """A `#### Question` segment as the loader stores it, with the loader's defaults (no feedback, no length
+    limit, untimed). Its key is the one the loader derives from the prompt unless `key` is given."""
     return {
         "type": "question",
         "index": index,
         "line": 14,
-        "optional": False,
-        "key": key,
-        "content_html": "<p>Why might an AI resist being switched off?</p>",
-        "content_text": "Why might an AI resist being switched off?",
+        "optional": optional,
+        "key": key or question_key(prompt),
+        "content_html": f"<p>{prompt}</p>",
+        "content_text": prompt,
         "assessment_instructions": "Look for instrumental convergence.",
         "max_chars": max_chars,
         "max_time": f"{max_time_seconds // 60}:{max_time_seconds % 60:02d}" if max_time_seconds else "",
@@ -75,6 +80,11 @@ def question_segment(
     }
 
 
+QUESTION_KEY = "0123456789abcdef"
+# The question most chat tests share: a fixed key, feedback on, at most 200 characters.
+shared_question = functools.partial(question_segment, key=QUESTION_KEY, feedback=True, max_chars=200)
+
+
 class QuestionAnswerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = QuestionAnswer
@@ -82,6 +92,6 @@ class QuestionAnswerFactory(factory.django.DjangoModelFactory):
     session_token = factory.LazyFunction(uuid.uuid4)
     content_id = factory.LazyFunction(uuid.uuid4)
     content_type = "lens"
-    question_key = "0123456789abcdef"
+    question_key = QUESTION_KEY
     question_text = "Why might an AI resist being switched off?"
     text = factory.Sequence(lambda n: f"Answer {n}")

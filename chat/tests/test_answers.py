@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import QuestionAnswer
-from chat.tests.factories import QuestionAnswerFactory, question_segment
+from chat.tests.factories import QuestionAnswerFactory, shared_question
 from chat.tests.test_sessions import run_in_threads
 from learners import Learner
 
@@ -21,7 +21,7 @@ def save(*, text: str, user_id=None, session_token=None, content_id=None, questi
         learner=Learner(user_id=user_id, session_token=session_token),
         content_id=content_id or CONTENT_ID,
         content_type="lens",
-        question=question or question_segment(),
+        question=question or shared_question(),
         text=text,
         locked=locked,
     )
@@ -48,7 +48,7 @@ def test_max_chars_is_enforced():
     with pytest.raises(services.AnswerTooLong, match="201 characters long; this question allows 200"):
         save(session_token=uuid.uuid4(), text="x" * 201)
     save(session_token=uuid.uuid4(), text="x" * 200)
-    save(session_token=uuid.uuid4(), text="x" * 5000, question=question_segment(max_chars=None))
+    save(session_token=uuid.uuid4(), text="x" * 5000, question=shared_question(max_chars=None))
 
 
 def test_a_locked_answer_is_not_changed():

@@ -14,7 +14,7 @@ from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import AnswerDraft, QuestionAnswer
 from chat.questions import current_answers, unanswered_questions
-from chat.tests.factories import chat_lens_body, question_segment
+from chat.tests.factories import chat_lens_body, shared_question
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url
 from learners import Learner
@@ -119,7 +119,7 @@ def test_a_draft_is_bounded_like_an_answer_and_refused_clearly(learner, settings
     """Over the site's ANSWER_MAX_CHARS (the question has no max-chars): 400 with both numbers, nothing stored."""
     settings.ANSWER_MAX_CHARS = 10
     body = chat_lens_body()
-    body["segments"][2] = question_segment(index=2, max_chars=None)
+    body["segments"][2] = shared_question(index=2, max_chars=None)
     lens = LensFactory(body=body)
     response = browser(learner).post(answer_url(lens), {"text": "x" * 11, "draft": "1"}, **HTMX)
     assert response.status_code == 400

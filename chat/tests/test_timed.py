@@ -12,7 +12,7 @@ from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import AnswerDraft, AnswerStart, QuestionAnswer
 from chat.templatetags.chat import clock, duration
-from chat.tests.factories import question_segment
+from chat.tests.factories import shared_question
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url
 from learners import Learner
@@ -25,7 +25,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 
 @pytest.fixture
 def lens(db):
-    return LensFactory(title="Timed", body={"segments": [question_segment(index=0, max_time_seconds=300)]})
+    return LensFactory(title="Timed", body={"segments": [shared_question(index=0, max_time_seconds=300)]})
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_saves_within_the_deadline_and_grace_are_kept_later_ones_refused(lens, l
 
 
 def test_untimed_questions_need_no_start(learner):
-    lens = LensFactory(body={"segments": [question_segment(index=0)]})
+    lens = LensFactory(body={"segments": [shared_question(index=0)]})
     assert logged_in(learner).post(url("answer", lens), {"text": "Any time"}, **HTMX).status_code == 200
     assert logged_in(learner).post(url("start", lens), **HTMX).status_code == 404
 

@@ -240,11 +240,11 @@ def test_nothing_to_answer_and_a_reply_in_progress(tutor_server):
 @pytest.mark.django_db(transaction=True)
 def test_feedback_uses_the_assessment_instructions_and_is_saved(tutor_server):
     """Feedback on an answer is asked with the question's assessment instructions and saved on the answer."""
-    from chat.tests.factories import QuestionAnswerFactory, question_segment
+    from chat.tests.factories import QuestionAnswerFactory, shared_question
 
     tutor_server.script.append(Stream(["Good: ", "you named instrumental goals."]))
     answer = QuestionAnswerFactory(text="It needs to stay on to reach its goal.", content_id=uuid.uuid4())
-    row = tutor.ask_for_feedback(answer=answer, question=question_segment())
+    row = tutor.ask_for_feedback(answer=answer, question=shared_question())
     assert replies.wait_for(model=FeedbackRequest, pk=row.pk).state == ReplyState.COMPLETE
 
     answer.refresh_from_db()

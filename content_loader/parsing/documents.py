@@ -50,7 +50,6 @@ SEGMENT_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 SEGMENT_HEADINGS = {"Text": "text", "Chat": "chat", "Article": "article", "Video": "video"}
 SEGMENT_HEADINGS |= {"Question": "question", "Roleplay": "roleplay"}
-TEST_SEGMENTS = ("question", "roleplay")
 # The original single-file module: `## Text`, `## Chat`, `## Video-excerpt` and `## Article-excerpt`
 # segments inside `# Video:` / `# Article:` / `# Text:` / `# Chat:` sections, with these fields.
 SINGLE_FILE_SEGMENT_FIELDS: dict[str, tuple[str, ...]] = {

@@ -17,6 +17,18 @@ import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from ..body import (
+    ArticleInfo,
+    ArticleSegment,
+    ChatSegment,
+    LensBody,
+    QuestionSegment,
+    RoleplaySegment,
+    TextSegment,
+    VideoInfo,
+    VideoSegment,
+)
+from ..body import Segment as SegmentPayload
 from .cache import CachedLens, body_json
 from .diagnostics import FileReport
 from .documents import (
@@ -67,24 +79,23 @@ class LensCompiler:
     def compile(self, lens: LensDoc, doc: Document) -> CompiledLens:
         self.deps = [("sources", _sources(lens))]
         report = doc.report
-        segments: list[dict] = []
+        segments: list[SegmentPayload] = []
         words = 0
         video_seconds = 0.0
         article_end: dict[str, int] = {}  # article path -> where its previous excerpt in this lens ended
-        last_excerpt: dict[str, tuple[dict, int]] = {}  # article path -> (segment payload, end offset)
+        last_excerpt: dict[str, tuple[ArticleSegment, int]] = {}  # article path -> (its payload, end offset)
         for index, segment in enumerate(lens.segments):
             payload = self._segment(segment, index, lens, report, article_end, last_excerpt)
             if payload is None:
                 continue
             segments.append(payload)
-            kind = payload["type"]
-            if kind == "text":
+            if payload["type"] == "text":
                 words += word_count(payload["text"])
-            elif kind == "article":
+            elif payload["type"] == "article":
                 words += payload["word_count"]
-            elif kind in ("question", "roleplay"):
+            elif payload["type"] == "question" or payload["type"] == "roleplay":
                 words += word_count(payload["content_text"])
-            elif kind == "video":
+            elif payload["type"] == "video":
                 video_seconds += max(0.0, payload["end_s"] - payload["start_s"])
         for path, (payload, end) in last_excerpt.items():
             article = self.vault.documents[path]
@@ -92,13 +103,13 @@ class LensCompiler:
             payload["after_html"] = self._render_slice(article, end, len(article.body), f"s{payload['index']}a-")
         for index, payload in enumerate(segments):
             payload["index"] = index
-        body: dict = {"segments": segments}
+        body = LensBody(segments=segments)
         if lens.kind == "lens":
-            body = {"tldr": lens.tldr, **body}
+            body["tldr"] = lens.tldr
         if lens.derived_id:
             body["derived_id"] = True
         seconds = (words / WORDS_PER_MINUTE * 60 + video_seconds) * TIME_FACTOR
-        return CompiledLens(body, round(seconds))
+        return CompiledLens(dict(body), round(seconds))
 
     def _segment(
         self,
@@ -107,60 +118,69 @@ class LensCompiler:
         lens: LensDoc,
         report: FileReport,
         article_end: dict[str, int],
-        last_excerpt: dict[str, tuple[dict, int]],
-    ) -> dict | None:
-        base = {"type": segment.kind, "index": index, "line": segment.line, "optional": segment.optional}
+        last_excerpt: dict[str, tuple[ArticleSegment, int]],
+    ) -> SegmentPayload | None:
         fields = segment.fields
+        line, optional = segment.line, segment.optional
         prefix = f"s{index}-"  # ids of this segment's HTML: unique on the lens's page
         if segment.kind == "text":
             html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
-            return {**base, "html": html, "text": plain_text(html)}
+            return TextSegment(type="text", index=index, line=line, optional=optional, html=html, text=plain_text(html))
         if segment.kind == "chat":
-            return {
-                **base,
-                "instructions": fields.get("instructions"),
-                "hide_previous_content_from_user": fields.flag("hidePreviousContentFromUser"),
-                "hide_previous_content_from_tutor": fields.flag("hidePreviousContentFromTutor"),
-            }
+            return ChatSegment(
+                type="chat",
+                index=index,
+                line=line,
+                optional=optional,
+                instructions=fields.get("instructions"),
+                hide_previous_content_from_user=fields.flag("hidePreviousContentFromUser"),
+                hide_previous_content_from_tutor=fields.flag("hidePreviousContentFromTutor"),
+            )
         if segment.kind == "question":
             html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
             text = plain_text(html)
-            return {
-                **base,
-                "key": question_key(text),
-                "content_html": html,
-                "content_text": text,
-                "assessment_instructions": fields.get("assessment-instructions"),
-                "max_chars": self._max_chars(segment, report),
-                "max_time": fields.get("max-time"),
-                "max_time_seconds": self._max_time(segment, report),
-                "enforce_voice": fields.flag("enforce-voice"),
-                "feedback": fields.flag("feedback"),
-            }
+            return QuestionSegment(
+                type="question",
+                index=index,
+                line=line,
+                optional=optional,
+                key=question_key(text),
+                content_html=html,
+                content_text=text,
+                assessment_instructions=fields.get("assessment-instructions"),
+                max_chars=self._max_chars(segment, report),
+                max_time=fields.get("max-time"),
+                max_time_seconds=self._max_time(segment, report),
+                enforce_voice=fields.flag("enforce-voice"),
+                feedback=fields.flag("feedback"),
+            )
         if segment.kind == "roleplay":
             html = self._render(fields.get("content"), lens, report, fields.line("content", segment.line), prefix)
-            return {
-                **base,
-                "id": fields.get("id").strip(),
-                "content_html": html,
-                "content_text": plain_text(html),
-                "ai_instructions": fields.get("ai-instructions"),
-                "opening_message": fields.get("opening-message"),
-                "assessment_instructions": fields.get("assessment-instructions"),
-                "feedback": fields.flag("feedback"),
-            }
+            return RoleplaySegment(
+                type="roleplay",
+                index=index,
+                line=line,
+                optional=optional,
+                id=fields.get("id").strip(),
+                content_html=html,
+                content_text=plain_text(html),
+                ai_instructions=fields.get("ai-instructions"),
+                opening_message=fields.get("opening-message"),
+                assessment_instructions=fields.get("assessment-instructions"),
+                feedback=fields.flag("feedback"),
+            )
         if segment.kind == "article":
-            return self._article(segment, base, report, article_end, last_excerpt)
-        return self._video(segment, base, report)
+            return self._article(segment, index, report, article_end, last_excerpt)
+        return self._video(segment, index, report)
 
     def _article(
         self,
         segment: Segment,
-        base: dict,
+        index: int,
         report: FileReport,
         article_end: dict[str, int],
-        last_excerpt: dict[str, tuple[dict, int]],
-    ) -> dict | None:
+        last_excerpt: dict[str, tuple[ArticleSegment, int]],
+    ) -> ArticleSegment | None:
         if segment.source is None or segment.source.path is None:
             return None  # the missing or broken source is reported already
         path = segment.source.path
@@ -178,7 +198,6 @@ class LensCompiler:
                 "copy the words exactly from the article (straight and curly quotes both match)",
             )
             return None
-        index = base["index"]
         excerpt_html = self._render_slice(article, span.start, span.end, f"s{index}-")
         text = plain_text(excerpt_html)
         if not text.strip():
@@ -201,26 +220,29 @@ class LensCompiler:
                     ),
                     "quote a few more words so that it is found once",
                 )
-        payload = {
-            **base,
-            "article": {
-                "title": article.title,
-                "authors": article.authors,
-                "source_url": article.source_url,
-                "published": article.published,
-                "path": path,
-            },
-            "before_html": self._render_slice(article, after, span.start, f"s{index}b-") if span.start > after else "",
-            "excerpt_html": excerpt_html,
-            "after_html": "",
-            "text": text,
-            "word_count": word_count(text),
-        }
+        payload = ArticleSegment(
+            type="article",
+            index=index,
+            line=segment.line,
+            optional=segment.optional,
+            article=ArticleInfo(
+                title=article.title,
+                authors=article.authors,
+                source_url=article.source_url,
+                published=article.published,
+                path=path,
+            ),
+            before_html=self._render_slice(article, after, span.start, f"s{index}b-") if span.start > after else "",
+            excerpt_html=excerpt_html,
+            after_html="",
+            text=text,
+            word_count=word_count(text),
+        )
         article_end[path] = max(span.end, after)
         last_excerpt[path] = (payload, article_end[path])
         return payload
 
-    def _video(self, segment: Segment, base: dict, report: FileReport) -> dict | None:
+    def _video(self, segment: Segment, index: int, report: FileReport) -> VideoSegment | None:
         if segment.source is None or segment.source.path is None:
             return None
         path = segment.source.path
@@ -261,19 +283,22 @@ class LensCompiler:
             return None
         if phrases and times["from"] is not None and start > phrases[-1].start:
             report.warning(fields.line("from", segment.line), f"`from::` is after the last phrase of {path}")
-        return {
-            **base,
-            "video": {
-                "title": transcript.title,
-                "channel": transcript.channel,
-                "url": transcript.url,
-                "youtube_id": transcript.youtube_id,
-                "path": path,
-            },
-            "start_s": start,
-            "end_s": end,
-            "transcript": text,
-        }
+        return VideoSegment(
+            type="video",
+            index=index,
+            line=segment.line,
+            optional=segment.optional,
+            video=VideoInfo(
+                title=transcript.title,
+                channel=transcript.channel,
+                url=transcript.url,
+                youtube_id=transcript.youtube_id,
+                path=path,
+            ),
+            start_s=start,
+            end_s=end,
+            transcript=text,
+        )
 
     def _render_slice(self, article: ArticleDoc, start: int, end: int, id_prefix: str) -> str:
         """Render part of an article, with the footnote definitions it refers to but does not hold; its

@@ -165,9 +165,6 @@ def _unknown_leaf(state: StateInline, silent: bool) -> bool:
     return True
 
 
-_INLINE_TAGS = {"collapse": ("span", "collapse"), "note": ("span", "note"), "footnote": ("small", "lens-footnote")}
-
-
 def _render_directive(self, tokens, idx, options, env) -> str:
     token = tokens[idx]
     name = token.meta["name"]

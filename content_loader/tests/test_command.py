@@ -12,8 +12,6 @@ from content_loader.models import ContentItem
 from content_loader.tests.vaults import LENS_A, basic_vault, lens
 from content_loader.write_ids import write_missing_ids
 
-UUID_LINE = rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
 
 def run(*args: str) -> tuple[str, int]:
     out = StringIO()

@@ -6,7 +6,7 @@ from content_loader.parsing import parse_course, parse_lens, parse_module, parse
 
 
 def test_parse_module_extracts_uuid():
-    """Module with id in frontmatter should have content_id set (plan, task 2.1)."""
+    """Module with id in frontmatter should have content_id set."""
     markdown = """---
 id: 550e8400-e29b-41d4-a716-446655440000
 slug: introduction
@@ -24,7 +24,7 @@ Hello world.
 
 
 def test_parse_module_without_uuid():
-    """Module without id should have content_id as None (plan, task 2.1), and says so."""
+    """Module without id should have content_id as None, and says so."""
     markdown = """---
 slug: introduction
 title: Introduction
@@ -40,7 +40,7 @@ Hello world.
 
 
 def test_parse_section_with_uuid():
-    """Section with id field should have content_id set (plan, task 2.2)."""
+    """Section with id field should have content_id set."""
     markdown = """---
 slug: introduction
 title: Introduction
@@ -63,7 +63,7 @@ from:: 0:00
 
 
 def test_parse_section_without_uuid():
-    """Section without id has content_id None (plan, task 2.2); it is shown but reported at its heading."""
+    """Section without id has content_id None; it is shown but reported at its heading."""
     markdown = """---
 slug: introduction
 title: Introduction

@@ -1,4 +1,4 @@
-"""The validator's rules (issue 12): each problem is reported at its file and line, with the severity the
+"""The validator's rules: each problem is reported at its file and line, with the severity the
 format's authors expect and a suggestion; and what the format's authors accept loads without an error."""
 
 import uuid

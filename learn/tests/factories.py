@@ -4,7 +4,7 @@ import uuid
 
 import factory
 
-from content_loader.parsing.payloads import question_key
+from chat.tests.factories import question_segment  # noqa: F401  (re-exported: one builder for every app's tests)
 from content_loader.tests.factories import LensFactory
 
 
@@ -118,26 +118,6 @@ def chat_segment(index: int, *, hide_from_user: bool = False, instructions: str 
         "instructions": instructions,
         "hide_previous_content_from_user": hide_from_user,
         "hide_previous_content_from_tutor": False,
-    }
-
-
-def question_segment(
-    index: int, prompt: str, *, feedback: bool = False, max_chars: int | None = None, optional: bool = False
-) -> dict:
-    """A `#### Question`; its key is derived from the prompt, as the loader derives it."""
-    return {
-        "type": "question",
-        "index": index,
-        "line": 14,
-        "optional": optional,
-        "key": question_key(prompt),
-        "content_html": f"<p>{prompt}</p>",
-        "content_text": prompt,
-        "assessment_instructions": "Look for a concrete example.",
-        "max_chars": max_chars,
-        "max_time": "",
-        "enforce_voice": False,
-        "feedback": feedback,
     }
 
 

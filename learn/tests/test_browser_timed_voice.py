@@ -11,7 +11,7 @@ from django.db import connections
 from playwright.sync_api import expect
 
 from chat.models import AnswerStart, QuestionAnswer
-from chat.tests.factories import question_segment
+from chat.tests.factories import shared_question
 from chat.tests.fake_tutor import Transcript
 from conftest import CHROMIUM_ARGS
 from content_loader.tests.factories import LensFactory
@@ -49,7 +49,7 @@ def shoot(page, name: str) -> None:
 
 
 def test_a_timed_question_locks_at_zero_with_what_was_typed_saved(live_server, browser_context_factory):
-    lens = LensFactory(title="Quick recall", body={"segments": [question_segment(index=0, max_time_seconds=3)]})
+    lens = LensFactory(title="Quick recall", body={"segments": [shared_question(index=0, max_time_seconds=3)]})
     page = browser_context_factory().new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -81,7 +81,7 @@ def test_a_timed_question_locks_at_zero_with_what_was_typed_saved(live_server, b
 
 def test_a_spoken_answer_fills_the_box_from_the_fake_microphone(live_server, tutor_server, microphone_chromium):
     tutor_server.transcripts.append(Transcript("I will test myself before rereading."))
-    lens = LensFactory(title="Say it", body={"segments": [question_segment(index=0, enforce_voice=True)]})
+    lens = LensFactory(title="Say it", body={"segments": [shared_question(index=0, enforce_voice=True)]})
     context = microphone_chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()

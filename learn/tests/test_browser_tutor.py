@@ -25,7 +25,6 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 COURSE = "learning-that-sticks"
 WELCOME = "aeff022c-66c6-45a5-bcb2-b6ae954b8bba"  # why-we-forget: Text, Chat
 TESTING_YOURSELF = "c5348e09-7910-4fe7-96d4-c6a0eda80a00"  # practice-that-works: Text, Question, Chat
-SPACING = "7697a4db-0b44-45dc-be60-5fcb536bbe90"
 TEST = "781bbcde-a1ac-4d16-bb69-d93535c18d50"  # two questions with feedback:: true
 MIXING = "f7bacfce-85d1-450f-8102-a0cff91cd2c5"
 PIECES = ["Think of ", "a word ", "you know ", "but can't ", "say: that ", "is recognition."]

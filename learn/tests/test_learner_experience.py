@@ -1,4 +1,4 @@
-"""Course structure that reads, statuses and next steps (issue 15): names, units, resume, completion."""
+"""Course structure that reads, statuses and next steps: names, units, resume, completion."""
 
 import datetime as dt
 import re

@@ -199,7 +199,7 @@ def test_resolving_links_costs_the_same_queries_for_one_link_or_sixty(client, wo
     assert large_count == small_count
     no_links = text_lens("<p>No links.</p>")
     place(world["intro"], no_links)
-    # 6 for the page (one of them: is the learner's token claimed, ops of issue 17); links add 3: the
+    # 6 for the page (one of them: is the learner's token claimed); links add 3: the
     # items, their lens placements, their modules' courses
     assert count_queries(client, lens_page(world["light"], world["intro"], no_links)) == 6
     assert small_count == large_count == 9

@@ -1,4 +1,4 @@
-"""The JSON API: the plan's integration tests (Task 7.2) and every error rule of the issue."""
+"""The JSON API: the clients' calls end to end and every refusal."""
 
 import json
 import uuid
@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import UserFactory
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, question_segment
+from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, shared_question
 from content_loader.models import SlugAlias
 from content_loader.tests.factories import AssessmentFactory, LensFactory, make_course, make_module
 from learners import Learner
@@ -58,7 +58,7 @@ def csrf(client) -> dict:
     return {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
 
 
-# The plan's integration tests
+# The original client's calls, end to end
 
 
 def test_anonymous_user_can_mark_complete(client):
@@ -357,7 +357,7 @@ def test_claim_needs_a_valid_token(logged_in):
 
 
 def test_claim_with_the_token_in_the_body_and_only_the_session_cookie(logged_in, client):
-    """The plan's claimSessionRecords: `{"session_token": ...}` in the body, session cookie, no header: claimed."""
+    """The original client's claimSessionRecords: the token in the body, session cookie, no header: claimed."""
     token = uuid.uuid4()
     post(client, "/api/progress/complete", lens_body(), token=token)
     QuestionAnswerFactory(session_token=token)
@@ -565,7 +565,7 @@ def test_completion_request_queries_do_not_grow_with_module_size(client):
 
 def test_a_test_is_completed_only_once_its_questions_are_answered(client):
     """The API refuses to complete a test with an unanswered question (400, nothing written), then accepts it."""
-    test = AssessmentFactory(body={"segments": [question_segment(index=0, key="aaaaaaaaaaaaaaaa")]})
+    test = AssessmentFactory(body={"segments": [shared_question(index=0, key="aaaaaaaaaaaaaaaa")]})
     token = uuid.uuid4()
     body = {"content_id": str(test.pk), "content_type": "lens"}  # the registry's type wins: it is a test
 

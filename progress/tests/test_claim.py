@@ -31,7 +31,7 @@ def at(day: int, hour: int = 0) -> datetime:
 
 
 def test_claim_moves_anonymous_rows_to_the_account():
-    """Claiming transfers the token's rows to the account (plan: count == 1, record now the user's)."""
+    """Claiming transfers the token's rows to the account (one row, now the user's)."""
     user = UserFactory()
     token = uuid.uuid4()
     content_id = uuid.uuid4()

@@ -1,4 +1,4 @@
-"""The write paths: get-or-create, completion, heartbeats (the plan's Task 7.1, and the issue's rules)."""
+"""The write paths: get-or-create, completion, heartbeats."""
 
 import uuid
 from datetime import timedelta
@@ -305,7 +305,7 @@ def test_heartbeat_is_one_sql_statement_and_creates_the_row(django_assert_num_qu
 
 
 def test_heartbeats_add_up_when_spaced_in_time():
-    """Heartbeats spaced as far apart as their deltas credit every second (plan: 60 + 60 = 120)."""
+    """Heartbeats spaced as far apart as their deltas credit every second (60 + 60 = 120)."""
     learner = account()
     lens = LensFactory()
     record_heartbeat(learner=learner, content_id=lens.pk, time_delta_s=60)

@@ -178,7 +178,7 @@
     }, 0);
   }
 
-  // The old client kept progress in localStorage; those keys are meaningless now (plan, Task 5.10).
+  // The old client kept progress in localStorage; those keys are meaningless now.
   function removeLegacyKeys() {
     try {
       if (localStorage.getItem("progress_migration_v2")) {
