@@ -36,8 +36,8 @@ from chat.models import ChatSession
 from content_loader.models import ContentItem
 from ops import ratelimit
 from ops.http import safe_next
-from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.middleware import ROTATED_TOKEN_ATTR
+from progress.tooling.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 
 
 def locked_out(request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None) -> HttpResponse:

@@ -525,7 +525,7 @@ def import_conversation(
 def erase_learner_chats(*, owned: Q) -> None:
     """Delete a learner's conversations (their messages with them), answers, drafts and timed starts.
 
-    `owned` selects the learner's rows (their account's and their tokens'; progress.learner_data decides).
+    `owned` selects the learner's rows (their account's and their tokens'; progress.tooling.learner_data decides).
     """
     ChatSession.objects.filter(owned).delete()
     QuestionAnswer.objects.filter(owned).delete()

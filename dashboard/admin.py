@@ -12,8 +12,8 @@ from accounts.forms import UniqueEmailUserChangeForm
 from dashboard.views import VIEW_PROGRESS, export_response
 from learners import Learner
 from progress.admin import UserContentProgressAdmin
-from progress.learner_data import export_learner_data, record_data_request
 from progress.models import LearnerDataAudit, UserContentProgress
+from progress.tooling.learner_data import export_learner_data, record_data_request
 
 admin.site.index_template = "dashboard/admin_index.html"
 

@@ -23,8 +23,13 @@ from dashboard.charts import dot_plot, score_bars, stacked_bars
 from dashboard.forms import EraseForm
 from dashboard.queries import cohort_sizes, for_course_dashboard, for_learner_page
 from learners import Learner
-from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts, record_data_request
 from progress.models import ClaimedToken, LearnerDataAudit
+from progress.tooling.learner_data import (
+    erase_learner_data,
+    export_learner_data,
+    learner_data_counts,
+    record_data_request,
+)
 
 VIEW_PROGRESS = "progress.view_usercontentprogress"
 # CSV column -> attribute of the row

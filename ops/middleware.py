@@ -33,7 +33,7 @@ from django.middleware.gzip import GZipMiddleware
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject, empty
 
-from progress.api import MAX_BODY_BYTES as MAX_API_BODY_BYTES
+from progress.api.plumbing import MAX_BODY_BYTES as MAX_API_BODY_BYTES
 from progress.identity import TOKEN_HEADER, parse_token, session_user_id
 
 request_logger = logging.getLogger("ops.requests")

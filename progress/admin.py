@@ -1,7 +1,7 @@
 """Staff views of progress rows and of the audit trail of their corrections.
 
 Rows are never added or deleted here. The two actions and every hand edit ask for a reason and go
-through `progress.audit`, which writes the append-only record; records can be undone from their list.
+through `progress.tooling.audit`, which writes the append-only record; records can be undone from their list.
 """
 
 from django import forms
@@ -12,9 +12,9 @@ from django.template.response import TemplateResponse
 
 from content_loader.admin import ReadOnlyAdmin
 from content_loader.models import ContentItem
-from progress import audit
 from progress.identity import parse_token
 from progress.models import LearnerDataAudit, ProgressAudit, UserContentProgress
+from progress.tooling import audit
 
 
 class ReasonForm(forms.Form):

@@ -4,7 +4,7 @@
 it is never None: the session's account; else the token the request carries, unless an account claimed
 that token (a dead token), in which case the visitor starts as a fresh anonymous learner and gets a new
 cookie; else a freshly minted token, whose cookie is only set when the token was used. Outside pages
-(/api/, /admin/) it may resolve to None; the API identifies requests itself (`progress.api`).
+(/api/, /admin/) it may resolve to None; the API identifies requests itself (`progress.api.plumbing`).
 
 An anonymous visitor of a page (any path outside /api/, /admin/ and /static/) without a valid cookie
 gets a fresh random token, used as `request.learner` during that very request (so the first page view
@@ -62,7 +62,7 @@ class LearnerMiddleware:
             # Lazy: whether an account claimed the token is one query, made only when a page needs the learner.
             request.learner = SimpleLazyObject(lambda: self._resolve_carried(request, token))
         elif token is not None or has_session:
-            # Outside pages (the API identifies requests itself, progress.api): may resolve to None.
+            # Outside pages (the API identifies requests itself, progress.api.plumbing): may resolve to None.
             request.learner = SimpleLazyObject(lambda: learner_from_request(request))
         else:
             request.learner = None

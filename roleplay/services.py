@@ -191,7 +191,7 @@ def claim_roleplay_attempts(*, session_token: UUID, user_id: int) -> int:
 def erase_learner_roleplays(*, owned: Q) -> None:
     """Delete a learner's roleplay attempts, their messages and feedback with them (data erasure).
 
-    `owned` selects the learner's rows (their account's and their tokens'; progress.learner_data decides).
+    `owned` selects the learner's rows (their account's and their tokens'; progress.tooling.learner_data decides).
     """
     RoleplayAttempt.objects.filter(owned).delete()
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from accounts.tests.factories import UserFactory
 from chat import replies
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
-from progress.api import MAX_BODY_BYTES
+from progress.api.plumbing import MAX_BODY_BYTES
 from progress.models import ClaimedToken, UserContentProgress
 from tests.conftest import QUESTION_KEY, csrf_client, csrf_header
 

@@ -18,7 +18,7 @@ from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory, LensFactory, ModuleFactory
 from jobs.worker import run_queued_jobs
 from learners import Learner
-from progress.learner_data import erase_learner_data, export_learner_data
+from progress.tooling.learner_data import erase_learner_data, export_learner_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

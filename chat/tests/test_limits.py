@@ -64,7 +64,7 @@ def test_deleting_the_learners_data_does_not_reset_the_limit(settings):
     from django.contrib.auth import get_user_model
 
     from learners import Learner
-    from progress.learner_data import erase_learner_data
+    from progress.tooling.learner_data import erase_learner_data
 
     settings.CHAT_RATE_LIMIT_MESSAGES = 2
     user = get_user_model().objects.create_user("limited")
@@ -82,7 +82,7 @@ def test_deleting_the_learners_data_does_not_reset_the_limit(settings):
 def test_an_anonymous_learners_count_follows_them_to_their_fresh_token(settings):
     """ "Delete my data" gives an anonymous browser a fresh token: the old token's count goes with it."""
     from learners import Learner
-    from progress.learner_data import erase_learner_data
+    from progress.tooling.learner_data import erase_learner_data
 
     settings.CHAT_RATE_LIMIT_MESSAGES = 2
     token, fresh = uuid.uuid4(), uuid.uuid4()

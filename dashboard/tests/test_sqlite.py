@@ -23,9 +23,9 @@ SCRIPT = textwrap.dedent(
 
     from dashboard.queries import for_course_dashboard, for_learner_page
     from dashboard.tests.factories import make_cohort
-    from progress.doctor import diagnose, run_doctor
+    from progress.tooling.doctor import diagnose, run_doctor
     from learners import Learner
-    from progress.learner_data import erase_learner_data, export_learner_data
+    from progress.tooling.learner_data import erase_learner_data, export_learner_data
     from progress.models import UserContentProgress
 
     assert connection.vendor == "sqlite"

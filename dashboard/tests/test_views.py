@@ -62,7 +62,7 @@ def test_median_time_per_required_lens_leaves_out_untracked_completions():
 def test_implausible_times_do_not_poison_the_median_and_the_doctor_still_reports_them():
     """A forged day (and more) on a lens completed a minute after it was opened is left out of the median (counted as
     untracked), and progress_doctor keeps reporting it as implausible."""
-    from progress.doctor import run_doctor
+    from progress.tooling.doctor import run_doctor
 
     cohort = make_cohort()
     first_lens = lenses_of(cohort.first)[0]

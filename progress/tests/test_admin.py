@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from content_loader.tests.factories import LensFactory
-from progress import audit
 from progress.models import ProgressAudit, UserContentProgress
 from progress.tests.factories import ProgressFactory
+from progress.tooling import audit
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from accounts.tests.factories import UserFactory
 from content_loader.models import ReplacedId
 from content_loader.tests.factories import LensFactory, make_module
-from progress import audit
-from progress.doctor import diagnose, run_doctor
 from progress.models import ClaimedToken, ProgressAudit, UserContentProgress
 from progress.tests.factories import (
     ProgressFactory,
@@ -22,6 +20,8 @@ from progress.tests.factories import (
     make_outcome_module,
     make_parent_module,
 )
+from progress.tooling import audit
+from progress.tooling.doctor import diagnose, run_doctor
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,10 @@ from chat.models import AnswerDraft, ChatMessage, ChatSession, QuestionAnswer
 from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory
 from content_loader.tests.factories import LensFactory
 from learners import Learner
-from progress import audit
-from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.models import ClaimedToken, LearnerDataAudit, ProgressAudit, UserContentProgress
 from progress.tests.factories import ProgressFactory
+from progress.tooling import audit
+from progress.tooling.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -20,12 +20,12 @@ from content_loader.models import ModuleEntry, SlugAlias
 from content_loader.tests.factories import LensFactory, make_module
 from devtools.pgcluster import ThrowawayPostgres
 from learners import Learner
-from progress.doctor import diagnose
-from progress.learner_data import erase_learner_data
-from progress.legacy import COLUMNS
 from progress.models import LegacyImport, UserContentProgress
 from progress.queries import module_progress
 from progress.tests.factories import lenses_of
+from progress.tooling.doctor import diagnose
+from progress.tooling.learner_data import erase_learner_data
+from progress.tooling.legacy import COLUMNS
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from content_loader.models import ModuleEntry
 from content_loader.tests.factories import AssessmentFactory, ModuleFactory, make_course
 from learn.tests.factories import body_of, question_segment, roleplay_segment
 from learners import Learner
-from progress.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from progress.models import UserContentProgress
 from progress.services import InvalidProgress, claim_progress, complete_content
+from progress.tooling.learner_data import erase_learner_data, export_learner_data, learner_data_counts
 from roleplay.models import RoleplayAttempt, RoleplayMessage
 from roleplay.services import claim_roleplay_attempts, finish_attempt
 from roleplay.tests.factories import RoleplayAttemptFactory, RoleplayMessageFactory

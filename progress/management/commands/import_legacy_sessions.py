@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from progress.legacy import SourceError, UserMap, import_legacy_sessions, read_database, read_file
+from progress.tooling.legacy import SourceError, UserMap, import_legacy_sessions, read_database, read_file
 
 
 class Command(BaseCommand):

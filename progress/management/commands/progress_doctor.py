@@ -4,7 +4,7 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from progress.doctor import run_doctor
+from progress.tooling.doctor import run_doctor
 
 
 class Command(BaseCommand):

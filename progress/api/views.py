@@ -9,8 +9,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.models import ChatMessage, ChatSession
 from content_loader.models import LEARNER_CONTENT_TYPES, ContentItem, ContentType
-from progress import openapi
-from progress.api import (
+from progress.api import openapi
+from progress.api.plumbing import (
     MAX_CLIENT_SECONDS,
     MAX_TIME_DELTA_S,
     MAX_TITLE_LENGTH,
@@ -19,7 +19,7 @@ from progress.api import (
     str_field,
     uuid_field,
 )
-from progress.api import api_view as api
+from progress.api.plumbing import api_view as api
 from progress.identity import TOKEN_HEADER, parse_token
 from progress.middleware import ROTATED_TOKEN_ATTR
 from progress.queries import completed_content_ids, course_progress, module_progress

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 description of the progress JSON API, served at /api/openapi.json.
 
-Written by hand next to the views it describes (progress/views.py, progress/api.py), and held to them by
+Written by hand next to the views it describes (progress/api/views.py, progress/api/plumbing.py), and held to them by
 tests/test_openapi.py: schemathesis sends generated valid and invalid requests to every operation and
 fails on any 500, any status not listed here, and any response body that does not match its schema.
 """
@@ -10,7 +10,7 @@ import functools
 from django.conf import settings
 
 from content_loader.models import LEARNER_CONTENT_TYPES
-from progress.api import MAX_BODY_BYTES, MAX_CLIENT_SECONDS, MAX_TIME_DELTA_S, MAX_TITLE_LENGTH
+from progress.api.plumbing import MAX_BODY_BYTES, MAX_CLIENT_SECONDS, MAX_TIME_DELTA_S, MAX_TITLE_LENGTH
 from progress.queries import Status
 
 UUID = {"type": "string", "format": "uuid"}
