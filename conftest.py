@@ -22,7 +22,7 @@ def postgres_cluster():
     if os.environ.get("DATABASE_URL"):
         yield None
         return
-    cluster = ThrowawayPostgres().start()
+    cluster = ThrowawayPostgres(autovacuum=False).start()
     try:
         yield cluster
     finally:

@@ -73,9 +73,15 @@ def _run_as() -> str | None:
 class ThrowawayPostgres:
     """Start with `start()` (or use as a context manager); `url` is then a DATABASE_URL for it."""
 
-    def __init__(self, *, durable: bool = False, max_connections: int = 200) -> None:
+    def __init__(self, *, durable: bool = False, max_connections: int = 200, autovacuum: bool = True) -> None:
         # durable=False turns fsync off: much faster, and tests never crash the PostgreSQL host itself.
+        # autovacuum=False for the suite: tests write in transactions they roll back, so an autovacuum that
+        # happens to run between them sees pages full of dead rows and records the table as empty
+        # (reltuples 0). The planner then estimates one row everywhere and picks nested loops, which made
+        # a completion on a 12-module course take 7-10 s in one test order (the suite's one 600 s timeout).
+        # Without it a table keeps "never vacuumed" and is estimated from its current size.
         self.durable = durable
+        self.autovacuum = autovacuum
         self.max_connections = max_connections
         self.bindir = find_bindir()
         self.user = _run_as()
@@ -135,6 +141,8 @@ class ThrowawayPostgres:
         ]
         if not self.durable:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        if not self.autovacuum:
+            options.append("-c autovacuum=off")
         result = subprocess.run(
             self._cmd(
                 str(self.bindir / "pg_ctl"),
