@@ -31,6 +31,8 @@ _OPEN = re.compile(r"^\s*:::\s*([A-Za-z][\w-]*)\s*(\{[^}]*\})?")
 _CLOSE = re.compile(r"^\s*:::\s*(\{[^}]*\})?\s*$")
 _LEAF = re.compile(r"^\s*::([A-Za-z][\w-]*)(\{[^}]*\})?(\[)?(?:[^\]]*(\]))?(\{[^}]*\})?")
 _TEXT = re.compile(r"(?<![:\w/]):([A-Za-z][\w-]*)(\{[^}]*\})?\[([^\]]*)(\])?(\{[^}]*\})?")
+# What every directive and every closing mark holds: `:::`, or a colon before a name (`::note`, `:footnote`).
+_ANY_DIRECTIVE = re.compile(r":::|:[A-Za-z]")
 
 
 @dataclass
@@ -40,8 +42,11 @@ class _Open:
     has_content: bool = False
 
 
-def check_directives(lines: list[Line], report: FileReport) -> None:
-    """Report every directive problem in an article body (its numbered lines)."""
+def check_directives(lines: list[Line], report: FileReport, *, body: str | None = None) -> None:
+    """Report every directive problem in an article body (its numbered lines; `body`: the same lines joined)."""
+    joined = "\n".join(line.text for line in lines) if body is None else body
+    if _ANY_DIRECTIVE.search(joined) is None:
+        return  # no directive and no `:::` at all (most articles): nothing to report, and one search says so
     stack: list[_Open] = []
     fenced = False
     for line in lines:

@@ -7,10 +7,11 @@ Markdown with `title`, `channel` and a YouTube `url`, plus `<same name>.timestam
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from dataclasses import dataclass
+from itertools import islice, repeat
+from operator import add, itemgetter, le, mul
 
 from .diagnostics import FileReport
 from .directives import check_directives
@@ -40,6 +41,9 @@ TRANSCRIPT_KEYS = ("title", "channel", "url", "video_id")
 _TIME = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)):(\d{1,2}(?:\.\d+)?)$")
 # The same times, one per line of a joined string: a whole file's starts are read in one pass (see `_starts`).
 _TIMES = re.compile(r"^(?:(\d+):(\d{1,2})|(\d+)):(\d{1,2}(?:\.\d+)?)$", re.MULTILINE)
+# All of them `M:SS` (the exporter's form): the whole joined string in one match.
+_MINUTES_SECONDS = re.compile(r"(?:\d+:\d{1,2}(?:\.\d+)?\n)*\d+:\d{1,2}(?:\.\d+)?")
+_START, _TEXT = itemgetter("start"), itemgetter("text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +90,8 @@ def parse_article(text: str, path: str = "articles/article.md") -> ArticleDoc:
                 f"article `{key}` holds a wikilink or an `![[embed]]`, which is shown as raw text there",
                 "write it as plain text",
             )
-    check_directives(source.body, report)
     doc.body = "\n".join(line.text for line in source.body)
+    check_directives(source.body, report, body=doc.body)
     doc.body_line = source.body[0].number if source.body else 1
     return doc
 
@@ -164,23 +168,27 @@ def check_timestamps(raw: str, report: FileReport) -> None:
 def _starts(data: list) -> list[float] | None:
     """The start of every phrase in seconds when every entry is `{text, start}` with a time (written without
     surrounding spaces) and the starts never decrease; None otherwise (the entry-by-entry reading then reports
-    or sorts). Tens of thousands of phrases per transcript: one regex pass instead of one call per phrase."""
-    starts = []
-    for item in data:
-        if type(item) is not dict:
-            return None
-        start, text = item.get("start"), item.get("text")
-        if type(start) is not str or type(text) is not str:
-            return None
-        starts.append(start)
+    or sorts). Tens of thousands of phrases per transcript: read in a few passes over the whole file, each
+    done by a C loop (`map`, one regex match), instead of Python code per phrase."""
+    try:
+        starts = list(map(_START, data))
+        texts = list(map(_TEXT, data))
+    except (TypeError, KeyError):  # an entry that is no object (a JSON object is a dict), or lacks a key
+        return None
+    if set(map(type, starts)) != {str} or set(map(type, texts)) != {str}:
+        return None
     joined = "\n".join(starts)
     if joined.count("\n") != len(starts) - 1:  # a start holding a line break: no time
         return None
-    found = _TIMES.findall(joined)
-    if len(found) != len(starts):  # an entry that is no time
-        return None
-    seconds = [int(h or 0) * 3600 + int(mh or m) * 60 + float(s) for h, mh, m, s in found]
-    if any(later < earlier for earlier, later in itertools.pairwise(seconds)):
+    if _MINUTES_SECONDS.fullmatch(joined):  # every start `M:SS.ss`, the exporter's form
+        parts = joined.replace(":", "\n").split("\n")  # minutes, seconds, minutes, seconds, ...
+        seconds = list(map(add, map(mul, map(int, parts[0::2]), repeat(60)), map(float, parts[1::2])))
+    else:
+        found = _TIMES.findall(joined)
+        if len(found) != len(starts):  # an entry that is no time
+            return None
+        seconds = [int(h or 0) * 3600 + int(mh or m) * 60 + float(s) for h, mh, m, s in found]
+    if not all(map(le, seconds, islice(seconds, 1, None))):
         return None
     return seconds
 
@@ -222,7 +230,7 @@ def load_phrases(raw: str, report: FileReport) -> list[Phrase]:
         return []
     seconds = _starts(data)
     if seconds is not None:  # already in time order
-        return [Phrase(start, item["text"]) for start, item in zip(seconds, data, strict=True)]
+        return list(map(Phrase, seconds, map(_TEXT, data)))
     phrases = []
     for index, item in enumerate(data):
         start = parse_time(item["start"]) if isinstance(item, dict) and isinstance(item.get("start"), str) else None

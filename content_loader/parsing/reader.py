@@ -139,7 +139,10 @@ def read_source(path: str, raw: str, *, frontmatter_expected: bool = True) -> So
             "close it with `%%`",
         )
     lines = clean.text.split("\n")
-    numbered = [Line(clean.original_line(i), text) for i, text in enumerate(lines)]
+    if len(clean.line_of) == len(lines):  # one original line per line (CleanText keeps them so)
+        numbered = list(map(Line, clean.line_of, lines))
+    else:
+        numbered = [Line(clean.original_line(i), text) for i, text in enumerate(lines)]
     frontmatter: dict[str, Any] = {}
     key_lines: dict[str, int] = {}
     body = numbered

@@ -209,3 +209,24 @@ def test_times_of_long_videos_read_the_same_in_segments_and_timestamps():
     phrases = load_phrases(raw, report)
     assert [(phrase.start, phrase.text) for phrase in phrases] == [(6000.33, "Late.")]
     assert len(report.diagnostics) == 1
+
+
+def test_timestamps_read_in_one_pass_match_the_entry_by_entry_reading():
+    """The whole-file reading of starts (every `M:SS`, or `H:MM:SS` among them) gives each phrase's time in
+    seconds; an entry that is no time, no object or out of order leaves it to the entry-by-entry reading."""
+    from content_loader.parsing.media import _starts, parse_time
+
+    def entries(*starts):
+        return [{"text": f"w{index}", "start": start} for index, start in enumerate(starts)]
+
+    assert _starts(entries("0:00.08", "0:59.9", "1:00", "12:34.5", "100:00.33")) == [
+        parse_time(start) for start in ("0:00.08", "0:59.9", "1:00", "12:34.5", "100:00.33")
+    ]
+    assert _starts(entries("59:59", "1:00:00", "1:00:00.5")) == [3599, 3600, 3600.5]
+    assert _starts(entries("1:00", "0:59")) is None  # going back
+    assert _starts(entries("1:00", " 1:01")) is None  # a space around the time
+    assert _starts(entries("1:00", "1:1e3")) is None
+    assert _starts([{"text": "a", "start": "0:01"}, "not an object"]) is None
+    assert _starts([{"text": "a", "start": "0:01"}, {"text": "b"}]) is None
+    assert _starts([{"text": "a", "start": "0:01"}, {"text": 2, "start": "0:02"}]) is None
+    assert _starts([]) is None
