@@ -345,9 +345,11 @@ def render_markdown(
 # for them was a measurable share of a sync). A tag holds no `<` or `>`, so these are the same matches.
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^<>]* (?:id|href|src)=[^<>]*)>")
 _ID_ATTR = re.compile(r'\sid="([^"]*)"')
+_ID_VALUE = re.compile(r'id="([^"]*)"')  # `_ID_ATTR` without the space before it: a literal to look for, fast
 _URL_ATTR = re.compile(r'\s(href|src)="([^"]*)"')
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = {"http", "https", "mailto"}  # as `sanitize` allows
+_KEPT_AS_IS = frozenset("&<>'\"\\")  # a URL holding none of these is written back as it was read
 
 
 def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
@@ -363,7 +365,7 @@ def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
     """
     if not markup:
         return markup
-    ids = {html.unescape(value) for value in _ID_ATTR.findall(markup)}
+    ids = {html.unescape(value) for value in _ids(markup)}
     origin = base_url.split("#", 1)[0].strip()
     if not origin.lower().startswith(("https://", "http://")):
         origin = ""  # this runs after sanitising: a `javascript:` source_url must not become a link
@@ -392,6 +394,8 @@ def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
 
     def fix_tag(match: re.Match[str]) -> str:
         name, attributes = match.group(1).lower(), match.group(2)
+        if name != "img" and 'id="' not in attributes and all(map(_kept_as_is, _URL_ATTR.finditer(attributes))):
+            return match.group(0)  # most tags: a link to a page elsewhere, which nothing here changes
         attributes = _ID_ATTR.sub(lambda m: f' id="{html.escape(id_prefix + html.unescape(m.group(1)))}"', attributes)
 
         def url(m: re.Match[str]) -> str:
@@ -404,6 +408,23 @@ def localize(markup: str, *, id_prefix: str, base_url: str = "") -> str:
         return f"<{match.group(1)}{attributes}>"
 
     return _TAG.sub(fix_tag, markup)
+
+
+def _ids(markup: str) -> list[str]:
+    """The values of `_ID_ATTR` in `markup`, found as a literal and then checked for the space before it."""
+    return [m.group(1) for m in _ID_VALUE.finditer(markup) if m.start() and markup[m.start() - 1].isspace()]
+
+
+def _kept_as_is(match: re.Match[str]) -> bool:
+    """Whether `localize` writes this `href`/`src` back unchanged: an absolute http(s) URL (HTTPS for an
+    image source) after a plain space, with nothing to unescape, strip or escape again."""
+    space, attribute, url = match.group(0)[0], match.group(1), match.group(2)
+    return (
+        space == " "
+        and url.startswith("https://" if attribute == "src" else ("https://", "http://"))
+        and not url[-1].isspace()
+        and _KEPT_AS_IS.isdisjoint(url)
+    )
 
 
 def sanitize(markup: str) -> str:
