@@ -9,6 +9,8 @@ import logging
 
 from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
+from django.db.models import Expression, F, JSONField
+from django.db.models.expressions import RawSQL
 
 from content_loader.models import ContentItem, ContentType
 from search.documents import lens_text
@@ -17,6 +19,20 @@ from search.models import LensDocument
 logger = logging.getLogger(__name__)
 SEARCH_CONFIG = "english"  # stemming: "aligned" finds "alignment"
 _BATCH = 200
+# On PostgreSQL, only the parts of a body that `lens_text` reads leave the database (the rendered HTML of
+# every segment, most of a body, stays there): the same object with the other keys left out, in order.
+_SEARCHED_PARTS = """jsonb_build_object(
+    'tldr', body -> 'tldr',
+    'segments', (
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'type', s -> 'type', 'text', s -> 'text', 'transcript', s -> 'transcript',
+            'article', jsonb_build_object('title', s -> 'article' -> 'title'),
+            'video', jsonb_build_object('title', s -> 'video' -> 'title')
+        ) ORDER BY n), '[]'::jsonb)
+        FROM jsonb_array_elements(CASE jsonb_typeof(body -> 'segments') WHEN 'array' THEN body -> 'segments' END)
+            WITH ORDINALITY AS segment(s, n)
+    )
+)"""
 
 
 def search_vector() -> SearchVector:
@@ -42,9 +58,9 @@ def reindex(*, rebuild: bool = False) -> dict[str, int]:
         batch = stale[start : start + _BATCH]
         documents = [
             LensDocument(item_id=pk, checksum=checksum, title=title, text=lens_text(body or {}))
-            for pk, title, checksum, body in ContentItem.objects.filter(pk__in=batch).values_list(
-                "pk", "title", "checksum", "body"
-            )
+            for pk, title, checksum, body in ContentItem.objects.filter(pk__in=batch)
+            .annotate(searched=_searched_parts())
+            .values_list("pk", "title", "checksum", "searched")
         ]
         LensDocument.objects.bulk_create(
             documents,
@@ -55,6 +71,13 @@ def reindex(*, rebuild: bool = False) -> dict[str, int]:
         if connection.vendor == "postgresql":
             LensDocument.objects.filter(pk__in=batch).update(vector=search_vector())
     return {"written": len(stale), "deleted": len(gone), "documents": len(want)}
+
+
+def _searched_parts() -> Expression:
+    """What `reindex` reads of each body: on PostgreSQL only the parts `lens_text` takes, else all of it."""
+    if connection.vendor == "postgresql":
+        return RawSQL(_SEARCHED_PARTS, [], output_field=JSONField())
+    return F("body")
 
 
 def on_content_synced(sender, *, report, **kwargs) -> None:

@@ -172,3 +172,36 @@ def test_sqlite_fallback_marks_the_words(lenses):
     assert "\ue000" in titles[0] and "\ue000" in titles[1] and "\ue000" not in titles[2]  # title matches first
     assert len(rows) == 3  # no draft
     assert all("\ue000" in snippet or "\ue000" in title for _, title, snippet in rows)
+
+
+def test_reindex_reads_only_what_lens_text_takes_and_gets_the_same_text():
+    """On PostgreSQL the index reads the searched parts of each body, and its text is that of the whole body."""
+    body = {
+        "tldr": "Short.",
+        "segments": [
+            {"type": "text", "text": "Light scatters.", "html": "<p>Light scatters.</p>"},
+            {
+                "type": "article",
+                "article": {"title": "On Scattering", "path": "a.md"},
+                "text": "Short wavelengths.",
+                "before_html": "<p>Long before.</p>",
+                "excerpt_html": "<p>Short wavelengths.</p>",
+            },
+            {"type": "article", "text": "No article info."},
+            {"type": "video", "video": {"title": "Sky colours"}, "transcript": "It is blue."},
+            {"type": "chat", "instructions": "Secret tutor instructions."},
+            {"type": "text"},
+        ],
+    }
+    lens = LensFactory(title="Sky", body=body)
+    bare = LensFactory(title="Bare", body={"segments": []})
+    with CaptureQueriesContext(connection) as queries:
+        reindex()
+    texts = dict(LensDocument.objects.values_list("item_id", "text"))
+    assert texts[lens.pk] == lens_text(body) and "Secret" not in texts[lens.pk]
+    assert texts[bare.pk] == ""
+    if connection.vendor == "postgresql":
+        read = next(
+            q["sql"] for q in queries if q["sql"].lstrip().startswith("SELECT") and "jsonb_build_object" in q["sql"]
+        )
+        assert '"content_loader_contentitem"."body"' not in read  # never the whole body
