@@ -171,21 +171,21 @@ def _starts(data: list) -> list[float] | None:
     or sorts). Tens of thousands of phrases per transcript: read in a few passes over the whole file, each
     done by a C loop (`map`, one regex match), instead of Python code per phrase."""
     try:
-        starts = list(map(_START, data))
-        texts = list(map(_TEXT, data))
-    except (TypeError, KeyError):  # an entry that is no object (a JSON object is a dict), or lacks a key
+        # `join` takes only text: a start that is not raises TypeError, as an entry that is no object (a JSON
+        # object is a dict) does in `itemgetter`; one without the key raises KeyError.
+        joined = "\n".join(map(_START, data))
+        if set(map(type, map(_TEXT, data))) != {str}:
+            return None
+    except (TypeError, KeyError):
         return None
-    if set(map(type, starts)) != {str} or set(map(type, texts)) != {str}:
-        return None
-    joined = "\n".join(starts)
-    if joined.count("\n") != len(starts) - 1:  # a start holding a line break: no time
+    if joined.count("\n") != len(data) - 1:  # a start holding a line break: no time
         return None
     if _MINUTES_SECONDS.fullmatch(joined):  # every start `M:SS.ss`, the exporter's form
         parts = joined.replace(":", "\n").split("\n")  # minutes, seconds, minutes, seconds, ...
         seconds = list(map(add, map(mul, map(int, parts[0::2]), repeat(60)), map(float, parts[1::2])))
     else:
         found = _TIMES.findall(joined)
-        if len(found) != len(starts):  # an entry that is no time
+        if len(found) != len(data):  # an entry that is no time
             return None
         seconds = [int(h or 0) * 3600 + int(mh or m) * 60 + float(s) for h, mh, m, s in found]
     if not all(map(le, seconds, islice(seconds, 1, None))):
