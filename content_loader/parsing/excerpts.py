@@ -11,6 +11,7 @@ link targets, heading and quote markers) between the words of the anchor.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,11 +78,18 @@ def _loose_pattern(anchor: str) -> re.Pattern[str] | None:
     return re.compile(_GAP.join(re.escape(word) for word in words), re.IGNORECASE)
 
 
+def _patterns(anchor: str) -> Iterator[re.Pattern[str]]:
+    """The exact pattern of an anchor, then its loose one, compiled only when the exact one found nothing (a
+    long anchor's loose pattern takes a while to compile, and most anchors are found exactly)."""
+    yield _exact_pattern(anchor)
+    loose = _loose_pattern(anchor)
+    if loose is not None:
+        yield loose
+
+
 def find_anchor(body: str, anchor: str, start: int = 0) -> Span | None:
     """The first match of an anchor in `body` at or after `start` (then anywhere), or None."""
-    for pattern in (_exact_pattern(anchor), _loose_pattern(anchor)):
-        if pattern is None:
-            continue
+    for pattern in _patterns(anchor):
         match = pattern.search(body, start) or (pattern.search(body) if start else None)
         if match:
             return Span(match.start(), match.end())
@@ -90,9 +98,7 @@ def find_anchor(body: str, anchor: str, start: int = 0) -> Span | None:
 
 def count_matches(body: str, anchor: str) -> int:
     """How many times an anchor occurs in `body` (by the pattern that finds it), stopping at two."""
-    for pattern in (_exact_pattern(anchor), _loose_pattern(anchor)):
-        if pattern is None:
-            continue
+    for pattern in _patterns(anchor):
         found = 0
         for _ in pattern.finditer(body):
             found += 1

@@ -57,7 +57,6 @@ _NOT_TEXT = re.compile(
     r"|<(?:span|p) class=\"note__label\">[^<]*</(?:span|p)>"
     r"|<p class=\"lens-footnotes__title\">[^<]*</p>|<span class=\"lens-footnote__marker\">[^<]*</span>"
 )
-_SPACES = re.compile(r"[ \t]+")  # never across a line break: the same as line by line
 _BLOCK_END = re.compile(r"</(?:p|li|h[1-6]|blockquote|div|details|summary|aside|tr|pre)>|<br\s*/?>")
 
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"details", "summary", "aside", "section"}
@@ -439,8 +438,14 @@ def sanitize(markup: str) -> str:
 
 def plain_text(markup: str) -> str:
     """The text of rendered HTML, one line per block."""
-    text = nh3.clean(_BLOCK_END.sub("\n", _NOT_TEXT.sub("", markup)), tags=set())
-    lines = (line.strip() for line in _SPACES.sub(" ", html.unescape(text)).split("\n"))
+    text = html.unescape(nh3.clean(_BLOCK_END.sub("\n", _NOT_TEXT.sub("", markup)), tags=set()))
+    # Every run of spaces and tabs becomes one space (never across a line break: the same as line by line), by
+    # a few passes of `replace`: a regex pass over all the text was half of this function's time.
+    if "\t" in text:
+        text = text.replace("\t", " ")
+    while "  " in text:
+        text = text.replace("  ", " ")
+    lines = (line.strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
