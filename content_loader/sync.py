@@ -12,11 +12,13 @@ their last synced version. A duplicate UUID anywhere blocks every write. Once a 
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +109,7 @@ def sync_content(
         raise FileNotFoundError(f"content vault {root} is not a folder")
     if write_ids:
         report.written_ids = write_missing_ids(root, dry_run=dry_run or check)
-    with VaultCache(root, settings.CONTENT_CACHE_DIR) as cache:
+    with VaultCache(root, settings.CONTENT_CACHE_DIR) as cache, _frozen_for_the_sync():
         _run(root, report, cache, check=check, dry_run=dry_run, progress=progress)
     report.seconds = time.monotonic() - started
     return report
@@ -118,6 +120,7 @@ def _run(
 ) -> None:
     reading = (lambda done, total: progress("reading", done, total)) if progress else None
     vault = read_vault(root, progress=reading, cache=cache)
+    gc.freeze()  # the vault's documents too: they live until the sync ends (see `_frozen_for_the_sync`)
     if progress:
         progress("compiling", 0, 1)
     catalog = build_catalog(vault)
@@ -145,6 +148,19 @@ def _run(
             if not plan.is_empty:
                 apply_plan(plan, progress=progress)
             transaction.on_commit(lambda: _announce(report))
+
+
+@contextmanager
+def _frozen_for_the_sync() -> Iterator[None]:
+    """What lives through the whole sync (the code, then the vault read) is left out of garbage collection
+    until it ends: the collections that parsing, compiling and writing set off (with their many short-lived
+    objects) walked all of it, a few times per sync, and in each compiling worker (whose forked pages they
+    copied). A frozen object is still freed as soon as nothing refers to it; only cycles wait for the end."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _announce(report: SyncReport) -> None:

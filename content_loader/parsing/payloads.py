@@ -8,7 +8,6 @@ its video clips, times 1.5.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import multiprocessing
@@ -480,21 +479,6 @@ def compile_lenses(vault: Vault, *, workers: int | None) -> dict[int, CompiledLe
                 compiled[id(lens)] = CompiledLens(None, cached.seconds, cached.digest, (path, index))
             else:
                 tasks.append((path, index))
-    # The vault's documents live until the sync ends: frozen, they are left out of the collections that
-    # compiling's many short-lived objects set off (a full one walked them all, a few times per sync), and
-    # forked workers do not copy the pages of their headers to run them.
-    gc.freeze()
-    try:
-        _compile(vault, tasks, compiled, workers)
-    finally:
-        gc.unfreeze()
-    _drop_article_text(vault)
-    return compiled
-
-
-def _compile(
-    vault: Vault, tasks: list[tuple[str, int]], compiled: dict[int, CompiledLens], workers: int | None
-) -> None:
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or len(tasks) < 200 or "fork" not in multiprocessing.get_all_start_methods():
         for start in range(0, len(tasks), 100):
@@ -517,6 +501,8 @@ def _compile(
                     _keep(vault, chunk, compiled)
         finally:
             _WORK = None
+    _drop_article_text(vault)
+    return compiled
 
 
 def _drop_article_text(vault: Vault) -> None:
