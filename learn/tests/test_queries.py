@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from content_loader import kept
 from content_loader.models import CourseEntry, ModuleEntry
 from content_loader.tests.factories import make_course, make_module
-from learn import fragments
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def queries(client, method: str, url: str, *, warm: bool = False, **kwargs) -> i
     if warm:
         getattr(client, method)(url, **kwargs)
     else:
-        fragments.memo.clear()
+        kept.memo.clear()
     with CaptureQueriesContext(connection) as captured:
         response = getattr(client, method)(url, **kwargs)
     assert response.status_code in {200, 302}, response

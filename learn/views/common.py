@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 
+from content_loader import kept
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugMoved
-from learn import fragments
 from ops.http import HtmxHttpRequest
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -30,7 +30,7 @@ SLUG_KWARGS = {ContentType.COURSE: "course_slug", ContentType.MODULE: "module_sl
 
 def find_course(slug: str, *, drafts: bool) -> ContentItem:
     """The course at this address, else 404; raises `SlugMoved` for an earlier slug."""
-    course = fragments.with_content_version(ContentItem.objects.all()).course_at(slug, drafts=drafts)
+    course = kept.with_content_version(ContentItem.objects.all()).course_at(slug, drafts=drafts)
     if course is None:
         raise Http404(NO_COURSE)
     return course
