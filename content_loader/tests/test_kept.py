@@ -12,6 +12,7 @@ from content_loader.tests.factories import LensFactory, ModuleFactory, make_cour
 
 pytestmark = pytest.mark.django_db
 
+
 def version() -> str:
     return kept.content_version()
 
