@@ -25,6 +25,7 @@ from content_loader.models import ContentItem, ModuleEntry
 from learn.links import resolve_segment_links
 from learn.segments import ship_skipped_text
 from learners import Learner
+from ops.lookups import UUIDs
 from progress import queries
 
 
@@ -38,14 +39,14 @@ def course_progress(request: HttpRequest, course: ContentItem) -> queries.Course
 
 def module_progress(request: HttpRequest, course: ContentItem, module: ContentItem) -> queries.ModuleProgress:
     """`progress.queries.module_progress` with the module's steps kept per content version."""
-    entries = memo.get_or_build(
-        ("module-entries", content_version(course), module.pk),
-        lambda: ModuleEntry.objects.steps_by_module([module.pk]).get(module.pk, []),
-    )
+
+    def build() -> tuple[list[ModuleEntry], UUIDs]:
+        entries = ModuleEntry.objects.steps_by_module([module.pk]).get(module.pk, [])
+        return entries, UUIDs(entry.item_id for entry in entries)
+
+    entries, item_ids = memo.get_or_build(("module-entries", content_version(course), module.pk), build)
     learner: Learner | None = request.learner
-    return queries.build_module_progress(
-        module, entries, queries.progress_by_item(learner, {e.item_id for e in entries})
-    )
+    return queries.build_module_progress(module, entries, queries.progress_by_item(learner, item_ids))
 
 
 def lens_segments(
