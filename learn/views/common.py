@@ -37,11 +37,23 @@ def find_course(slug: str, *, drafts: bool) -> ContentItem:
 
 
 def find_module(course: ContentItem, slug: str, *, drafts: bool) -> CourseEntry:
-    """The course's entry for the module at this address, else 404; raises `SlugMoved` for an earlier slug."""
-    entry = CourseEntry.objects.module_at(course, slug, drafts=drafts)
-    if entry is None:
+    """The course's entry for the module at this address, else 404; raises `SlugMoved` for an earlier slug.
+
+    Kept per content version (`content_loader.kept`): the entry, its module and parent are read once, then
+    shared between requests, which only read them."""
+
+    def build() -> CourseEntry | tuple[str, str] | None:
+        try:
+            return CourseEntry.objects.module_at(course, slug, drafts=drafts)
+        except SlugMoved as moved:
+            return moved.content_type, moved.slug
+
+    found = kept.memo.get_or_build(("module-at", kept.content_version(course), course.pk, slug, drafts), build)
+    if isinstance(found, tuple):
+        raise SlugMoved(*found)
+    if found is None:
         raise Http404(NO_MODULE)
-    return entry
+    return found
 
 
 def follows_slug_aliases(view):
