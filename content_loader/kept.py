@@ -7,7 +7,8 @@ depend on, and overlay the learner's rows read fresh on every request.
 
 The version is a fact of the shared database: on PostgreSQL the `ContentVersion` row, which triggers give a
 new number from a sequence whenever a statement writes a row of a content table (migration 0004: never a
-number seen before, even after a rollback; a statement that writes nothing keeps it); on SQLite the
+number seen before, even after a rollback; a statement that writes nothing keeps it) or of a course run's
+dates (learn migration 0002); on SQLite the
 registry's latest `last_synced_at` and `retired_at` and its item count (a sync writes `last_synced_at` on
 every item it adds or changes). So each server's own memo is correct without invalidation messages, no
 stale part outlives a sync on any number of servers, and a hit costs a dict lookup, not a round trip.

@@ -14,8 +14,10 @@ Kept objects are shared between requests and threads: callers only read them.
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
+from django.db import connection
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
@@ -23,6 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from content_loader.kept import content_version, memo
 from content_loader.models import ContentItem, ModuleEntry
 from learn.links import resolve_segment_links
+from learn.models import MeetingDate
 from learn.segments import ship_skipped_text
 from learners import Learner
 from ops.lookups import UUIDs
@@ -35,6 +38,19 @@ def course_progress(request: HttpRequest, course: ContentItem) -> queries.Course
         ("course-structure", content_version(course), course.pk), lambda: queries.course_structures([course])
     )
     return queries.courses_progress_from(structures, learner=request.learner, courses=[course])[0]
+
+
+def meeting_dates(course: ContentItem, today: date) -> dict[int, MeetingDate]:
+    """The current run's meeting dates (`MeetingDate.objects.for_course_overview`); on PostgreSQL kept per
+    content version and day, since a write to a run or its dates moves the version too (learn migration 0002).
+    SQLite's version is read from the content items alone, so there they are read each time."""
+
+    def build() -> dict[int, MeetingDate]:
+        return MeetingDate.objects.for_course_overview(course_id=course.pk, today=today)
+
+    if connection.vendor != "postgresql":
+        return build()
+    return memo.get_or_build(("meeting-dates", content_version(course), course.pk, today), build)
 
 
 def module_progress(request: HttpRequest, course: ContentItem, module: ContentItem) -> queries.ModuleProgress:
