@@ -66,20 +66,20 @@ def main() -> None:
             with CaptureQueriesContext(connection) as queries:
                 run(path, 1)
             print(f"{name}: {path} ({len(queries)} queries)")
-        from learn import fragments
+        from content_loader.kept import memo
 
         # Alternating rounds with learn.fragments keeping its parts ("on") and keeping nothing ("off": every
         # part read and rendered again, the pages as they were before it, plus rendering each row apart).
         sides = [(name, kept) for name in pages for kept in (True, False)]
         rounds: dict[tuple[str, bool], list[float]] = {side: [] for side in sides}
-        size = fragments.memo.size
+        size = memo.size
         for number in range(args.rounds):
             for name, kept in sides if number % 2 == 0 else reversed(sides):
-                fragments.memo.size = size if kept else 0
-                fragments.memo.clear()
+                memo.size = size if kept else 0
+                memo.clear()
                 run(pages[name], 1)  # fills it (on), or not (off)
                 rounds[name, kept].append(run(pages[name], args.requests // args.rounds))
-        fragments.memo.size = size
+        memo.size = size
         print(
             f"\nLoad average {load_average():.2f}. Python CPU a request (median of {args.rounds} alternating rounds):"
         )

@@ -317,3 +317,17 @@ class SlugAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slug} → {self.item_id}"
+
+
+class ContentVersion(models.Model):
+    """The registry's version: one row whose number changes with every statement that writes a row of the
+    tables above or to a course run's dates (PostgreSQL triggers, this app's migration 0004 and learn's 0002;
+    a fresh number from a sequence each time, so never one seen before, even after a rollback). What is read
+    from content alone is kept per version (`content_loader.kept`). SQLite has no such triggers: there the
+    version is read from the items."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"content version {self.version}"

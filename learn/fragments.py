@@ -2,99 +2,34 @@
 
 Content changes only when a sync writes it, and every learner of a course sees the same modules, steps,
 lens bodies and resolved links; only statuses, counts and answers are theirs. So the pages take those
-content parts from here, keyed by the **content version** (`content_version`, read in the page's course query:
-the latest time a sync wrote or retired an item) and the ids they depend on, and overlay the learner's
-progress read fresh on every request.
-
-The keys are content-addressed: a version is a fact of the shared database, so the process-local memo of
-each server is correct on its own (no stale page after a sync, on any number of servers, with no shared
-cache to run or to invalidate, and no round trip or unpickling per request). A sync that changes nothing
-keeps the version and the memo; one that changes something moves the version, and the next request of each
-page reads and renders it again. Anything drafts can change (resolved links) is keyed by whether the reader
-previews drafts too, so a staff preview never fills a learner's entry.
+content parts from content_loader.kept's memo, keyed by the **content version** (read in the page's course
+query, `kept.with_content_version`) and the ids they depend on, and overlay the learner's progress read
+fresh on every request. A sync that changes nothing keeps the version and the memo; one that changes
+something moves the version, and the next request of each page reads and renders it again. Anything
+drafts can change (resolved links) is keyed by whether the reader previews drafts too, so a staff preview
+never fills a learner's entry.
 
 Kept objects are shared between requests and threads: callers only read them.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from datetime import date
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from content_loader.kept import content_version, memo
 from content_loader.models import ContentItem, ModuleEntry
 from learn.links import resolve_segment_links
+from learn.models import MeetingDate
 from learn.segments import ship_skipped_text
 from learners import Learner
+from ops.lookups import UUIDs
 from progress import queries
-
-MEMO_SIZE = 4096  # entries per process: a version's courses, modules, lenses and rendered rows, with room
-
-
-class Memo:
-    """A bounded, thread-safe mapping from content-addressed keys to values built once (least recently used
-    goes first)."""
-
-    def __init__(self, size: int = MEMO_SIZE) -> None:
-        self.size = size  # 0 keeps nothing: every value is built again (bench/profile_pages.py's "off" rounds)
-        self._values: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get_or_build(self, key: Hashable, build: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._values:
-                self._values.move_to_end(key)
-                return self._values[key]
-        value = build()  # outside the lock: two threads may build the same value; both are the same
-        if not self.size:
-            return value
-        with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-
-memo = Memo()
-
-# Standard SQL (PostgreSQL and SQLite): one scan of the registry's table, no input.
-CONTENT_VERSION_SQL = (
-    "SELECT COALESCE(CAST(MAX(last_synced_at) AS TEXT), '') || '/' || COALESCE(CAST(MAX(retired_at) AS TEXT), '')"
-    " || '/' || CAST(COUNT(*) AS TEXT) FROM content_loader_contentitem"
-)
-
-
-def with_content_version(items: QuerySet) -> QuerySet:
-    """The items, each with `content_version` annotated: the pages read it in their course's own query."""
-    return items.annotate(content_version=RawSQL(CONTENT_VERSION_SQL, ()))
-
-
-def content_version(course: ContentItem) -> str:
-    """The content version a page reads: when a sync last wrote or retired an item, and how many there are.
-
-    A sync writes `last_synced_at` on every item it adds or changes and `retired_at` on those it retires,
-    and rewrites a course's or module's structure only with the container itself. Read with the course
-    (`with_content_version`, no query of its own), else by one query."""
-    version = getattr(course, "content_version", None)
-    if version is None:
-        with connection.cursor() as cursor:
-            cursor.execute(CONTENT_VERSION_SQL)
-            (version,) = cursor.fetchone()
-        course.content_version = version
-    return f"{connection.alias}:{version}"
 
 
 def course_progress(request: HttpRequest, course: ContentItem) -> queries.CourseProgress:
@@ -105,16 +40,29 @@ def course_progress(request: HttpRequest, course: ContentItem) -> queries.Course
     return queries.courses_progress_from(structures, learner=request.learner, courses=[course])[0]
 
 
+def meeting_dates(course: ContentItem, today: date) -> dict[int, MeetingDate]:
+    """The current run's meeting dates (`MeetingDate.objects.for_course_overview`); on PostgreSQL kept per
+    content version and day, since a write to a run or its dates moves the version too (learn migration 0002).
+    SQLite's version is read from the content items alone, so there they are read each time."""
+
+    def build() -> dict[int, MeetingDate]:
+        return MeetingDate.objects.for_course_overview(course_id=course.pk, today=today)
+
+    if connection.vendor != "postgresql":
+        return build()
+    return memo.get_or_build(("meeting-dates", content_version(course), course.pk, today), build)
+
+
 def module_progress(request: HttpRequest, course: ContentItem, module: ContentItem) -> queries.ModuleProgress:
     """`progress.queries.module_progress` with the module's steps kept per content version."""
-    entries = memo.get_or_build(
-        ("module-entries", content_version(course), module.pk),
-        lambda: ModuleEntry.objects.steps_by_module([module.pk]).get(module.pk, []),
-    )
+
+    def build() -> tuple[list[ModuleEntry], UUIDs]:
+        entries = ModuleEntry.objects.steps_by_module([module.pk]).get(module.pk, [])
+        return entries, UUIDs(entry.item_id for entry in entries)
+
+    entries, item_ids = memo.get_or_build(("module-entries", content_version(course), module.pk), build)
     learner: Learner | None = request.learner
-    return queries.build_module_progress(
-        module, entries, queries.progress_by_item(learner, {e.item_id for e in entries})
-    )
+    return queries.build_module_progress(module, entries, queries.progress_by_item(learner, item_ids))
 
 
 def lens_segments(

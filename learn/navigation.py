@@ -187,16 +187,6 @@ def course_steps(progress) -> list[CourseStep]:
     return [CourseStep(summary, step) for unit in progress.units for summary in unit.modules for step in summary.steps]
 
 
-def course_resume(progress) -> CourseStep | None:
-    """Where the course's "Start"/"Continue" leads (`resume_step` over the whole course)."""
-    return resume_step(course_steps(progress))
-
-
-def course_started(progress) -> bool:
-    """Whether the learner has opened or completed anything in the course."""
-    return any(step.last_seen_at or step.completed_at for step in course_steps(progress))
-
-
 def course_completed_at(progress) -> datetime | None:
     """When the course was completed: every required module (with required lenses) done; else None."""
     required = [s for unit in progress.units for s in unit.modules if not s.optional and s.total]
@@ -205,25 +195,10 @@ def course_completed_at(progress) -> datetime | None:
     return max(summary.completed_at for summary in required)
 
 
-def course_action(progress) -> str:
-    """The course's main button: "Start", "Continue" or, once completed, "Review"."""
-    if course_completed_at(progress):
-        return "Review"
-    return "Continue" if course_started(progress) else "Start"
-
-
 @functools.lru_cache(maxsize=4096)
 def lens_url(course_slug: str, module_slug: str, lens_id: UUID) -> str:
     """The module viewer's URL of a lens: a function of its arguments alone, so kept once built."""
     return reverse("learn:lens", kwargs={"course_slug": course_slug, "module_slug": module_slug, "lens_id": lens_id})
-
-
-def course_continue_url(progress) -> str:
-    """The URL of `course_resume`'s lens, or the course overview when the course has no lens."""
-    found = course_resume(progress)
-    if found is None:
-        return reverse("learn:course", args=[progress.course.slug])
-    return lens_url(progress.course.slug, found.summary.module.slug, found.item_id)
 
 
 @dataclass(frozen=True)
@@ -232,20 +207,29 @@ class CourseButton:
     the module it resumes in."""
 
     action: str  # "Start", "Continue" or "Review"
-    url: str  # the lens `course_resume` finds, or the course overview when the course has no lens
+    url: str  # the lens `resume_step` finds over the course's steps, or the overview when the course has none
     title: str  # the resumed module's name ("Parent: Sub"); "" when the course has no lens
     completed_at: datetime | None
     resumes: bool  # the course has a lens to lead to
 
 
 def course_button(progress) -> CourseButton:
-    """The course's main button over its progress (`course_action`, `course_continue_url`)."""
-    found = course_resume(progress)
+    """The course's main button over its progress: "Start", "Continue" (something opened or completed) or,
+    once completed, "Review"; it leads to `resume_step` over the course's steps (listed once: the overview's
+    largest course has 271), or to the overview when the course has no lens."""
+    steps = course_steps(progress)
+    found = resume_step(steps)
+    completed_at = course_completed_at(progress)
+    started = any(step.last_seen_at or step.completed_at for step in steps)
+    if found is None:
+        url = reverse("learn:course", args=[progress.course.slug])
+    else:
+        url = lens_url(progress.course.slug, found.summary.module.slug, found.item_id)
     return CourseButton(
-        action=course_action(progress),
-        url=course_continue_url(progress),
+        action="Review" if completed_at else "Continue" if started else "Start",
+        url=url,
         title=summary_label(found.summary) if found else "",
-        completed_at=course_completed_at(progress),
+        completed_at=completed_at,
         resumes=found is not None,
     )
 

@@ -10,6 +10,7 @@ class OpsConfig(AppConfig):
 
         from django.core.signals import got_request_exception
 
+        import ops.lookups  # noqa: F401  (registers UUIDField's `__any_of`)
         from ops.middleware import remember_database_error
 
         # Errors raised in other middleware never reach a middleware's process_exception; this signal

@@ -45,9 +45,12 @@ class UserContentProgressQuerySet(models.QuerySet):
         return self.annotate(current_id=Coalesce(Subquery(replacing), "content_id", output_field=UUIDField()))
 
     def for_items(self, item_ids) -> "UserContentProgressQuerySet":
-        """Rows that count for these current items: under their UUIDs or under UUIDs they replace."""
-        replaced = ReplacedId.objects.filter(item_id__in=item_ids).values("old_id")
-        return self.filter(Q(content_id__in=item_ids) | Q(content_id__in=replaced))
+        """Rows that count for these current items: under their UUIDs or under UUIDs they replace.
+
+        `item_ids`: a query of ids, or ids (sent as one parameter: `ops.lookups.AnyOf`)."""
+        lookup = "in" if isinstance(item_ids, models.QuerySet) else "any_of"
+        replaced = ReplacedId.objects.filter(**{f"item__id__{lookup}": item_ids}).values("old_id")
+        return self.filter(Q(**{f"content_id__{lookup}": item_ids}) | Q(content_id__in=replaced))
 
     def with_learner(self) -> "UserContentProgressQuerySet":
         """Annotate the learner each row belongs to (`belongs_to` read the other way): `learner_user_id`, the

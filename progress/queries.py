@@ -9,7 +9,7 @@ modules, lenses or rows there are.
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from content_loader.models import ContentItem, CourseEntry, ModuleEntry
 from learners import Learner
+from ops.lookups import UUIDs
 from progress.models import UserContentProgress
 
 
@@ -120,9 +121,9 @@ def progress_by_item(learner: Learner | None, item_ids: Iterable[UUID] | QuerySe
     """The learner's progress on the given current items, in one query (replaced UUIDs included).
 
     `item_ids` may be a query of ids (`values("item_id")`), which the database reads as a subquery."""
-    if not isinstance(item_ids, QuerySet):
+    if not isinstance(item_ids, (QuerySet, UUIDs)):
         item_ids = list(item_ids)
-    if not learner or (isinstance(item_ids, list) and not item_ids):
+    if not learner or (not isinstance(item_ids, QuerySet) and not item_ids):
         return {}
     # "Last seen": the row's latest timestamp, when the learner last had the item open ("Continue" resumes there).
     rows = (
@@ -193,6 +194,38 @@ class CourseStructures:
 
     entries_by_course: dict[UUID, list[CourseEntry]]
     steps_by_module: dict[UUID, list[ModuleEntry]]  # ModuleEntry.objects.steps_by_module
+    item_ids: UUIDs = field(init=False)  # every step's
+    summaries: dict[UUID, "_ModuleSteps"] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ids = UUIDs(step.item_id for steps in self.steps_by_module.values() for step in steps)
+        object.__setattr__(self, "item_ids", ids)
+        object.__setattr__(
+            self, "summaries", {module: _ModuleSteps.of(steps) for module, steps in self.steps_by_module.items()}
+        )
+
+
+@dataclass(frozen=True)
+class _ModuleSteps:
+    """A module's steps as the overview counts them, from content alone."""
+
+    steps: list[ModuleEntry]
+    step_ids: frozenset[UUID]
+    required: frozenset[UUID]
+    estimated_seconds: int
+
+    @classmethod
+    def of(cls, steps: list[ModuleEntry]) -> "_ModuleSteps":
+        seconds = {step.item_id: step.item.estimated_seconds for step in steps if not step.optional}
+        return cls(
+            steps=steps,
+            step_ids=frozenset(step.item_id for step in steps),
+            required=frozenset(step.item_id for step in steps if not step.optional),
+            estimated_seconds=sum(seconds.values()),
+        )
+
+
+_NO_PROGRESS = ItemProgress()
 
 
 def course_structures(courses: Sequence[ContentItem]) -> CourseStructures:
@@ -215,21 +248,23 @@ def courses_progress_from(
     structures: CourseStructures, *, learner: Learner | None, courses: Sequence[ContentItem]
 ) -> list[CourseProgress]:
     """`courses_progress` over structures already read: the learner's rows only (1 query; none without one)."""
-    steps_by_module = structures.steps_by_module
-    progress = progress_by_item(learner, {step.item_id for steps in steps_by_module.values() for step in steps})
+    progress = progress_by_item(learner, structures.item_ids)
     done = {item_id for item_id, p in progress.items() if p.completed_at is not None}
     return [
         CourseProgress(
             course=course,
-            units=_units(structures.entries_by_course.get(course.pk, []), steps_by_module, progress, done),
+            units=_units(structures.entries_by_course.get(course.pk, []), structures.summaries, progress, done),
         )
         for course in courses
     ]
 
 
+_NO_STEPS = _ModuleSteps.of([])
+
+
 def _units(
     course_entries: list[CourseEntry],
-    steps_by_module: dict[UUID, list[ModuleEntry]],
+    summaries: dict[UUID, _ModuleSteps],
     progress: dict[UUID, ItemProgress],
     done: set[UUID],
 ) -> list[Unit]:
@@ -241,22 +276,14 @@ def _units(
             units.append(Unit(modules=modules, meeting=entry))
             modules = []
             continue
-        steps = steps_by_module.get(entry.module_id, [])
-        step_ids = {step.item_id for step in steps}
-        required = {step.item_id for step in steps if not step.optional}
-        status, completed, total = derive_status(required=required, steps=step_ids, done=done)
-        seconds = {step.item_id: step.item.estimated_seconds for step in steps if not step.optional}
+        summary = summaries.get(entry.module_id, _NO_STEPS) if entry.module_id else _NO_STEPS
+        steps, step_ids = summary.steps, summary.step_ids
+        status, completed, total = derive_status(required=summary.required, steps=step_ids, done=done)
         next_position = next((step.position for step in steps if not step.optional and step.item_id not in done), None)
-        states = [
-            StepState(
-                item_id=step.item_id,
-                optional=step.optional,
-                hide=step.hide,
-                completed_at=progress.get(step.item_id, ItemProgress()).completed_at,
-                last_seen_at=progress.get(step.item_id, ItemProgress()).last_seen_at,
-            )
-            for step in steps
-        ]
+        states = []
+        for step in steps:
+            state = progress.get(step.item_id, _NO_PROGRESS)
+            states.append(StepState(step.item_id, step.optional, step.hide, state.completed_at, state.last_seen_at))
         finished = [state.completed_at for state in states if not state.optional and state.completed_at]
         modules.append(
             ModuleSummary(
@@ -266,7 +293,7 @@ def _units(
                 status=status,
                 completed=completed,
                 total=total,
-                estimated_seconds=sum(seconds.values()),
+                estimated_seconds=summary.estimated_seconds,
                 time_spent_s=sum(progress[i].time_spent_s for i in step_ids if i in progress),
                 next_step_position=next_position,
                 steps=states,

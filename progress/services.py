@@ -6,7 +6,7 @@ that deciding "this completion finished the module" never races another completi
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -17,10 +17,11 @@ from django.utils import timezone
 
 from chat.questions import current_answers, unanswered_questions
 from chat.services import claim_answer_drafts, claim_answer_starts, claim_chat_sessions, claim_question_answers
+from content_loader import kept
 from content_loader.models import LEARNER_CONTENT_TYPES, NO_STORED_ID_MESSAGE, ContentItem, ContentType
 from learners import Learner
 from ops import ratelimit
-from progress import prepared, sql
+from progress import containing, prepared, sql
 from progress.models import ClaimedToken, LearnerClock, UserContentProgress
 from progress.queries import Status
 from roleplay.segments import unfinished_roleplays
@@ -118,6 +119,10 @@ def _prepared(kind: str, by_user: bool, with_module: bool = False) -> prepared.S
         return prepared.Statement(name, sql.heartbeat_sql(by_user=by_user))
     if kind == "lookup":
         return prepared.Statement(name, sql.completion_lookup_sql(by_user=by_user, with_module=with_module))
+    if kind == "lock":
+        return prepared.Statement(name, sql.completion_lock_sql(by_user=by_user))
+    if kind == "complete_kept":
+        return prepared.Statement(name, sql.complete_kept_sql(by_user=by_user))
     return prepared.Statement(name, sql.complete_checked_sql(by_user=by_user))
 
 
@@ -220,33 +225,26 @@ def complete_content(
     which on PostgreSQL also checks the token again (after the lock), reads the earlier completion and
     the steps of the modules holding the item (`sql.complete_checked_sql`; SQLite: separate queries);
     the finished modules' and outcomes' rows when this completion finished any.
-    Steps come back as plain rows (no model instances), counted here as `derive_status` counts.
+    Steps come back as plain rows (no model instances), counted here as `derive_status` counts
+    (`progress.containing`).
+
+    On PostgreSQL what that reads from content alone (the registry item, the module, the structure of the
+    modules holding the item) is kept per request target and content version (`content_loader.kept`): the next
+    completion of the same target runs the lock (with the claimed check and the version) and an upsert that
+    returns only the learner's completed steps among the kept ones (`sql.complete_kept_sql`), both planned
+    in microseconds; the same number of statements, without the joins PostgreSQL spent most of a completion
+    planning. After a sync that changed content, the first completion of each target reads it again (one
+    statement more, that once).
     """
     if content_type not in LEARNER_CONTENT_TYPES:
         raise InvalidProgress(f"content_type must be one of {', '.join(LEARNER_CONTENT_TYPES)}.")
     if module_slug is not None and (not module_slug or "\x00" in module_slug or len(module_slug) > 300):
         module_slug = None  # as find_by_slug: names no module
     now = timezone.now()
-    by_user = learner.is_authenticated
-    owner = sql.owner_params(learner)
+    requested_id = content_id
     with transaction.atomic():
-        lock_a, lock_b = learner.lock_key
-        with connection.cursor() as cursor:
-            prepared.execute(
-                cursor,
-                _prepared("lookup", by_user, module_slug is not None),
-                owner
-                | {
-                    "content_id": sql.prep_uuid(content_id),
-                    "module_slug": module_slug,
-                    "lock_a": lock_a,
-                    "lock_b": lock_b,
-                },
-            )
-            _locked, claimed, item_id, item_type, item_title, module_id = cursor.fetchone()
-        if claimed:
-            raise TokenClaimed()
-        if item_id is None:
+        target = _locked_target(learner, content_id, module_slug)
+        if target.item_id is None:
             ratelimit.take(
                 scope="unknown-completion",
                 identity=learner.label,
@@ -254,22 +252,25 @@ def complete_content(
                 window=settings.PROGRESS_RATE_LIMIT_WINDOW_SECONDS,
             )
         else:
-            if item_type not in LEARNER_CONTENT_TYPES:
-                raise InvalidProgress(f"{content_id} is a {item_type}, which is not completed directly.")
-            content_id, content_type, content_title = sql.from_db_uuid(item_id), item_type, item_title
+            if target.item_type not in LEARNER_CONTENT_TYPES:
+                raise InvalidProgress(f"{content_id} is a {target.item_type}, which is not completed directly.")
+            content_id, content_type, content_title = target.item_id, target.item_type, target.item_title
             if content_type == ContentType.TEST:
                 _require_answers(learner, content_id)
-        module_id = sql.from_db_uuid(module_id) if module_id is not None else None
-        completed_at, newly_completed, steps = _complete_row(
-            learner, content_id=content_id, content_type=content_type, title=content_title, now=now
+        completed_at, newly_completed, structure, counted = _complete_row(
+            learner, target, content_id=content_id, content_type=content_type, title=content_title, now=now
         )
+        if structure is not None and target.structure is None and target.item_id is not None:
+            kept.memo.put(_target_key(requested_id, module_slug), replace(target, structure=structure))
+        module_id = target.module_id
         if not newly_completed and module_id is None:
             return CompletionResult(completed_at, False, None, False)
 
-        containing = _containing(learner, content_id, steps)
+        if counted is None:
+            counted = _containing(learner, content_id)
         if newly_completed:
-            _complete_finished(learner, containing, now)
-        counts = containing.get((ContentType.MODULE, module_id)) if module_id else None
+            _complete_finished(learner, counted, now)
+        counts = counted.get((ContentType.MODULE, module_id)) if module_id else None
         if counts is None:
             return CompletionResult(completed_at, newly_completed, None, False)
         status, completed, total = counts.status(item_done=True)
@@ -279,14 +280,69 @@ def complete_content(
         return CompletionResult(completed_at, newly_completed, module, module_newly_completed)
 
 
-def _complete_row(
-    learner: Learner, *, content_id: UUID, content_type: str, title: str, now: datetime
-) -> tuple[datetime, bool, list[tuple] | None]:
-    """Complete the item's row unless it is already: (its completion time, whether this call completed
-    it, the steps of the modules holding it or None when not read yet).
+@dataclass(frozen=True)
+class _Target:
+    """What a completion request names, as the registry has it: the item (following `replaces:`; None when
+    unknown), the module `module_slug` names (None when none), and, once read, the structure of the modules
+    holding the item, at content `version` (PostgreSQL only)."""
 
-    PostgreSQL: one statement, which also checks again that the token is not claimed and reads the steps
-    (see `sql.complete_checked_sql`). SQLite: the upsert, then the earlier completion when there was one.
+    item_id: UUID | None
+    item_type: str | None
+    item_title: str | None
+    module_id: UUID | None
+    version: str | None = None
+    structure: containing.Structure | None = None
+
+
+def _target_key(content_id: UUID, module_slug: str | None) -> tuple:
+    return ("completion-target", connection.alias, content_id, module_slug)
+
+
+def _locked_target(learner: Learner, content_id: UUID, module_slug: str | None) -> _Target:
+    """Take the learner's lock, refuse a claimed token, and find what the request names (1 statement).
+
+    On PostgreSQL what a request named before is kept (`content_loader.kept`) with its content version: the
+    statement then only takes the lock, checks the token and reads the version, and the kept target serves
+    while the version is the same (else it is looked up again, one more statement, after a sync)."""
+    by_user = learner.is_authenticated
+    lock_a, lock_b = learner.lock_key
+    params = sql.owner_params(learner) | {"lock_a": lock_a, "lock_b": lock_b}
+    kept_target = kept.memo.get(_target_key(content_id, module_slug)) if connection.vendor == "postgresql" else None
+    with connection.cursor() as cursor:
+        if kept_target is not None:
+            prepared.execute(cursor, _prepared("lock", by_user), params)
+            _locked, claimed, version = cursor.fetchone()
+            if claimed:
+                raise TokenClaimed()
+            if version == kept_target.version:
+                return kept_target
+        prepared.execute(
+            cursor,
+            _prepared("lookup", by_user, module_slug is not None),
+            params | {"content_id": sql.prep_uuid(content_id), "module_slug": module_slug},
+        )
+        _locked, claimed, item_id, item_type, item_title, module_id, version = cursor.fetchone()
+    if claimed:
+        raise TokenClaimed()
+    return _Target(
+        item_id=sql.from_db_uuid(item_id) if item_id is not None else None,
+        item_type=item_type,
+        item_title=item_title,
+        module_id=sql.from_db_uuid(module_id) if module_id is not None else None,
+        version=version,
+    )
+
+
+def _complete_row(
+    learner: Learner, target: _Target, *, content_id: UUID, content_type: str, title: str, now: datetime
+) -> tuple[datetime, bool, containing.Structure | None, dict[tuple[str, UUID], containing.Counts] | None]:
+    """Complete the item's row unless it is already: (its completion time, whether this call completed it,
+    the structure of the modules holding it when read, their counts or None when not read yet).
+
+    PostgreSQL: one statement, which also checks again that the token is not claimed and reads the learner's
+    completed steps of those modules, from the kept structure (`sql.complete_kept_sql`) or with the structure
+    (`sql.complete_checked_sql`, which the item's target then keeps). SQLite: the upsert, then the earlier
+    completion when there was one.
     """
     by_user = learner.is_authenticated
     params = sql.owner_params(learner) | {
@@ -297,21 +353,30 @@ def _complete_row(
         "now": sql.prep_datetime(now),
     }
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and target.structure is not None:
+            prepared.execute(cursor, _prepared("complete_kept", by_user), params | {"steps": target.structure.steps})
+            claimed, completed_now, completed_before, done = cursor.fetchone()
+            if claimed:
+                raise TokenClaimed()  # the caller's transaction rolls the row back
+            counted = target.structure.counts(set(done))
+            return completed_now or completed_before, completed_now is not None, None, counted
         if connection.vendor == "postgresql":
             prepared.execute(cursor, _prepared("complete", by_user), params)
             rows = cursor.fetchall()
             header = next(row for row in rows if row[0] == 0)
             claimed, completed_now, completed_before = header[5], header[7], header[8]
             if claimed:
-                raise TokenClaimed()  # the caller's transaction rolls the row back
+                raise TokenClaimed()
             steps = [row[1:7] for row in rows if row[0] == 1]
+            structure = containing.Structure.of(content_id, steps)
+            counted = structure.counts({str(row[3]) for row in steps if row[5]})
             if completed_now is not None:
-                return completed_now, True, steps
-            return completed_before, False, steps
+                return completed_now, True, structure, counted
+            return completed_before, False, structure, counted
         cursor.execute(_statement("complete", connection.vendor, by_user), params)
         row = cursor.fetchone()
     if row is not None:
-        return sql.from_db_datetime(row[0]), True, None
+        return sql.from_db_datetime(row[0]), True, None, None
     earlier = (
         UserContentProgress.objects.owned_by(learner)
         .filter(content_id=content_id, completed_at__isnull=False)
@@ -319,89 +384,21 @@ def _complete_row(
         .values_list("completed_at", flat=True)
         .first()
     )
-    return earlier, False, None
+    return earlier, False, None, None
 
 
-@dataclass(frozen=True)
-class _Counts:
-    """A module's (or a learning outcome's, in one leaf module) counts around the completed item."""
-
-    required: int
-    required_done_other: int  # required steps other than the item, completed
-    item_required: bool
-    other_done: bool  # any step other than the item completed
-
-    def status(self, *, item_done: bool) -> tuple[Status, int, int]:
-        """Status, k and n with the item completed or not: the rule of `derive_status`, on counts."""
-        completed = self.required_done_other + (1 if item_done and self.item_required else 0)
-        if self.required == 0:
-            return (Status.COMPLETED if item_done or self.other_done else Status.NOT_STARTED), 0, 0
-        if completed == self.required:
-            return Status.COMPLETED, completed, self.required
-        return (Status.IN_PROGRESS if completed else Status.NOT_STARTED), completed, self.required
+def _containing(learner: Learner, item_id: UUID) -> dict[tuple[str, UUID], containing.Counts]:
+    """SQLite: the counts of every module and learning outcome holding the item (1 query)."""
+    query, params = sql.containing_steps_sql(learner)
+    with connection.cursor() as cursor:
+        cursor.execute(query, params | {"item": sql.prep_uuid(item_id)})
+        steps = [(*(v if v is None else sql.from_db_uuid(v) for v in row[:4]), *row[4:]) for row in cursor.fetchall()]
+    return containing.Structure.of(item_id, steps).counts({str(row[3]) for row in steps if row[5]})
 
 
-def _containing(learner: Learner, item_id: UUID, steps: list[tuple] | None) -> dict[tuple[str, UUID], _Counts]:
-    """Counts of every module and learning outcome holding the item (1 query, none given `steps`): each leaf
-    module placing it, the parent of each (its submodules' steps), and the learning outcome each placement
-    came through (its steps in that leaf module). Distinct UUIDs, as `derive_status` counts. A learning
-    outcome placed in several leaf modules is finished through any of them: its counts are those of the
-    most complete.
-
-    `steps`: the rows of `sql.containing_steps_sql` when the upsert read them already (PostgreSQL). The
-    UUIDs are counted as integers (a UUID's own hash and equality run in Python, several hundred calls a
-    completion of a large module), and the rows grouped in one pass."""
-    if steps is None:
-        query, params = sql.containing_steps_sql(learner)
-        with connection.cursor() as cursor:
-            cursor.execute(query, params | {"item": sql.prep_uuid(item_id)})
-            steps = cursor.fetchall()
-    if connection.vendor != "postgresql":  # psycopg already returns UUIDs
-        steps = [(*(v if v is None else sql.from_db_uuid(v) for v in row[:4]), *row[4:]) for row in steps]
-    item = item_id.int
-    uuids: dict[int, UUID] = {}  # the modules' and outcomes' UUIDs by their integers
-    by_module: dict[int, list[tuple]] = {}
-    by_parent: dict[int, list[tuple]] = {}
-    placements = set()
-    for module, parent, outcome, step, optional, done in steps:
-        row = (module.int, parent and parent.int, outcome and outcome.int, step.int, bool(optional), bool(done))
-        uuids[row[0]] = module
-        by_module.setdefault(row[0], []).append(row)
-        if parent is not None:
-            uuids[row[1]] = parent
-            by_parent.setdefault(row[1], []).append(row)
-        if outcome is not None:
-            uuids[row[2]] = outcome
-        if row[3] == item:
-            placements.add(row[:3])
-    groups: dict[tuple[str, int], list[list[tuple]]] = {}
-    for leaf, parent, outcome in placements:
-        groups.setdefault((ContentType.MODULE, leaf), [by_module[leaf]])
-        if parent is not None:
-            groups.setdefault((ContentType.MODULE, parent), [by_parent[parent]])
-        if outcome is not None:
-            groups.setdefault((ContentType.LEARNING_OUTCOME, outcome), []).append(
-                [r for r in by_module[leaf] if r[2] == outcome]
-            )
-    found: dict[tuple[str, UUID], _Counts] = {}
-    for (kind, number), step_lists in groups.items():
-        key = (kind, uuids[number])
-        for rows in step_lists:
-            required = {r[3] for r in rows if not r[4]}
-            counts = _Counts(
-                required=len(required),
-                required_done_other=len({r[3] for r in rows if not r[4] and r[5] and r[3] != item}),
-                item_required=item in required,
-                other_done=any(r[5] and r[3] != item for r in rows),
-            )
-            if key not in found or counts.status(item_done=True)[0] == Status.COMPLETED:
-                found[key] = counts
-    return found
-
-
-def _complete_finished(learner: Learner, containing: dict[tuple[str, UUID], _Counts], now: datetime) -> None:
+def _complete_finished(learner: Learner, counted: dict[tuple[str, UUID], containing.Counts], now: datetime) -> None:
     """Complete the module and learning-outcome rows the item's completion finished (1 statement)."""
-    finished = [key for key, counts in containing.items() if counts.status(item_done=True)[0] == Status.COMPLETED]
+    finished = [key for key, counts in counted.items() if counts.status(item_done=True)[0] == Status.COMPLETED]
     if not finished:
         return
     params = sql.owner_params(learner) | {"now": sql.prep_datetime(now)}

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from content_loader import kept
 from content_loader.models import LEARNER_CONTENT_TYPES
 from progress.models import LearnerClock, UserContentProgress
 
@@ -370,8 +371,11 @@ def completion_lookup_sql(*, by_user: bool, with_module: bool) -> str:
 
     The statement's snapshot may predate the lock, so the claimed check here refuses early only:
     `complete_checked_sql` checks again after the lock (SQLite serializes writes, so there it is final).
+    Last, the content version (`content_loader.kept`) the registry rows were read at.
     """
-    lock = "pg_advisory_xact_lock(%(lock_a)s, %(lock_b)s)" if connection.vendor == "postgresql" else "NULL"
+    postgresql = connection.vendor == "postgresql"
+    lock = "pg_advisory_xact_lock(%(lock_a)s, %(lock_b)s)" if postgresql else "NULL"
+    version = f"({kept.version_sql()})" if postgresql else "NULL"  # what is kept is PostgreSQL's only
     claimed = _claimed(by_user=by_user)
     # Each branch of the UNIONs uses an index (an OR across them would scan the table).
     item = """
@@ -397,10 +401,19 @@ def completion_lookup_sql(*, by_user: bool, with_module: bool) -> str:
             ) found ORDER BY priority LIMIT 1
         """
     return f"""
-        SELECT c.locked, c.claimed, i.id, i.content_type, i.title, m.id
+        SELECT c.locked, c.claimed, i.id, i.content_type, i.title, m.id, {version}
         FROM (SELECT {lock} AS locked, {claimed} AS claimed) c
         LEFT JOIN ({item}) i ON 1 = 1
         LEFT JOIN ({module}) m ON 1 = 1
+    """
+
+
+def completion_lock_sql(*, by_user: bool) -> str:
+    """PostgreSQL, a completion whose registry rows are kept (progress.services): one row, the learner's lock
+    taken, whether the token was claimed (an early refusal, as in `completion_lookup_sql`), and the content
+    version, which says whether what is kept still holds."""
+    return f"""
+        SELECT pg_advisory_xact_lock(%(lock_a)s, %(lock_b)s), {_claimed(by_user=by_user)}, ({kept.version_sql()})
     """
 
 
@@ -425,6 +438,25 @@ def complete_checked_sql(*, by_user: bool) -> str:
                 WHERE {_owned(by_user=by_user)} AND p.content_id = %(content_id)s AND p.completed_at IS NOT NULL)
         UNION ALL
         SELECT 1, s.*, CAST(NULL AS timestamptz), CAST(NULL AS timestamptz) FROM ({steps}) s
+    """
+
+
+def complete_kept_sql(*, by_user: bool) -> str:
+    """PostgreSQL, a completion whose modules' steps are kept: `complete_sql` and, in the same statement,
+    whether the token was claimed, the learner's earlier completion of the item, and which of the steps
+    `%(steps)s` (a uuid[] literal) the learner completed, as text (completions under an old UUID count for
+    the item replacing it). One row: (claimed, completed now, completed before, completed steps). Run after
+    the learner's lock, like `complete_checked_sql`; index lookups only, so it plans in microseconds."""
+    return f"""
+        WITH up AS ({complete_sql(by_user=by_user)})
+        SELECT {_claimed(by_user=by_user)},
+               (SELECT completed_at FROM up),
+               (SELECT MIN(p.completed_at) FROM {TABLE} p
+                WHERE {_owned(by_user=by_user)} AND p.content_id = %(content_id)s AND p.completed_at IS NOT NULL),
+               ARRAY(SELECT CAST(COALESCE(r.item_id, p.content_id) AS text) FROM {TABLE} p
+                     LEFT JOIN content_loader_replacedid r ON r.old_id = p.content_id
+                     WHERE {_owned(by_user=by_user)} AND p.completed_at IS NOT NULL
+                       AND COALESCE(r.item_id, p.content_id) = ANY(CAST(%(steps)s AS uuid[])))
     """
 
 

@@ -9,14 +9,18 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, QuestionAnswerFactory, chat_lens_body
+from chat.tests.factories import (
+    QUESTION_KEY,
+    ChatMessageFactory,
+    ChatSessionFactory,
+    QuestionAnswerFactory,
+    chat_lens_body,
+)
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import LensFactory, ModuleFactory, make_course
 from learners import Learner
 from progress.models import UserContentProgress
 from progress.services import complete_content, record_heartbeat
-
-QUESTION_KEY = "0123456789abcdef"
 
 
 @dataclass

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from assessment.models import Assessment, AssessmentState
-from chat.tests.factories import QuestionAnswerFactory, shared_question
+from chat.tests.factories import QUESTION_KEY, QuestionAnswerFactory, shared_question
 from content_loader.models import ContentItem, ModuleEntry
 from content_loader.tests.factories import LearningOutcomeFactory
 from dashboard.tests.factories import make_cohort
@@ -56,7 +56,7 @@ def scored(db):
     answers = []
     for value, learner in zip([4, 4, 2], [cohort.ada, None, None], strict=True):
         kwargs = {"user": learner, "session_token": None} if learner else {}
-        answer = QuestionAnswerFactory(content_id=lens.pk, question_key="0123456789abcdef", **kwargs)
+        answer = QuestionAnswerFactory(content_id=lens.pk, question_key=QUESTION_KEY, **kwargs)
         score(answer, value, outcome=outcome)
         answers.append(answer)
     return cohort, lens, answers
@@ -79,7 +79,7 @@ def test_course_page_shows_the_distribution_per_outcome_and_question(staff, scor
     assert "2 scored 4/5" in html and "1 scored 2/5" in html  # tooltips of the SVG bars
     assert queries == 8  # the course page's 7 + the scores (1 query, whatever the number of answers)
     for _ in range(5):
-        score(QuestionAnswerFactory(content_id=lens.pk, question_key="0123456789abcdef"), 5)
+        score(QuestionAnswerFactory(content_id=lens.pk, question_key=QUESTION_KEY), 5)
     assert count_queries(staff, url)[0] == 8
     rows = list(csv.reader(io.StringIO(staff.get(url + "scores.csv").content.decode())))
     assert rows[0][:3] == ["Kind", "Title", "Score 1"]

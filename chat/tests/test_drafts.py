@@ -14,14 +14,13 @@ from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import AnswerDraft, QuestionAnswer
 from chat.questions import current_answers, unanswered_questions
-from chat.tests.factories import chat_lens_body, shared_question
+from chat.tests.factories import QUESTION_KEY, chat_lens_body, shared_question
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url
 from learners import Learner
 
 pytestmark = pytest.mark.django_db
 
-KEY = "0123456789abcdef"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -43,7 +42,7 @@ def browser(user=None) -> Client:
 
 
 def answer_url(lens) -> str:
-    return reverse("learn:standalone-answer", kwargs={"lens_id": lens.pk, "question_key": KEY})
+    return reverse("learn:standalone-answer", kwargs={"lens_id": lens.pk, "question_key": QUESTION_KEY})
 
 
 def page(client, lens) -> str:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from chat import replies
 from chat.models import ChatMessage, FeedbackRequest, QuestionAnswer, ReplyState
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
+from chat.tests.factories import QUESTION_KEY, ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Stream
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/learn/some-lens/"}
 STREAM = {"HTTP_ACCEPT": "application/x-ndjson"}
-KEY = "0123456789abcdef"
 
 
 @pytest.fixture
@@ -199,7 +198,7 @@ def test_a_reply_generated_by_another_server_is_followed_from_the_database(clien
 
 
 def feedback_url(lens) -> str:
-    return reverse("learn:standalone-feedback", kwargs={"lens_id": lens.pk, "question_key": KEY})
+    return reverse("learn:standalone-feedback", kwargs={"lens_id": lens.pk, "question_key": QUESTION_KEY})
 
 
 def test_feedback_survives_a_client_that_disconnects_after_the_first_piece(client, lens, tutor_server):
@@ -273,7 +272,7 @@ def test_another_learner_cannot_read_a_reply_or_feedback_in_progress(client, lea
     ChatMessageFactory(session=session, text="Mine")
     reply = ChatMessage.objects.create(session=session, role="assistant", text="Secret so far", **_generating())
     answer = QuestionAnswer.objects.create(
-        user=learner, content_id=lens.pk, content_type="lens", question_key=KEY, question_text="Q", text="A"
+        user=learner, content_id=lens.pk, content_type="lens", question_key=QUESTION_KEY, question_text="Q", text="A"
     )
     request = FeedbackRequest.objects.create(answer=answer, **replies.lease_fields())
     other = Client()

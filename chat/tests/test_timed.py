@@ -12,14 +12,13 @@ from accounts.tests.factories import UserFactory
 from chat import services
 from chat.models import AnswerDraft, AnswerStart, QuestionAnswer
 from chat.templatetags.chat import clock, duration
-from chat.tests.factories import shared_question
+from chat.tests.factories import QUESTION_KEY, shared_question
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url
 from learners import Learner
 
 pytestmark = pytest.mark.django_db
 
-KEY = "0123456789abcdef"
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -40,7 +39,7 @@ def logged_in(user) -> Client:
 
 
 def url(name, lens) -> str:
-    return reverse(f"learn:standalone-{name}", kwargs={"lens_id": lens.pk, "question_key": KEY})
+    return reverse(f"learn:standalone-{name}", kwargs={"lens_id": lens.pk, "question_key": QUESTION_KEY})
 
 
 def page(client, lens) -> str:

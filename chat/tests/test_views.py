@@ -17,14 +17,13 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from chat.models import ChatMessage, ChatSession, QuestionAnswer
-from chat.tests.factories import ChatMessageFactory, ChatSessionFactory, chat_lens_body
+from chat.tests.factories import QUESTION_KEY, ChatMessageFactory, ChatSessionFactory, chat_lens_body
 from chat.tests.fake_tutor import Fail, Hang, Stream
 from content_loader.tests.factories import LensFactory
 from learn.links import standalone_lens_url
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/learn/some-lens/"}
 STREAM = {"HTTP_ACCEPT": "application/x-ndjson"}
-KEY = "0123456789abcdef"
 
 
 @pytest.fixture
@@ -46,7 +45,9 @@ def client(learner):
 
 def url(name, lens, **kwargs):
     if name in {"answer", "feedback"}:
-        return reverse(f"learn:standalone-{name}", kwargs={"lens_id": lens.pk, "question_key": kwargs.get("key", KEY)})
+        return reverse(
+            f"learn:standalone-{name}", kwargs={"lens_id": lens.pk, "question_key": kwargs.get("key", QUESTION_KEY)}
+        )
     return reverse(f"chat:{name}", kwargs={"lens_id": lens.pk, "segment_index": kwargs.get("segment", 1)})
 
 
@@ -316,7 +317,7 @@ def test_saving_an_answer_with_htmx_returns_the_box(client, lens, learner):
     assert response.status_code == 200
     assert "It wants to reach its goal." in response.content.decode() and "Saved." in response.content.decode()
     answer = QuestionAnswer.objects.get()
-    assert (answer.user_id, answer.content_id, answer.question_key) == (learner.pk, lens.pk, KEY)
+    assert (answer.user_id, answer.content_id, answer.question_key) == (learner.pk, lens.pk, QUESTION_KEY)
 
 
 @pytest.mark.django_db
@@ -333,7 +334,10 @@ def test_an_answer_over_max_chars_is_refused(client, lens):
 def test_the_chat_app_routes_no_unlocked_answer_or_feedback_url(client, lens, tutor_server):
     """Answers and feedback cannot be posted to the chat app's own URLs (they would bypass locking)."""
     for action in ("answer", "feedback"):
-        assert client.post(f"/chat/items/{lens.pk}/questions/{KEY}/{action}/", {"text": "late"}).status_code == 404
+        assert (
+            client.post(f"/chat/items/{lens.pk}/questions/{QUESTION_KEY}/{action}/", {"text": "late"}).status_code
+            == 404
+        )
     assert not QuestionAnswer.objects.exists()
     assert tutor_server.requests == []
 
@@ -343,7 +347,7 @@ def test_a_locked_answer_is_refused_and_feedback_uses_the_saved_answer(client, l
     """With `locked`, saving answers 409 and keeps the answer; feedback ignores the posted text, uses the saved one."""
     from chat.tests.factories import QuestionAnswerFactory
 
-    QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=KEY, text="Final")
+    QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=QUESTION_KEY, text="Final")
     client.post(reverse("learn:standalone-complete", args=[lens.pk]))  # completed: its answers are locked
     refused = client.post(url("answer", lens), {"text": "Changed"}, **HTMX)
     assert refused.status_code == 409 and "can no longer be changed" in refused.content.decode()
@@ -366,7 +370,9 @@ def test_a_wrapping_view_can_lock_answers(rf, learner, lens):
     request.learner = SimpleNamespace(user_id=learner.pk, session_token=None)  # as the progress middleware sets
     request.htmx = False
     request._dont_enforce_csrf_checks = True
-    response = questions.answer(request, item_id=lens.pk, question_key=KEY, locked=True, back_url="/", feedback_url="")
+    response = questions.answer(
+        request, item_id=lens.pk, question_key=QUESTION_KEY, locked=True, back_url="/", feedback_url=""
+    )
     assert response.status_code == 409
     assert not QuestionAnswer.objects.exists()
 
@@ -383,7 +389,7 @@ def test_a_learner_object_from_the_progress_middleware_is_used(rf, lens):
     request.learner = SimpleNamespace(user_id=None, session_token=token)
     request.htmx = False
     request._dont_enforce_csrf_checks = True
-    questions.answer(request, item_id=lens.pk, question_key=KEY, locked=False, back_url="/", feedback_url="")
+    questions.answer(request, item_id=lens.pk, question_key=QUESTION_KEY, locked=False, back_url="/", feedback_url="")
     assert QuestionAnswer.objects.get().session_token == token
 
 
@@ -433,12 +439,12 @@ def test_an_answer_superseded_at_login_is_shown_under_the_question(client, lens,
     """After a claim kept the account's answer, the earlier anonymous answer is still readable on the page."""
     from chat.tests.factories import QuestionAnswerFactory
 
-    QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=KEY, text="Kept")
+    QuestionAnswerFactory(session_token=None, user=learner, content_id=lens.pk, question_key=QUESTION_KEY, text="Kept")
     QuestionAnswerFactory(
         session_token=None,
         user=learner,
         content_id=lens.pk,
-        question_key=KEY,
+        question_key=QUESTION_KEY,
         text="From my phone",
         superseded_at="2026-01-01T00:00Z",
     )

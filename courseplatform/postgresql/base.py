@@ -16,7 +16,8 @@ execution's own values, as unprepared ones are. PostgreSQL's default switches to
 five executions and keeps it for the connection's life, even once it no longer fits the tables: one
 chosen while the content tables were tiny made a completion about twice as slow once the real vault was
 synced (12.7 ms against 6.2 unprepared; about a second each in the suite). Only prepared statements
-(and PL/pgSQL, which the project has none of) follow the setting, so no other query changes.
+(and PL/pgSQL: the content version's trigger, which only content writes fire) follow the setting, so no other
+query changes.
 """
 
 import select

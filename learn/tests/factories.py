@@ -4,7 +4,10 @@ import uuid
 
 import factory
 
-from chat.tests.factories import question_segment  # noqa: F401  (re-exported: one builder for every app's tests)
+from chat.tests.factories import (
+    QUESTION_KEY,
+    question_segment,  # noqa: F401  (re-exported: one builder for every app's tests)
+)
 from content_loader.tests.factories import LensFactory
 
 
@@ -69,7 +72,7 @@ def segment_body() -> dict:
                 "index": 4,
                 "line": 24,
                 "optional": False,
-                "key": "0123456789abcdef",
+                "key": QUESTION_KEY,
                 "content_html": "<p>Why are sunsets red?</p>",
                 "content_text": "Why are sunsets red?",
                 "assessment_instructions": "",

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from content_loader import kept
 from content_loader.models import ContentItem
-from learn import fragments
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def sync(vault: Path) -> None:
 
 
 def version_now() -> str:
-    return fragments.content_version(ContentItem.objects.get(slug=COURSE))
+    return kept.content_version(ContentItem.objects.get(slug=COURSE))
 
 
 def edit(vault: Path, relative: str, old: str, new: str) -> None:
@@ -84,16 +84,6 @@ def test_retiring_an_item_moves_the_content_version(vault):
     before = version_now()
     ContentItem.objects.filter(pk=LENS_ID).update(retired_at=ContentItem.objects.get(pk=LENS_ID).last_synced_at)
     assert version_now() != before
-
-
-def test_the_memo_keeps_at_most_its_size_and_drops_the_least_recently_used():
-    """A bounded memo: old versions' entries leave as new ones arrive."""
-    memo = fragments.Memo(size=2)
-    assert memo.get_or_build("a", lambda: 1) == 1
-    memo.get_or_build("b", lambda: 2)
-    assert memo.get_or_build("a", lambda: 99) == 1  # kept, and now the most recent
-    memo.get_or_build("c", lambda: 3)
-    assert memo.get_or_build("b", lambda: 22) == 22  # "b" went first
 
 
 def test_a_staff_preview_never_fills_what_learners_are_shown(admin_client, client):

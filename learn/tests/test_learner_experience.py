@@ -83,6 +83,10 @@ def test_units_are_named_by_their_meeting_with_the_current_runs_dates(client):
     assert f'<time datetime="{today + dt.timedelta(days=11):%Y-%m-%d}">' in overview
     assert "Dates of Winter cohort" in overview and "Old cohort" not in overview
 
+    MeetingDate.objects.filter(run=run, number=2).update(date=today + dt.timedelta(days=12))  # moved in the admin
+    moved = page(client, reverse("learn:course", args=[course.slug]))
+    assert f'<time datetime="{today + dt.timedelta(days=12):%Y-%m-%d}">' in moved
+    assert f'<time datetime="{today + dt.timedelta(days=11):%Y-%m-%d}">' not in moved
     run.delete()
     assert "<time" not in page(client, reverse("learn:course", args=[course.slug]))
 

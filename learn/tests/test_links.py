@@ -8,9 +8,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from content_loader import kept
 from content_loader.models import ModuleEntry
 from content_loader.tests.factories import CourseFactory, LearningOutcomeFactory, LensFactory, make_course, make_module
-from learn import fragments
 from learn.links import standalone_lens_url
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +171,7 @@ def test_standalone_page_links_open_lenses_where_they_are_placed(client, world):
 
 def count_queries(client, url: str) -> int:
     """The page's queries the first time it is shown after a sync (learn.fragments keeps nothing yet)."""
-    fragments.memo.clear()
+    kept.memo.clear()
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
     return len(captured)

@@ -8,8 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 
+from content_loader import kept
 from content_loader.models import ContentItem, ContentType, CourseEntry, ModuleEntry, SlugMoved
-from learn import fragments
 from ops.http import HtmxHttpRequest
 
 # Session keys. The prompt to create an account is shown from an anonymous learner's first completion
@@ -30,18 +30,30 @@ SLUG_KWARGS = {ContentType.COURSE: "course_slug", ContentType.MODULE: "module_sl
 
 def find_course(slug: str, *, drafts: bool) -> ContentItem:
     """The course at this address, else 404; raises `SlugMoved` for an earlier slug."""
-    course = fragments.with_content_version(ContentItem.objects.all()).course_at(slug, drafts=drafts)
+    course = kept.with_content_version(ContentItem.objects.all()).course_at(slug, drafts=drafts)
     if course is None:
         raise Http404(NO_COURSE)
     return course
 
 
 def find_module(course: ContentItem, slug: str, *, drafts: bool) -> CourseEntry:
-    """The course's entry for the module at this address, else 404; raises `SlugMoved` for an earlier slug."""
-    entry = CourseEntry.objects.module_at(course, slug, drafts=drafts)
-    if entry is None:
+    """The course's entry for the module at this address, else 404; raises `SlugMoved` for an earlier slug.
+
+    Kept per content version (`content_loader.kept`): the entry, its module and parent are read once, then
+    shared between requests, which only read them."""
+
+    def build() -> CourseEntry | tuple[str, str] | None:
+        try:
+            return CourseEntry.objects.module_at(course, slug, drafts=drafts)
+        except SlugMoved as moved:
+            return moved.content_type, moved.slug
+
+    found = kept.memo.get_or_build(("module-at", kept.content_version(course), course.pk, slug, drafts), build)
+    if isinstance(found, tuple):
+        raise SlugMoved(*found)
+    if found is None:
         raise Http404(NO_MODULE)
-    return entry
+    return found
 
 
 def follows_slug_aliases(view):

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_POST, require_safe
 from content_loader import access
 from content_loader.models import ContentItem, ContentType
 from learn import fragments, navigation
-from learn.models import MeetingDate
 from learn.views.common import (
     ACCOUNT_PROMPT_KEY,
     MODULE_DIALOG_KEY,
@@ -63,7 +62,7 @@ def course_overview(request: HtmxHttpRequest, course_slug: str) -> HttpResponse:
     the meetings' dates when a run is current, and where "Continue" resumes."""
     course = find_course(course_slug, drafts=access.previews_drafts(request.user))
     progress = fragments.course_progress(request, course)
-    meetings = MeetingDate.objects.for_course_overview(course_id=course.pk, today=timezone.localdate())
+    meetings = fragments.meeting_dates(course, timezone.localdate())
     button = navigation.course_button(progress)
     return render_page(
         request,

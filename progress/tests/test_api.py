@@ -621,7 +621,8 @@ def test_every_endpoint_runs_a_fixed_number_of_queries(client, logged_in):
             assert response.status_code in (200, 204), (name, response.content)
             counts.setdefault(name, []).append(len(queries))
     # Anonymous, header token: a completion is the savepoint, the lookup (lock, claimed token, item, module),
-    # the upsert (with the steps of the modules holding the item) and the release; a repeat costs the same.
+    # the upsert (with the steps of the modules holding the item) and the release; a repeat costs the same
+    # (the lock with the content version, then the upsert with the learner's completed steps among those kept).
     # An account adds its session and user (2). The claim moves this token's two rows and its clock.
     assert counts == {
         "complete": [4, 4],

@@ -1,5 +1,6 @@
 """The write paths: get-or-create, completion, heartbeats."""
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -25,6 +26,8 @@ from progress.tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+PREPARED = re.compile(r"\s*(?:PREPARE|EXECUTE) (\w+)")
 
 
 def row(learner: Learner, content_id: uuid.UUID) -> UserContentProgress:
@@ -288,6 +291,62 @@ def test_completion_uses_a_constant_number_of_queries(django_assert_num_queries)
     # savepoint, one lookup (the learner's lock, claimed token, registry item, module by slug), the upsert
     # (claimed token again, after the lock, and the steps of the modules holding the lens), module row, release
     assert counts[0] == 5
+
+
+def prepared_names(queries) -> list[str]:
+    """The prepared statements run (progress/prepared.py: PREPARE on a connection's first use, then EXECUTE)."""
+    return [found[1] for query in queries.captured_queries if (found := PREPARED.match(query["sql"]))]
+
+
+def test_what_a_completion_read_from_content_is_kept_until_the_content_changes():
+    """A second learner's completion of the same lens takes the modules' steps, the registry item and the
+    module from what the first kept (a statement that only takes the lock and reads the content version,
+    then the upsert with the learner's completed steps) and counts the same; after the module gains a
+    required lens (the content version moves), the next completion reads the structure again and counts it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("what a completion keeps is PostgreSQL's")
+    _parent, (sub, other_sub) = make_parent_module(submodules=[3, 2])
+    first, second, third = lenses_of(sub)
+    ada, bea, cai = anonymous(), anonymous(), anonymous()
+    complete_content(learner=ada, content_id=second.pk, content_type="lens", module_slug=sub.slug)
+    complete_content(learner=bea, content_id=third.pk, content_type="lens")
+    complete_content(learner=bea, content_id=other_sub.module_entries.first().item_id, content_type="lens")
+
+    with CaptureQueriesContext(connection) as queries:
+        kept = complete_content(learner=bea, content_id=second.pk, content_type="lens", module_slug=sub.slug)
+    assert prepared_names(queries) == ["progress_lock_token", "progress_complete_kept_token"]
+    assert (kept.newly_completed, kept.module.completed, kept.module.total) == (True, 2, 3)
+    assert kept.module.status == "in_progress"
+    again = complete_content(learner=bea, content_id=second.pk, content_type="lens", module_slug=sub.slug)
+    assert (again.newly_completed, again.completed_at, again.module.completed) == (False, kept.completed_at, 2)
+
+    place(sub, LensFactory())  # a sync added a required lens: the content version moved
+    with CaptureQueriesContext(connection) as queries:
+        moved = complete_content(learner=cai, content_id=second.pk, content_type="lens", module_slug=sub.slug)
+    assert prepared_names(queries) == ["progress_lock_token", "progress_lookup_token_module", "progress_complete_token"]
+    assert (moved.module.completed, moved.module.total) == (1, 4)
+    finished = complete_content(learner=bea, content_id=first.pk, content_type="lens", module_slug=sub.slug)
+    assert (finished.module.completed, finished.module.total, finished.module_newly_completed) == (3, 4, False)
+
+
+def test_a_kept_completion_finishes_the_module_its_parent_and_the_outcome():
+    """Through what is kept, the completion that finishes a submodule completes its row, its parent's when
+    every submodule is done, and the learning outcome's, as the first reading does."""
+    module, outcome, lenses = make_outcome_module(required=2)
+    parent, (sub,) = make_parent_module(submodules=[1])
+    for learner in (anonymous(), account()):  # the second one goes through what the first kept
+        complete_content(learner=learner, content_id=lenses[0].pk, content_type="lens")
+        result = complete_content(
+            learner=learner, content_id=lenses[1].pk, content_type="lens", module_slug=module.slug
+        )
+        assert result.module_newly_completed
+        assert row(learner, outcome.pk).completed_at is not None
+        assert row(learner, module.pk).completed_at is not None
+        only = lenses_of(sub)[0]
+        assert complete_content(
+            learner=learner, content_id=only.pk, content_type="lens", module_slug=sub.slug
+        ).module_newly_completed
+        assert row(learner, parent.pk).completed_at is not None
 
 
 # Heartbeats
