@@ -3,6 +3,8 @@ writes a row of a content table (content_loader.kept reads it)."""
 
 from django.db import migrations, models
 
+from content_loader.migrations import _version_triggers
+
 TABLES = [
     "content_loader_contentitem",
     "content_loader_courseentry",
@@ -10,8 +12,6 @@ TABLES = [
     "content_loader_replacedid",
     "content_loader_slugalias",
 ]
-# Statement-level triggers with transition tables: a statement that writes no row (a sync that changes
-# nothing) leaves the version as it is; one that writes a thousand rows moves it once.
 FUNCTION = """
 CREATE FUNCTION content_loader_new_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -23,7 +23,6 @@ BEGIN
 END
 $$
 """
-EVENTS = {"insert": "NEW", "update": "NEW", "delete": "OLD"}
 
 
 def create_triggers(apps, schema_editor):
@@ -31,21 +30,16 @@ def create_triggers(apps, schema_editor):
         return
     schema_editor.execute("CREATE SEQUENCE content_loader_version_seq")
     schema_editor.execute(FUNCTION)
-    for table in TABLES:
-        for event, rows in EVENTS.items():
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_version_{event} AFTER {event.upper()} ON {table}"
-                f" REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION content_loader_new_version()"
-            )
-    schema_editor.execute("INSERT INTO content_loader_contentversion (id, version) VALUES (1, nextval('content_loader_version_seq'))")
+    _version_triggers.create(schema_editor, TABLES)
+    schema_editor.execute(
+        "INSERT INTO content_loader_contentversion (id, version) VALUES (1, nextval('content_loader_version_seq'))"
+    )
 
 
 def drop_triggers(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in TABLES:
-        for event in EVENTS:
-            schema_editor.execute(f"DROP TRIGGER {table}_version_{event} ON {table}")
+    _version_triggers.drop(schema_editor, TABLES)
     schema_editor.execute("DROP FUNCTION content_loader_new_version()")
     schema_editor.execute("DROP SEQUENCE content_loader_version_seq")
 

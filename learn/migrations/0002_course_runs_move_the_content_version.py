@@ -4,27 +4,17 @@ content version (learn.fragments.meeting_dates)."""
 
 from django.db import migrations
 
+from content_loader.migrations import _version_triggers
+
 TABLES = ["learn_courserun", "learn_meetingdate"]
-EVENTS = {"insert": "NEW", "update": "NEW", "delete": "OLD"}
 
 
 def create_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        for event, rows in EVENTS.items():
-            schema_editor.execute(
-                f"CREATE TRIGGER {table}_version_{event} AFTER {event.upper()} ON {table}"
-                f" REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION content_loader_new_version()"
-            )
+    _version_triggers.create(schema_editor, TABLES)
 
 
 def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        for event in EVENTS:
-            schema_editor.execute(f"DROP TRIGGER {table}_version_{event} ON {table}")
+    _version_triggers.drop(schema_editor, TABLES)
 
 
 class Migration(migrations.Migration):
