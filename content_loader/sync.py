@@ -109,18 +109,25 @@ def sync_content(
         raise FileNotFoundError(f"content vault {root} is not a folder")
     if write_ids:
         report.written_ids = write_missing_ids(root, dry_run=dry_run or check)
-    with VaultCache(root, settings.CONTENT_CACHE_DIR) as cache, _frozen_for_the_sync():
-        _run(root, report, cache, check=check, dry_run=dry_run, progress=progress)
+    with VaultCache(root, settings.CONTENT_CACHE_DIR) as cache, _frozen_for_the_sync() as freeze:
+        _run(root, report, cache, check=check, dry_run=dry_run, progress=progress, freeze=freeze)
     report.seconds = time.monotonic() - started
     return report
 
 
 def _run(
-    root: Path, report: SyncReport, cache: VaultCache, *, check: bool, dry_run: bool, progress: Progress | None
+    root: Path,
+    report: SyncReport,
+    cache: VaultCache,
+    *,
+    check: bool,
+    dry_run: bool,
+    progress: Progress | None,
+    freeze: Callable[[], None],
 ) -> None:
     reading = (lambda done, total: progress("reading", done, total)) if progress else None
     vault = read_vault(root, progress=reading, cache=cache)
-    gc.freeze()  # the vault's documents too: they live until the sync ends (see `_frozen_for_the_sync`)
+    freeze()  # the vault's documents too: they live until the sync ends (see `_frozen_for_the_sync`)
     if progress:
         progress("compiling", 0, 1)
     catalog = build_catalog(vault)
@@ -151,14 +158,21 @@ def _run(
 
 
 @contextmanager
-def _frozen_for_the_sync() -> Iterator[None]:
+def _frozen_for_the_sync() -> Iterator[Callable[[], None]]:
     """What lives through the whole sync (the code, then the vault read) is left out of garbage collection
     until it ends: the collections that parsing, compiling and writing set off (with their many short-lived
     objects) walked all of it, a few times per sync, and in each compiling worker (whose forked pages they
-    copied). A frozen object is still freed as soon as nothing refers to it; only cycles wait for the end."""
+    copied). A frozen object is still freed as soon as nothing refers to it; only cycles wait for the end.
+    Yields the function that freezes what is alive now (the vault, once read).
+
+    In a process that froze objects of its own (a web server: courseplatform/wsgi.py), nothing is frozen:
+    unfreezing at the end would release the host's objects too, and the vault's would never be collected."""
+    if gc.get_freeze_count():
+        yield lambda: None
+        return
     gc.freeze()
     try:
-        yield
+        yield gc.freeze
     finally:
         gc.unfreeze()
 

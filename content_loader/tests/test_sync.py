@@ -556,3 +556,26 @@ def test_content_synced_is_sent_after_commit_and_never_fails_the_sync(make_vault
         assert received == ["sync", "sync"]
     finally:
         content_synced.disconnect(dispatch_uid="test-receiver")
+
+
+def test_a_sync_in_a_process_that_froze_its_objects_leaves_them_frozen(tmp_path):
+    """A web server freezes its startup objects (courseplatform/wsgi.py); a sync there must not unfreeze them
+    (it freezes nothing), while elsewhere it freezes for its run and unfreezes at the end."""
+    import gc
+
+    from content_loader.sync import _frozen_for_the_sync
+
+    assert gc.get_freeze_count() == 0
+    with _frozen_for_the_sync() as freeze:
+        assert gc.get_freeze_count() > 0
+        freeze()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with _frozen_for_the_sync() as freeze:
+            freeze()
+            assert gc.get_freeze_count() == frozen
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
