@@ -26,9 +26,6 @@ class UUIDs:
     def __len__(self) -> int:
         return len(self.ids)
 
-    def __contains__(self, value: object) -> bool:
-        return value in self.ids
-
     @cached_property
     def literal(self) -> str:
         return "{" + ",".join(sorted(map(str, self.ids))) + "}"
